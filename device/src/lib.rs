@@ -1,0 +1,1 @@
+//! facepay-device: the JNI layer (see the device issue).

@@ -1,0 +1,448 @@
+//! The machine's shared storage and the small steps the chart is written in: issuing a
+//! call, matching its answer, concluding an order. `chart.rs` holds the states themselves.
+
+use crate::codes::SdkClass;
+use crate::command::{
+    BackendCall, Command, Conclusion, Diagnostic, DiagnosticKind, FaceCodeRequest, Notice, Outcome, PayApi,
+    PayCredential, PayResult, PayResultCall, Reason, Refusal, SdkCall, UserInfoCall,
+};
+use crate::config::{FaceAuthType, FaceCodeType, InitParams, Merchant, OrderRequest, UserInfoRequest};
+use crate::event::{AppEvent, Event, RequestId, SdkCallKind, SdkEvent, UserInfo};
+use crate::outbox::{BackendKind, NoticeKind, Outbox, Queued};
+use crate::policy::Policy;
+use crate::state::StateId;
+use crate::text::{AuthInfo, FaceCode, OpenId, OutTradeNo, RawData, TransactionId};
+use crate::time::{Duration, Instant};
+use crate::timer::{Timer, Timers};
+
+/// What drives one step: an input event, or a timer that came due.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Stimulus<'a> {
+    Event(&'a Event),
+    Timer(Timer),
+}
+
+/// Everything a step may touch besides the shared storage: the time, the outbox, the
+/// timer table, and the state the step started in (for diagnostics).
+pub(crate) struct Effects<'a> {
+    pub(crate) now: Instant,
+    pub(crate) state: StateId,
+    pub(crate) out: &'a mut Outbox,
+    pub(crate) timers: &'a mut Timers,
+}
+
+/// What pays for the current order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CredentialKind {
+    None,
+    FaceCode,
+    AuthCode,
+}
+
+/// The outcome of one authorisation step (rawdata or authinfo).
+pub(crate) enum AuthStep {
+    Done,
+    Failed,
+    SdkDown,
+}
+
+/// The session's shared storage: configuration, the cached authinfo, the current (or
+/// last) order and the outstanding calls.
+#[derive(Debug)]
+pub(crate) struct Machine {
+    pub(crate) policy: Policy,
+    pub(crate) init: InitParams,
+    pub(crate) merchant: Merchant,
+    pub(crate) authinfo: AuthInfo,
+    pub(crate) auth_expires_at: Instant,
+    pub(crate) auth_retry_at: Instant,
+    pub(crate) rawdata: RawData,
+    pub(crate) order: OrderRequest,
+    pub(crate) credential: FaceCode,
+    pub(crate) credential_kind: CredentialKind,
+    pub(crate) payer_openid: OpenId,
+    pub(crate) submitted_at: Instant,
+    pub(crate) queries: u8,
+    pub(crate) reverse_attempts: u8,
+    pub(crate) next_reverse_at: Instant,
+    pub(crate) auth_retried: bool,
+    pub(crate) sdk_lost: bool,
+    pub(crate) conclusion: Conclusion,
+    pub(crate) user_request: UserInfoRequest,
+    pub(crate) user: UserInfo,
+    pub(crate) sdk_waiting: Option<(u32, SdkCallKind)>,
+    pub(crate) backend_waiting: Option<(u32, BackendKind)>,
+    pub(crate) next_id: u32,
+    pub(crate) init_attempt: u8,
+}
+
+impl Machine {
+    pub(crate) fn new(policy: Policy) -> Self {
+        Machine {
+            policy,
+            init: InitParams::default(),
+            merchant: Merchant::default(),
+            authinfo: AuthInfo::empty(),
+            auth_expires_at: Instant(0),
+            auth_retry_at: Instant(0),
+            rawdata: RawData::empty(),
+            order: OrderRequest::new(OutTradeNo::empty(), 0, FaceCodeType::Micropay),
+            credential: FaceCode::empty(),
+            credential_kind: CredentialKind::None,
+            payer_openid: OpenId::empty(),
+            submitted_at: Instant(0),
+            queries: 0,
+            reverse_attempts: 0,
+            next_reverse_at: Instant(0),
+            auth_retried: false,
+            sdk_lost: false,
+            conclusion: Conclusion {
+                out_trade_no: OutTradeNo::empty(),
+                outcome: Outcome::NotPaid,
+                reason: Reason::CashierCancelled,
+                transaction_id: TransactionId::empty(),
+            },
+            user_request: UserInfoRequest {
+                face_authtype: FaceAuthType::FaceidOnce,
+                auth_mode_jump: false,
+                ask_unionid: false,
+                screen_index: crate::text::ScreenIndex::empty(),
+            },
+            user: UserInfo::default(),
+            sdk_waiting: None,
+            backend_waiting: None,
+            next_id: 1,
+            init_attempt: 0,
+        }
+    }
+
+    fn take_id(&mut self) -> u32 {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        id
+    }
+
+    /// Issues an SDK call and waits for its answer until `deadline`.
+    pub(crate) fn call_sdk(&mut self, fx: &mut Effects<'_>, kind: SdkCallKind, deadline: Duration) {
+        let id = self.take_id();
+        fx.out.push(Queued::Sdk(id, kind));
+        self.sdk_waiting = Some((id, kind));
+        fx.timers.arm(Timer::SdkDeadline, fx.now + deadline);
+    }
+
+    /// Issues an SDK call whose answer nobody waits for (stopCodeScanner, stopWxpayface).
+    pub(crate) fn fire_sdk(&mut self, fx: &mut Effects<'_>, kind: SdkCallKind) {
+        let id = self.take_id();
+        fx.out.push(Queued::Sdk(id, kind));
+    }
+
+    /// Issues a backend call and waits for its answer until the backend deadline.
+    pub(crate) fn call_backend(&mut self, fx: &mut Effects<'_>, kind: BackendKind) {
+        let id = self.take_id();
+        fx.out.push(Queued::Backend(id, kind));
+        self.backend_waiting = Some((id, kind));
+        fx.timers
+            .arm(Timer::BackendDeadline, fx.now + self.policy.settings().backend_deadline);
+    }
+
+    /// True when `id` answers the outstanding SDK call of this kind.
+    pub(crate) fn awaits_sdk(&self, id: RequestId, kind: SdkCallKind) -> bool {
+        self.sdk_waiting == Some((id.0, kind))
+    }
+
+    /// True when `id` answers the outstanding backend call of this kind.
+    pub(crate) fn awaits_backend(&self, id: RequestId, kind: BackendKind) -> bool {
+        self.backend_waiting == Some((id.0, kind))
+    }
+
+    /// The outstanding SDK call is answered (or abandoned).
+    pub(crate) fn sdk_done(&mut self, fx: &mut Effects<'_>) {
+        self.sdk_waiting = None;
+        fx.timers.disarm(Timer::SdkDeadline);
+    }
+
+    /// The outstanding backend call is answered (or abandoned).
+    pub(crate) fn backend_done(&mut self, fx: &mut Effects<'_>) {
+        self.backend_waiting = None;
+        fx.timers.disarm(Timer::BackendDeadline);
+    }
+
+    /// Every transition abandons what the old state waited for, so a late answer is
+    /// recognised as stale and a stale timer never reaches the new state.
+    pub(crate) fn abandon_waits(&mut self, fx: &mut Effects<'_>) {
+        self.sdk_done(fx);
+        self.backend_done(fx);
+        fx.timers.disarm(Timer::Wake);
+    }
+
+    pub(crate) fn notify(&self, fx: &mut Effects<'_>, kind: NoticeKind) {
+        fx.out.push(Queued::Notice(kind));
+    }
+
+    pub(crate) fn diagnose(&self, fx: &mut Effects<'_>, kind: DiagnosticKind) {
+        fx.out.push(Queued::Diagnostic(Diagnostic { kind, state: fx.state }));
+    }
+
+    pub(crate) fn refuse(&self, fx: &mut Effects<'_>, why: Refusal) {
+        self.diagnose(fx, DiagnosticKind::Refused(why));
+    }
+
+    /// The authinfo can be used now and will not expire within the refresh margin.
+    pub(crate) fn authinfo_fresh(&self, now: Instant) -> bool {
+        !self.authinfo.is_empty() && now + self.policy.settings().auth_refresh_margin < self.auth_expires_at
+    }
+
+    /// When the background refresh should run.
+    pub(crate) fn auth_refresh_at(&self, now: Instant) -> Instant {
+        if self.authinfo_fresh(now) {
+            Instant(
+                self.auth_expires_at
+                    .0
+                    .saturating_sub(u64::from(self.policy.settings().auth_refresh_margin.0)),
+            )
+        } else {
+            self.auth_retry_at.max(now)
+        }
+    }
+
+    pub(crate) fn auth_failed(&mut self, fx: &mut Effects<'_>) {
+        self.auth_retry_at = fx.now + self.policy.settings().auth_retry_delay;
+    }
+
+    /// Accepts the SDK and merchant settings of `Start`, or refuses them.
+    pub(crate) fn accept_start(&mut self, fx: &mut Effects<'_>, init: &InitParams, merchant: &Merchant) -> bool {
+        if let Err(e) = init.validate().and_then(|()| merchant.validate()) {
+            self.diagnose(fx, DiagnosticKind::InvalidRequest(e));
+            return false;
+        }
+        self.init = init.clone();
+        self.merchant = merchant.clone();
+        self.init_attempt = 1;
+        true
+    }
+
+    /// Accepts a new order, or refuses it; resets everything per-order.
+    pub(crate) fn accept_order(&mut self, fx: &mut Effects<'_>, req: &OrderRequest) -> bool {
+        if let Err(e) = req.validate() {
+            self.diagnose(fx, DiagnosticKind::InvalidRequest(e));
+            return false;
+        }
+        self.order = req.clone();
+        self.credential = FaceCode::empty();
+        self.credential_kind = CredentialKind::None;
+        self.payer_openid = OpenId::empty();
+        self.queries = 0;
+        self.reverse_attempts = 0;
+        self.auth_retried = false;
+        self.sdk_lost = false;
+        self.conclusion.transaction_id = TransactionId::empty();
+        true
+    }
+
+    /// Records how the order ended and tells the app. The caller picks the next state
+    /// (normally [`Machine::after_order`]).
+    pub(crate) fn record_conclusion(&mut self, fx: &mut Effects<'_>, outcome: Outcome, reason: Reason) {
+        self.conclusion.out_trade_no = self.order.out_trade_no.clone();
+        self.conclusion.outcome = outcome;
+        self.conclusion.reason = reason;
+        self.notify(fx, NoticeKind::OrderConcluded);
+    }
+
+    /// The API family for the current order's credential.
+    pub(crate) fn pay_api(&self) -> PayApi {
+        match (self.credential_kind, self.order.face_code_type) {
+            (CredentialKind::FaceCode, FaceCodeType::Facepay) => PayApi::Facepay,
+            _ => PayApi::Micropay,
+        }
+    }
+
+    /// Reads an SDK answer for the rawdata step of authorisation.
+    pub(crate) fn rawdata_step(&mut self, fx: &mut Effects<'_>, stimulus: &Stimulus<'_>) -> Option<AuthStep> {
+        const KIND: SdkCallKind = SdkCallKind::GetWxpayfaceRawdata;
+        match stimulus {
+            Stimulus::Event(Event::Sdk(SdkEvent::Rawdata { id, status, rawdata })) if self.awaits_sdk(*id, KIND) => {
+                self.sdk_done(fx);
+                Some(match status.class() {
+                    SdkClass::Success if !rawdata.is_empty() => {
+                        self.rawdata = rawdata.clone();
+                        AuthStep::Done
+                    }
+                    SdkClass::ServiceDown | SdkClass::ServiceStarting => AuthStep::SdkDown,
+                    _ => AuthStep::Failed,
+                })
+            }
+            Stimulus::Event(Event::Sdk(SdkEvent::Unreadable { id, call, .. })) if self.awaits_sdk(*id, KIND) => {
+                self.sdk_done(fx);
+                self.diagnose(fx, DiagnosticKind::UnreadableAnswer(*call));
+                Some(AuthStep::Failed)
+            }
+            Stimulus::Timer(Timer::SdkDeadline) => Some(AuthStep::Failed),
+            _ => None,
+        }
+    }
+
+    /// Reads a backend answer for the authinfo step of authorisation.
+    pub(crate) fn authinfo_step(&mut self, fx: &mut Effects<'_>, stimulus: &Stimulus<'_>) -> Option<AuthStep> {
+        match stimulus {
+            Stimulus::Event(Event::Backend(crate::event::BackendEvent::AuthInfo { id, answer }))
+                if self.awaits_backend(*id, BackendKind::AuthInfo) =>
+            {
+                self.backend_done(fx);
+                Some(match answer {
+                    Ok(a)
+                        if a.return_code == crate::codes::ReturnCode::Success
+                            && !a.authinfo.is_empty()
+                            && a.expires_in > 0 =>
+                    {
+                        self.authinfo = a.authinfo.clone();
+                        self.auth_expires_at = fx.now + Duration(a.expires_in.saturating_mul(1000));
+                        AuthStep::Done
+                    }
+                    _ => AuthStep::Failed,
+                })
+            }
+            Stimulus::Timer(Timer::BackendDeadline) => Some(AuthStep::Failed),
+            _ => None,
+        }
+    }
+
+    /// The root of the chart: whatever no state handled. App requests are refused with the
+    /// reason that fits the state; answers nobody waits for are stale; stray timers and a
+    /// service loss nobody cares about are dropped.
+    pub(crate) fn unhandled(&self, fx: &mut Effects<'_>, stimulus: &Stimulus<'_>) {
+        let state = fx.state;
+        match stimulus {
+            Stimulus::Event(Event::App(app)) => {
+                let why = match app {
+                    _ if matches!(state, StateId::Releasing | StateId::Released) => Refusal::Released,
+                    AppEvent::Start { .. } if !state.is_offline() => Refusal::AlreadyStarted,
+                    AppEvent::Start { .. } => Refusal::Busy,
+                    _ if state.is_settling() => Refusal::Settling,
+                    AppEvent::Cancel => Refusal::NothingToCancel,
+                    _ if state.is_offline() => Refusal::NotStarted,
+                    AppEvent::IdentifyUser(_) if state == StateId::Idle => Refusal::NotAuthorised,
+                    _ => Refusal::Busy,
+                };
+                self.refuse(fx, why);
+            }
+            Stimulus::Event(Event::Sdk(sdk)) => {
+                let id = match sdk {
+                    SdkEvent::Initialised { id, .. }
+                    | SdkEvent::Rawdata { id, .. }
+                    | SdkEvent::FaceCode { id, .. }
+                    | SdkEvent::UserInfo { id, .. }
+                    | SdkEvent::CodeScanned { id, .. }
+                    | SdkEvent::PayResultUpdated { id, .. }
+                    | SdkEvent::Released { id, .. }
+                    | SdkEvent::Unreadable { id, .. } => *id,
+                    SdkEvent::ServiceLost => return,
+                };
+                self.diagnose(fx, DiagnosticKind::StaleAnswer(id));
+            }
+            Stimulus::Event(Event::Backend(b)) => {
+                let id = match b {
+                    crate::event::BackendEvent::AuthInfo { id, .. }
+                    | crate::event::BackendEvent::Submitted { id, .. }
+                    | crate::event::BackendEvent::Queried { id, .. }
+                    | crate::event::BackendEvent::Reversed { id, .. } => *id,
+                };
+                self.diagnose(fx, DiagnosticKind::StaleAnswer(id));
+            }
+            Stimulus::Timer(_) => {}
+        }
+    }
+
+    /// Builds the full command for a queued tag from the current data. Sound because the
+    /// session refuses new input until the queue is drained, so the data cannot change
+    /// between queueing and polling.
+    pub(crate) fn materialize(&self, q: Queued) -> Command {
+        match q {
+            Queued::Sdk(id, kind) => Command::Sdk {
+                id: RequestId(id),
+                call: self.sdk_call(kind),
+            },
+            Queued::Backend(id, kind) => Command::Backend {
+                id: RequestId(id),
+                call: self.backend_call(kind),
+            },
+            Queued::Notice(kind) => Command::Notify(match kind.data_free() {
+                Some(n) => n,
+                None if kind == NoticeKind::UserIdentified => Notice::UserIdentified(self.user.clone()),
+                None => Notice::OrderConcluded(self.conclusion.clone()),
+            }),
+            Queued::Diagnostic(d) => Command::Diagnostic(d),
+        }
+    }
+
+    fn sdk_call(&self, kind: SdkCallKind) -> SdkCall {
+        match kind {
+            SdkCallKind::InitWxpayface => SdkCall::InitWxpayface(self.init.clone()),
+            SdkCallKind::GetWxpayfaceRawdata => SdkCall::GetWxpayfaceRawdata,
+            SdkCallKind::GetWxpayfaceCode => SdkCall::GetWxpayfaceCode(FaceCodeRequest {
+                merchant: self.merchant.clone(),
+                out_trade_no: self.order.out_trade_no.clone(),
+                total_fee: self.order.total_fee,
+                face_code_type: self.order.face_code_type,
+                face_authtype: self.order.face_authtype,
+                authinfo: self.authinfo.clone(),
+                telephone: self.order.telephone.clone(),
+                openid: self.order.openid.clone(),
+                ask_face_permit: self.order.ask_face_permit,
+                ask_ret_page: self.order.ask_ret_page,
+                ignore_update_pay_result: self.order.ignore_update_pay_result,
+                screen_index: self.order.screen_index.clone(),
+            }),
+            SdkCallKind::GetWxpayfaceUserInfo => SdkCall::GetWxpayfaceUserInfo(UserInfoCall {
+                merchant: self.merchant.clone(),
+                face_authtype: self.user_request.face_authtype,
+                authinfo: self.authinfo.clone(),
+                auth_mode_jump: self.user_request.auth_mode_jump,
+                ask_unionid: self.user_request.ask_unionid,
+                screen_index: self.user_request.screen_index.clone(),
+            }),
+            SdkCallKind::StartCodeScanner => SdkCall::StartCodeScanner,
+            SdkCallKind::StopCodeScanner => SdkCall::StopCodeScanner,
+            SdkCallKind::StopWxpayface => SdkCall::StopWxpayface {
+                authinfo: self.authinfo.clone(),
+            },
+            SdkCallKind::UpdateWxpayfacePayResult => SdkCall::UpdateWxpayfacePayResult(PayResultCall {
+                merchant: self.merchant.clone(),
+                authinfo: self.authinfo.clone(),
+                payresult: if self.conclusion.outcome == Outcome::Paid {
+                    PayResult::Success
+                } else {
+                    PayResult::Error
+                },
+            }),
+            SdkCallKind::ReleaseWxpayface => SdkCall::ReleaseWxpayface,
+        }
+    }
+
+    fn backend_call(&self, kind: BackendKind) -> BackendCall {
+        let api = self.pay_api();
+        let out_trade_no = self.order.out_trade_no.clone();
+        match kind {
+            BackendKind::AuthInfo => BackendCall::GetAuthInfo {
+                rawdata: self.rawdata.clone(),
+            },
+            BackendKind::Submit => BackendCall::Submit {
+                api,
+                out_trade_no,
+                total_fee: self.order.total_fee,
+                credential: match self.credential_kind {
+                    CredentialKind::AuthCode => PayCredential::AuthCode(self.credential.clone()),
+                    CredentialKind::FaceCode | CredentialKind::None => PayCredential::FaceCode {
+                        face_code: self.credential.clone(),
+                        openid: self.payer_openid.clone(),
+                    },
+                },
+            },
+            BackendKind::Query => BackendCall::Query { api, out_trade_no },
+            BackendKind::Reverse => BackendCall::Reverse {
+                api,
+                out_trade_no,
+                attempt: self.reverse_attempts,
+            },
+        }
+    }
+}

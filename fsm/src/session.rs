@@ -1,0 +1,208 @@
+//! The sans-IO surface: events and time in, commands out (the shape of quinn-proto).
+
+use core::fmt;
+
+use statig::blocking::{InitializedStateMachine, IntoStateMachineExt};
+
+use crate::command::{Command, Conclusion, Diagnostic, DiagnosticKind};
+use crate::event::Event;
+use crate::machine::{Effects, Machine, Stimulus};
+use crate::outbox::{Outbox, Queued};
+use crate::policy::Policy;
+use crate::state::StateId;
+use crate::time::Instant;
+use crate::timer::{Timer, Timers};
+
+/// Why the session did not take an input. The input had no effect; the caller must fix
+/// the cause and give it again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandleError {
+    /// Commands from the previous step are still queued: drain them with
+    /// [`Session::poll_command`] (and execute them) first.
+    Undrained {
+        /// How many are waiting.
+        pending: u8,
+    },
+}
+
+impl fmt::Display for HandleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HandleError::Undrained { pending } => {
+                write!(
+                    f,
+                    "{pending} command(s) from the previous step are not drained; poll_command first"
+                )
+            }
+        }
+    }
+}
+
+impl core::error::Error for HandleError {}
+
+/// One terminal's face-pay session: the whole state chart, a fixed-size value, no heap.
+///
+/// Drive it like this, from one thread at a time (run to completion):
+///
+/// ```
+/// use facepay_fsm::{Session, Policy, Instant, Event, AppEvent, InitParams, Merchant, Field, Text};
+/// let mut s = Session::new(Policy::default());
+/// let merchant = Merchant {
+///     appid: Text::new(Field::Appid, "wx2421b1c4370ec43b").unwrap(),
+///     mch_id: Text::new(Field::MchId, "10000100").unwrap(),
+///     ..Merchant::default()
+/// };
+/// s.handle(Instant(0), &Event::App(AppEvent::Start { init: InitParams::default(), merchant })).unwrap();
+/// while let Some(cmd) = s.poll_command() {
+///     // execute it: call the SDK or the backend, show a notice, log a diagnostic
+///     # let _ = cmd;
+/// }
+/// if let Some(deadline) = s.poll_timeout() {
+///     // arm a timer; when it fires: s.handle_timeout(now)
+///     # let _ = deadline;
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Session {
+    machine: InitializedStateMachine<Machine>,
+    outbox: Outbox,
+    timers: Timers,
+    now: Instant,
+}
+
+impl Session {
+    /// A session in `Offline/Uninitialized`; send `AppEvent::Start` to bring it up.
+    pub fn new(policy: Policy) -> Self {
+        let mut outbox = Outbox::default();
+        let mut timers = Timers::default();
+        let mut fx = Effects {
+            now: Instant(0),
+            state: StateId::Uninitialized,
+            out: &mut outbox,
+            timers: &mut timers,
+        };
+        let machine = Machine::new(policy)
+            .uninitialized_state_machine()
+            .init_with_context(&mut fx);
+        Session {
+            machine,
+            outbox,
+            timers,
+            now: Instant(0),
+        }
+    }
+
+    /// Feeds one event at time `now`. Afterwards, drain [`Session::poll_command`] and look
+    /// at [`Session::poll_timeout`] again.
+    ///
+    /// Fails, doing nothing, if the previous step's commands were not drained.
+    pub fn handle(&mut self, now: Instant, event: &Event) -> Result<(), HandleError> {
+        self.step(now, Stimulus::Event(event))
+    }
+
+    /// Fires the earliest timer due at `now`, if any. If [`Session::poll_timeout`] is still
+    /// `<= now` afterwards, drain the commands and call again.
+    ///
+    /// Fails, doing nothing, if the previous step's commands were not drained.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), HandleError> {
+        self.check_drained()?;
+        let due = self.timers.next().filter(|&(_, at)| at <= now.max(self.now));
+        match due {
+            Some((timer, _)) => {
+                self.timers.disarm(timer);
+                self.step(now, Stimulus::Timer(timer))
+            }
+            None => {
+                self.advance(now);
+                Ok(())
+            }
+        }
+    }
+
+    /// The next time [`Session::handle_timeout`] must be called, or `None` when no timer is
+    /// armed. Check again after every step.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next().map(|(_, at)| at)
+    }
+
+    /// Which timer comes due next, and when (for hosts and tools that show it).
+    #[must_use]
+    pub fn next_timer(&self) -> Option<(Timer, Instant)> {
+        self.timers.next()
+    }
+
+    /// The next command to execute, in order, or `None` when the queue is empty.
+    pub fn poll_command(&mut self) -> Option<Command> {
+        let q = self.outbox.pop()?;
+        Some(self.machine.inner().materialize(q))
+    }
+
+    /// The current leaf state, for display.
+    #[must_use]
+    pub fn state(&self) -> StateId {
+        self.machine.state().id()
+    }
+
+    /// The latest time the session has seen.
+    #[must_use]
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// The policy in force.
+    #[must_use]
+    pub fn policy(&self) -> &Policy {
+        &self.machine.inner().policy
+    }
+
+    /// The conclusion of the last order, if one has concluded.
+    #[must_use]
+    pub fn last_conclusion(&self) -> Option<&Conclusion> {
+        let c = &self.machine.inner().conclusion;
+        if c.out_trade_no.is_empty() { None } else { Some(c) }
+    }
+
+    /// Commands that did not fit the queue. Always zero unless there is a bug; a host or
+    /// test that sees anything else must report it.
+    #[must_use]
+    pub fn lost_commands(&self) -> u16 {
+        self.outbox.lost()
+    }
+
+    fn check_drained(&self) -> Result<(), HandleError> {
+        if self.outbox.is_empty() {
+            Ok(())
+        } else {
+            Err(HandleError::Undrained {
+                pending: u8::try_from(self.outbox.len()).unwrap_or(u8::MAX),
+            })
+        }
+    }
+
+    /// Moves the clock forward; a clock that went backwards is reported and ignored.
+    fn advance(&mut self, now: Instant) {
+        if now < self.now {
+            let state = self.state();
+            self.outbox.push(Queued::Diagnostic(Diagnostic {
+                kind: DiagnosticKind::TimeWentBackwards,
+                state,
+            }));
+        } else {
+            self.now = now;
+        }
+    }
+
+    fn step(&mut self, now: Instant, stimulus: Stimulus<'_>) -> Result<(), HandleError> {
+        self.check_drained()?;
+        self.advance(now);
+        let mut fx = Effects {
+            now: self.now,
+            state: self.state(),
+            out: &mut self.outbox,
+            timers: &mut self.timers,
+        };
+        self.machine.handle_with_context(&stimulus, &mut fx);
+        Ok(())
+    }
+}

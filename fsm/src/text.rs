@@ -1,0 +1,298 @@
+//! Bounded text fields: every identifier the protocol carries, with a documented capacity.
+//!
+//! A value longer than its capacity is a typed [`FieldError`], never silently cut: a
+//! truncated `out_trade_no` or `authinfo` would name another order or fail signature checks.
+
+use core::fmt;
+
+/// Which protocol field a [`Text`] holds; named in errors so the host can say what was wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[allow(missing_docs)] // each variant is the wire key of the same name
+pub enum Field {
+    Appid,
+    MchId,
+    SubAppid,
+    SubMchId,
+    StoreId,
+    OutTradeNo,
+    TotalFee,
+    FaceCode,
+    AuthCode,
+    Authinfo,
+    Rawdata,
+    Openid,
+    SubOpenid,
+    Nickname,
+    Telephone,
+    TransactionId,
+    ReturnMsg,
+    ErrCode,
+    ReturnCode,
+    ResultCode,
+    TradeState,
+    Recall,
+    FaceCodeType,
+    FaceAuthtype,
+    ScreenIndex,
+    Ip,
+    Port,
+    User,
+    Passwd,
+    ProxyType,
+    TcpPort,
+    PerformMode,
+    ExpiresIn,
+    UnderageState,
+    TelephoneUsed,
+    FaceSid,
+    CodeMsg,
+    AskUnionid,
+    AuthMode,
+}
+
+impl Field {
+    /// The wire key exactly as the SDK or the backend spells it.
+    pub const fn key(self) -> &'static str {
+        match self {
+            Field::Appid => "appid",
+            Field::MchId => "mch_id",
+            Field::SubAppid => "sub_appid",
+            Field::SubMchId => "sub_mch_id",
+            Field::StoreId => "store_id",
+            Field::OutTradeNo => "out_trade_no",
+            Field::TotalFee => "total_fee",
+            Field::FaceCode => "face_code",
+            Field::AuthCode => "auth_code",
+            Field::Authinfo => "authinfo",
+            Field::Rawdata => "rawdata",
+            Field::Openid => "openid",
+            Field::SubOpenid => "sub_openid",
+            Field::Nickname => "nickname",
+            Field::Telephone => "telephone",
+            Field::TransactionId => "transaction_id",
+            Field::ReturnMsg => "return_msg",
+            Field::ErrCode => "err_code",
+            Field::ReturnCode => "return_code",
+            Field::ResultCode => "result_code",
+            Field::TradeState => "trade_state",
+            Field::Recall => "recall",
+            Field::FaceCodeType => "face_code_type",
+            Field::FaceAuthtype => "face_authtype",
+            Field::ScreenIndex => "screen_index",
+            Field::Ip => "ip",
+            Field::Port => "port",
+            Field::User => "user",
+            Field::Passwd => "passwd",
+            Field::ProxyType => "proxy_type",
+            Field::TcpPort => "tcp_port",
+            Field::PerformMode => "perform_mode",
+            Field::ExpiresIn => "expires_in",
+            Field::UnderageState => "underage_state",
+            Field::TelephoneUsed => "telephone_used",
+            Field::FaceSid => "face_sid",
+            Field::CodeMsg => "code_msg",
+            Field::AskUnionid => "ask_unionid",
+            Field::AuthMode => "auth_mode",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// A field value the machine cannot accept. The caller must reject the input that carried
+/// it (or, for an SDK or backend answer, report it as an unreadable answer event).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum FieldError {
+    /// `len` bytes do not fit the field's capacity of `cap` bytes.
+    TooLong {
+        /// The field.
+        field: Field,
+        /// The value's length in bytes (UTF-8).
+        len: u32,
+        /// The capacity in bytes.
+        cap: u32,
+    },
+    /// A required field was empty.
+    Empty {
+        /// The field.
+        field: Field,
+    },
+    /// The value does not have the documented form (digits, a known enumeration value, ...).
+    Malformed {
+        /// The field.
+        field: Field,
+    },
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldError::TooLong { field, len, cap } => {
+                write!(f, "`{field}` is {len} bytes, over its capacity of {cap}")
+            }
+            FieldError::Empty { field } => write!(f, "`{field}` is required but empty"),
+            FieldError::Malformed { field } => write!(f, "`{field}` does not have the documented form"),
+        }
+    }
+}
+
+impl core::error::Error for FieldError {}
+
+/// A UTF-8 string of at most `N` bytes, stored inline (no heap).
+///
+/// Build one with [`Text::new`], which names the field in its error.
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
+pub struct Text<const N: usize>(heapless::String<N, u16>);
+
+impl<const N: usize> Text<N> {
+    /// The capacity in bytes.
+    pub const CAPACITY: usize = N;
+
+    /// An empty value.
+    pub const fn empty() -> Self {
+        Text(heapless::String::new())
+    }
+
+    /// Copies `value`; fails with [`FieldError::TooLong`] naming `field` if it does not fit.
+    pub fn new(field: Field, value: &str) -> Result<Self, FieldError> {
+        let mut s = heapless::String::new();
+        match s.push_str(value) {
+            Ok(()) => Ok(Text(s)),
+            Err(_) => Err(FieldError::TooLong {
+                field,
+                len: u32::try_from(value.len()).unwrap_or(u32::MAX),
+                cap: u32::try_from(N).unwrap_or(u32::MAX),
+            }),
+        }
+    }
+
+    /// Like [`Text::new`], but an empty value is [`FieldError::Empty`].
+    pub fn required(field: Field, value: &str) -> Result<Self, FieldError> {
+        if value.is_empty() {
+            return Err(FieldError::Empty { field });
+        }
+        Self::new(field, value)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<const N: usize> fmt::Debug for Text<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl<const N: usize> fmt::Display for Text<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<const N: usize> core::ops::Deref for Text<N> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+// Capacities, in bytes of UTF-8. The v2 API documents most fields as String(N); where the
+// docs give no length (SDK-only values) the cap is generous and stated as our choice.
+
+/// `out_trade_no`: v2 API String(32).
+pub type OutTradeNo = Text<32>;
+/// `appid` / `sub_appid`: v2 API String(32).
+pub type AppId = Text<32>;
+/// `mch_id` / `sub_mch_id`: v2 API String(32).
+pub type MchId = Text<32>;
+/// `store_id`: get_wxpayface_authinfo String(32).
+pub type StoreId = Text<32>;
+/// `face_code`: no documented length; observed values are ~16-64 characters. Our cap: 128.
+pub type FaceCode = Text<128>;
+/// `auth_code`: micropay String(128) (an 18-digit code in practice).
+pub type AuthCode = Text<128>;
+/// `authinfo`: no documented length; observed values are a few hundred bytes. Our cap: 1024.
+pub type AuthInfo = Text<1024>;
+/// `rawdata`: no documented length; observed values are around 1-2 KiB. Our cap: 2048.
+pub type RawData = Text<2048>;
+/// `openid` / `sub_openid`: v2 API String(128).
+pub type OpenId = Text<128>;
+/// WeChat nickname: 32 characters at most in the client, up to 4 bytes each in UTF-8.
+pub type Nickname = Text<128>;
+/// `telephone`: a mainland or international number. Our cap: 20.
+pub type Telephone = Text<20>;
+/// `transaction_id`: v2 API String(32).
+pub type TransactionId = Text<32>;
+/// `return_msg` / `err_code_des`: v2 API String(128); SDK messages are short Chinese text.
+pub type Message = Text<128>;
+/// An error or state code from the wire (`err_code`, `trade_state`, ...): v2 API String(32).
+pub type CodeText = Text<32>;
+/// A proxy host name or IP address (`ip`): a DNS name is at most 253 bytes.
+pub type Host = Text<253>;
+/// A decimal port number as a string (`port`, `tcp_port`).
+pub type PortText = Text<5>;
+/// Proxy credentials (`user`, `passwd`). Our cap: 64.
+pub type Credential = Text<64>;
+/// `face_sid` (FACE_AUTH mode). Our cap: 64.
+pub type FaceSid = Text<64>;
+/// `screen_index`: a small integer as a string. Our cap: 4.
+pub type ScreenIndex = Text<4>;
+
+/// An 18-digit WeChat payment code (刷卡付款码), the only form `micropay` accepts from the
+/// code scanner. Anything else the scanner reads (a product barcode, a QR URL) is not one.
+pub fn is_payment_code(code: &str) -> bool {
+    code.len() == 18 && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn over_capacity_is_a_typed_error_naming_the_field() {
+        let long = "x".repeat(33);
+        assert_eq!(
+            OutTradeNo::new(Field::OutTradeNo, &long),
+            Err(FieldError::TooLong {
+                field: Field::OutTradeNo,
+                len: 33,
+                cap: 32
+            })
+        );
+        assert_eq!(OutTradeNo::new(Field::OutTradeNo, &long[..32]).map(|t| t.len()), Ok(32));
+    }
+
+    #[test]
+    fn required_rejects_empty() {
+        assert_eq!(
+            FaceCode::required(Field::FaceCode, ""),
+            Err(FieldError::Empty { field: Field::FaceCode })
+        );
+    }
+
+    #[test]
+    fn payment_code_is_18_digits() {
+        assert!(is_payment_code("134567890123456789"));
+        assert!(!is_payment_code("13456789012345678"));
+        assert!(!is_payment_code("13456789012345678a"));
+        assert!(!is_payment_code("b713b5d2-666c-48"));
+    }
+}

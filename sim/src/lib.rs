@@ -1,0 +1,1 @@
+//! facepay-sim: the deterministic simulator (see the simulator issue).

@@ -30,7 +30,6 @@ use crate::event::{AppEvent, BackendEvent, Event, SdkCallKind, SdkEvent};
 use crate::machine::{AuthStep, CredentialKind, Effects, Machine, Stimulus};
 use crate::outbox::{BackendKind, NoticeKind};
 use crate::text::is_payment_code;
-use crate::time::Instant;
 use crate::timer::Timer;
 
 #[state_machine(
@@ -140,8 +139,7 @@ impl Machine {
 
     #[action]
     fn enter_idle(&mut self, context: &mut Effects<'_>) {
-        let at = self.auth_refresh_at(context.now);
-        context.timers.arm(Timer::AuthRefresh, at);
+        self.arm_auth_refresh(context);
     }
 
     #[state(superstate = "online", entry_action = "enter_idle")]
@@ -234,7 +232,7 @@ impl Machine {
                     }
                     SdkClass::AuthInfoRejected => {
                         // Idle refreshes at once.
-                        self.auth_expires_at = Instant(0);
+                        self.invalidate_authinfo(context);
                         self.notify(context, NoticeKind::UserNotIdentified);
                         Transition(State::idle())
                     }
@@ -347,11 +345,11 @@ impl Machine {
                     SdkClass::AuthInfoRejected if !self.auth_retried => {
                         // 271382020: fetch a new authinfo, then scan once more.
                         self.auth_retried = true;
-                        self.auth_expires_at = Instant(0);
+                        self.invalidate_authinfo(context);
                         Transition(State::preparing_rawdata())
                     }
                     SdkClass::AuthInfoRejected => {
-                        self.auth_expires_at = Instant(0);
+                        self.invalidate_authinfo(context);
                         Transition(self.conclude(context, OrderOutcome::NotPaid, Reason::AuthInfoUnavailable))
                     }
                     SdkClass::ServiceDown | SdkClass::ServiceStarting => self.lose_sdk(context),
@@ -494,7 +492,6 @@ impl Machine {
             Stimulus::Timer(Timer::Wake) => {
                 let s = self.policy.settings();
                 if context.now >= self.submitted_at + s.query_budget {
-                    self.next_reverse_at = context.now.max(self.submitted_at + s.reverse_not_before);
                     Transition(State::reversing())
                 } else {
                     self.queries = self.queries.saturating_add(1);
@@ -529,8 +526,18 @@ impl Machine {
 
     #[action]
     fn enter_reversing(&mut self, context: &mut Effects<'_>) {
-        let at = self.next_reverse_at.max(context.now);
-        context.timers.arm(Timer::Wake, at);
+        // The first reverse waits for 15 s after the submit; later ones back off.
+        let s = self.policy.settings();
+        let at = if self.reverse_attempts == 0 {
+            self.submitted_at + s.reverse_not_before
+        } else {
+            let mut wait = self.policy.reverse_backoff(self.reverse_attempts.saturating_add(1));
+            if self.reverse_user_paying {
+                wait = wait.max(s.poll_interval);
+            }
+            context.now + wait
+        };
+        context.timers.arm(Timer::Wake, at.max(context.now));
     }
 
     #[state(superstate = "settling", entry_action = "enter_reversing")]
@@ -704,11 +711,7 @@ impl Machine {
                 Reason::ReverseBudgetExhausted,
             ));
         }
-        let mut wait = self.policy.reverse_backoff(self.reverse_attempts.saturating_add(1));
-        if user_paying {
-            wait = wait.max(s.poll_interval);
-        }
-        self.next_reverse_at = context.now + wait;
+        self.reverse_user_paying = user_paying;
         Transition(State::reversing())
     }
 }

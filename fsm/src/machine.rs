@@ -3,12 +3,12 @@
 
 use crate::codes::SdkClass;
 use crate::command::{
-    BackendCall, Command, Conclusion, Diagnostic, DiagnosticKind, FaceCodeRequest, Notice, Outcome, PayApi,
+    BackendCall, Command, Conclusion, DiagnosticKind, FaceCodeRequest, Notice, Outcome, PayApi,
     PayCredential, PayResult, PayResultCall, Reason, Refusal, SdkCall, UserInfoCall,
 };
 use crate::config::{FaceAuthType, FaceCodeType, InitParams, Merchant, OrderRequest, UserInfoRequest};
 use crate::event::{AppEvent, Event, RequestId, SdkCallKind, SdkEvent, UserInfo};
-use crate::outbox::{BackendKind, NoticeKind, Outbox, Queued};
+use crate::outbox::{BackendKind, Note, NoticeKind, Outbox, PackedId, Queued};
 use crate::policy::Policy;
 use crate::state::StateId;
 use crate::text::{AuthInfo, FaceCode, OpenId, OutTradeNo, RawData, TransactionId};
@@ -55,7 +55,6 @@ pub(crate) struct Machine {
     pub(crate) merchant: Merchant,
     pub(crate) authinfo: AuthInfo,
     pub(crate) auth_expires_at: Instant,
-    pub(crate) auth_retry_at: Instant,
     pub(crate) rawdata: RawData,
     pub(crate) order: OrderRequest,
     pub(crate) credential: FaceCode,
@@ -64,7 +63,8 @@ pub(crate) struct Machine {
     pub(crate) submitted_at: Instant,
     pub(crate) queries: u8,
     pub(crate) reverse_attempts: u8,
-    pub(crate) next_reverse_at: Instant,
+    /// The last reverse answer was USERPAYING: wait at least a poll interval.
+    pub(crate) reverse_user_paying: bool,
     pub(crate) auth_retried: bool,
     pub(crate) sdk_lost: bool,
     pub(crate) conclusion: Conclusion,
@@ -84,7 +84,6 @@ impl Machine {
             merchant: Merchant::default(),
             authinfo: AuthInfo::empty(),
             auth_expires_at: Instant(0),
-            auth_retry_at: Instant(0),
             rawdata: RawData::empty(),
             order: OrderRequest::new(OutTradeNo::empty(), 0, FaceCodeType::Micropay),
             credential: FaceCode::empty(),
@@ -93,7 +92,7 @@ impl Machine {
             submitted_at: Instant(0),
             queries: 0,
             reverse_attempts: 0,
-            next_reverse_at: Instant(0),
+            reverse_user_paying: false,
             auth_retried: false,
             sdk_lost: false,
             conclusion: Conclusion {
@@ -125,7 +124,7 @@ impl Machine {
     /// Issues an SDK call and waits for its answer until `deadline`.
     pub(crate) fn call_sdk(&mut self, fx: &mut Effects<'_>, kind: SdkCallKind, deadline: Duration) {
         let id = self.take_id();
-        fx.out.push(Queued::Sdk(id, kind));
+        fx.out.push(Queued::Sdk(PackedId::new(id), kind));
         self.sdk_waiting = Some((id, kind));
         fx.timers.arm(Timer::SdkDeadline, fx.now + deadline);
     }
@@ -133,13 +132,13 @@ impl Machine {
     /// Issues an SDK call whose answer nobody waits for (stopCodeScanner, stopWxpayface).
     pub(crate) fn fire_sdk(&mut self, fx: &mut Effects<'_>, kind: SdkCallKind) {
         let id = self.take_id();
-        fx.out.push(Queued::Sdk(id, kind));
+        fx.out.push(Queued::Sdk(PackedId::new(id), kind));
     }
 
     /// Issues a backend call and waits for its answer until the backend deadline.
     pub(crate) fn call_backend(&mut self, fx: &mut Effects<'_>, kind: BackendKind) {
         let id = self.take_id();
-        fx.out.push(Queued::Backend(id, kind));
+        fx.out.push(Queued::Backend(PackedId::new(id), kind));
         self.backend_waiting = Some((id, kind));
         fx.timers
             .arm(Timer::BackendDeadline, fx.now + self.policy.settings().backend_deadline);
@@ -180,7 +179,7 @@ impl Machine {
     }
 
     pub(crate) fn diagnose(&self, fx: &mut Effects<'_>, kind: DiagnosticKind) {
-        fx.out.push(Queued::Diagnostic(Diagnostic { kind, state: fx.state }));
+        fx.out.push(Queued::Diagnostic(fx.state, Note::pack(kind)));
     }
 
     pub(crate) fn refuse(&self, fx: &mut Effects<'_>, why: Refusal) {
@@ -192,21 +191,26 @@ impl Machine {
         !self.authinfo.is_empty() && now + self.policy.settings().auth_refresh_margin < self.auth_expires_at
     }
 
-    /// When the background refresh should run.
-    pub(crate) fn auth_refresh_at(&self, now: Instant) -> Instant {
-        if self.authinfo_fresh(now) {
-            Instant(
-                self.auth_expires_at
-                    .0
-                    .saturating_sub(u64::from(self.policy.settings().auth_refresh_margin.0)),
-            )
-        } else {
-            self.auth_retry_at.max(now)
+    /// Arms the background refresh: ahead of expiry for a fresh authinfo; otherwise now,
+    /// unless a retry after a failed fetch is already armed.
+    pub(crate) fn arm_auth_refresh(&self, fx: &mut Effects<'_>) {
+        if self.authinfo_fresh(fx.now) {
+            let margin = u64::from(self.policy.settings().auth_refresh_margin.0);
+            fx.timers.arm(Timer::AuthRefresh, Instant(self.auth_expires_at.0.saturating_sub(margin)));
+        } else if fx.timers.get(Timer::AuthRefresh).is_none() {
+            fx.timers.arm(Timer::AuthRefresh, fx.now);
         }
     }
 
+    /// A fetch failed: try again after the retry delay (the timer survives transitions).
     pub(crate) fn auth_failed(&mut self, fx: &mut Effects<'_>) {
-        self.auth_retry_at = fx.now + self.policy.settings().auth_retry_delay;
+        fx.timers.arm(Timer::AuthRefresh, fx.now + self.policy.settings().auth_retry_delay);
+    }
+
+    /// The face app rejected the authinfo (271382020): never use it again; refresh at once.
+    pub(crate) fn invalidate_authinfo(&mut self, fx: &mut Effects<'_>) {
+        self.auth_expires_at = Instant(0);
+        fx.timers.arm(Timer::AuthRefresh, fx.now);
     }
 
     /// Accepts the SDK and merchant settings of `Start`, or refuses them.
@@ -234,6 +238,7 @@ impl Machine {
         self.queries = 0;
         self.reverse_attempts = 0;
         self.auth_retried = false;
+        self.reverse_user_paying = false;
         self.sdk_lost = false;
         self.conclusion.transaction_id = TransactionId::empty();
         true
@@ -358,11 +363,11 @@ impl Machine {
     pub(crate) fn materialize(&self, q: Queued) -> Command {
         match q {
             Queued::Sdk(id, kind) => Command::Sdk {
-                id: RequestId(id),
+                id: RequestId(id.get()),
                 call: self.sdk_call(kind),
             },
             Queued::Backend(id, kind) => Command::Backend {
-                id: RequestId(id),
+                id: RequestId(id.get()),
                 call: self.backend_call(kind),
             },
             Queued::Notice(kind) => Command::Notify(match kind.data_free() {
@@ -370,7 +375,7 @@ impl Machine {
                 None if kind == NoticeKind::UserIdentified => Notice::UserIdentified(self.user.clone()),
                 None => Notice::OrderConcluded(self.conclusion.clone()),
             }),
-            Queued::Diagnostic(d) => Command::Diagnostic(d),
+            Queued::Diagnostic(state, note) => Command::Diagnostic(note.unpack(state)),
         }
     }
 

@@ -1,12 +1,14 @@
 //! The bounded command queue. It holds small tags; `Session::poll_command` turns each into
 //! a full [`crate::Command`] from the machine's data, so the queue costs bytes, not KiB.
 
-use crate::command::{Diagnostic, Notice};
-use crate::event::SdkCallKind;
+use crate::command::{Diagnostic, DiagnosticKind, Notice, Refusal};
+use crate::event::{RequestId, SdkCallKind};
+use crate::state::StateId;
+use crate::text::{Field, FieldError};
 
 /// The most commands one step (one event or one timer) can queue. The chart never queues
 /// more than four in a step; the margin keeps a mistake visible (`lost`) instead of silent.
-pub const OUTBOX_CAPACITY: usize = 8;
+pub const OUTBOX_CAPACITY: usize = 6;
 
 /// A backend call, without its data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,13 +42,69 @@ impl NoticeKind {
     }
 }
 
+/// A request id as bytes: with no 4-byte alignment in a slot, a [`Queued`] packs into 7
+/// bytes instead of 16, which is most of what the queue costs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PackedId([u8; 4]);
+
+impl PackedId {
+    pub(crate) fn new(id: u32) -> Self {
+        PackedId(id.to_le_bytes())
+    }
+
+    pub(crate) fn get(self) -> u32 {
+        u32::from_le_bytes(self.0)
+    }
+}
+
+/// A diagnostic without its state, packed like [`Queued`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Note {
+    Stale(PackedId),
+    Refused(Refusal),
+    /// The machine only ever sees bounded text, so an invalid field is empty or malformed.
+    Invalid { field: Field, empty: bool },
+    Unreadable(SdkCallKind),
+    NotAPaymentCode,
+    TimeWentBackwards,
+}
+
+impl Note {
+    pub(crate) fn pack(kind: DiagnosticKind) -> Self {
+        match kind {
+            DiagnosticKind::StaleAnswer(id) => Note::Stale(PackedId::new(id.0)),
+            DiagnosticKind::Refused(r) => Note::Refused(r),
+            DiagnosticKind::InvalidRequest(FieldError::Empty { field }) => Note::Invalid { field, empty: true },
+            DiagnosticKind::InvalidRequest(FieldError::Malformed { field } | FieldError::TooLong { field, .. }) => {
+                Note::Invalid { field, empty: false }
+            }
+            DiagnosticKind::UnreadableAnswer(call) => Note::Unreadable(call),
+            DiagnosticKind::NotAPaymentCode => Note::NotAPaymentCode,
+            DiagnosticKind::TimeWentBackwards => Note::TimeWentBackwards,
+        }
+    }
+
+    pub(crate) fn unpack(self, state: StateId) -> Diagnostic {
+        let kind = match self {
+            Note::Stale(id) => DiagnosticKind::StaleAnswer(RequestId(id.get())),
+            Note::Refused(r) => DiagnosticKind::Refused(r),
+            Note::Invalid { field, empty: true } => DiagnosticKind::InvalidRequest(FieldError::Empty { field }),
+            Note::Invalid { field, empty: false } => DiagnosticKind::InvalidRequest(FieldError::Malformed { field }),
+            Note::Unreadable(call) => DiagnosticKind::UnreadableAnswer(call),
+            Note::NotAPaymentCode => DiagnosticKind::NotAPaymentCode,
+            Note::TimeWentBackwards => DiagnosticKind::TimeWentBackwards,
+        };
+        Diagnostic { kind, state }
+    }
+}
+
 /// A queued command. Calls carry their request id so the answer can be matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Queued {
-    Sdk(u32, SdkCallKind),
-    Backend(u32, BackendKind),
+    Sdk(PackedId, SdkCallKind),
+    Backend(PackedId, BackendKind),
     Notice(NoticeKind),
-    Diagnostic(Diagnostic),
+    Diagnostic(StateId, Note),
 }
 
 /// FIFO of [`Queued`] tags.

@@ -4,10 +4,10 @@ use core::fmt;
 
 use statig::blocking::{InitializedStateMachine, IntoStateMachineExt};
 
-use crate::command::{Command, Conclusion, Diagnostic, DiagnosticKind};
+use crate::command::{Command, Conclusion, DiagnosticKind};
 use crate::event::Event;
 use crate::machine::{Effects, Machine, Stimulus};
-use crate::outbox::{Outbox, Queued};
+use crate::outbox::{Note, Outbox, Queued};
 use crate::policy::Policy;
 use crate::state::StateId;
 use crate::time::Instant;
@@ -184,10 +184,7 @@ impl Session {
     fn advance(&mut self, now: Instant) {
         if now < self.now {
             let state = self.state();
-            self.outbox.push(Queued::Diagnostic(Diagnostic {
-                kind: DiagnosticKind::TimeWentBackwards,
-                state,
-            }));
+            self.outbox.push(Queued::Diagnostic(state, Note::pack(DiagnosticKind::TimeWentBackwards)));
         } else {
             self.now = now;
         }

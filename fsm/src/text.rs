@@ -5,6 +5,8 @@
 
 use core::fmt;
 
+use heapless::LenType;
+
 /// Which protocol field a [`Text`] holds; named in errors so the host can say what was wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -146,20 +148,21 @@ impl fmt::Display for FieldError {
 
 impl core::error::Error for FieldError {}
 
-/// A UTF-8 string of at most `N` bytes, stored inline (no heap).
+/// A UTF-8 string of at most `N` bytes, stored inline (no heap). `L` is the type of its
+/// length: `u8` for fields under 256 bytes, `u16` above, to keep the session small.
 ///
 /// Build one with [`Text::new`], which names the field in its error.
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(transparent))]
-pub struct Text<const N: usize>(heapless::String<N, u16>);
+pub struct Text<const N: usize, L: LenType = u16>(heapless::String<N, L>);
 
-impl<const N: usize> Text<N> {
+impl<const N: usize, L: LenType> Text<N, L> {
     /// The capacity in bytes.
     pub const CAPACITY: usize = N;
 
     /// An empty value.
-    pub const fn empty() -> Self {
+    pub fn empty() -> Self {
         Text(heapless::String::new())
     }
 
@@ -195,19 +198,19 @@ impl<const N: usize> Text<N> {
     }
 }
 
-impl<const N: usize> fmt::Debug for Text<N> {
+impl<const N: usize, L: LenType> fmt::Debug for Text<N, L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
-impl<const N: usize> fmt::Display for Text<N> {
+impl<const N: usize, L: LenType> fmt::Display for Text<N, L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-impl<const N: usize> core::ops::Deref for Text<N> {
+impl<const N: usize, L: LenType> core::ops::Deref for Text<N, L> {
     type Target = str;
     fn deref(&self) -> &str {
         self.as_str()
@@ -218,43 +221,43 @@ impl<const N: usize> core::ops::Deref for Text<N> {
 // docs give no length (SDK-only values) the cap is generous and stated as our choice.
 
 /// `out_trade_no`: v2 API String(32).
-pub type OutTradeNo = Text<32>;
+pub type OutTradeNo = Text<32, u8>;
 /// `appid` / `sub_appid`: v2 API String(32).
-pub type AppId = Text<32>;
+pub type AppId = Text<32, u8>;
 /// `mch_id` / `sub_mch_id`: v2 API String(32).
-pub type MchId = Text<32>;
+pub type MchId = Text<32, u8>;
 /// `store_id`: get_wxpayface_authinfo String(32).
-pub type StoreId = Text<32>;
+pub type StoreId = Text<32, u8>;
 /// `face_code`: no documented length; observed values are ~16-64 characters. Our cap: 128.
-pub type FaceCode = Text<128>;
+pub type FaceCode = Text<128, u8>;
 /// `auth_code`: micropay String(128) (an 18-digit code in practice).
-pub type AuthCode = Text<128>;
+pub type AuthCode = Text<128, u8>;
 /// `authinfo`: no documented length; observed values are a few hundred bytes. Our cap: 1024.
 pub type AuthInfo = Text<1024>;
 /// `rawdata`: no documented length; observed values are around 1-2 KiB. Our cap: 2048.
 pub type RawData = Text<2048>;
 /// `openid` / `sub_openid`: v2 API String(128).
-pub type OpenId = Text<128>;
+pub type OpenId = Text<128, u8>;
 /// WeChat nickname: 32 characters at most in the client, up to 4 bytes each in UTF-8.
-pub type Nickname = Text<128>;
+pub type Nickname = Text<128, u8>;
 /// `telephone`: a mainland or international number. Our cap: 20.
-pub type Telephone = Text<20>;
+pub type Telephone = Text<20, u8>;
 /// `transaction_id`: v2 API String(32).
-pub type TransactionId = Text<32>;
+pub type TransactionId = Text<32, u8>;
 /// `return_msg` / `err_code_des`: v2 API String(128); SDK messages are short Chinese text.
-pub type Message = Text<128>;
+pub type Message = Text<128, u8>;
 /// An error or state code from the wire (`err_code`, `trade_state`, ...): v2 API String(32).
-pub type CodeText = Text<32>;
+pub type CodeText = Text<32, u8>;
 /// A proxy host name or IP address (`ip`): a DNS name is at most 253 bytes.
-pub type Host = Text<253>;
+pub type Host = Text<253, u8>;
 /// A decimal port number as a string (`port`, `tcp_port`).
-pub type PortText = Text<5>;
+pub type PortText = Text<5, u8>;
 /// Proxy credentials (`user`, `passwd`). Our cap: 64.
-pub type Credential = Text<64>;
+pub type Credential = Text<64, u8>;
 /// `face_sid` (FACE_AUTH mode). Our cap: 64.
-pub type FaceSid = Text<64>;
+pub type FaceSid = Text<64, u8>;
 /// `screen_index`: a small integer as a string. Our cap: 4.
-pub type ScreenIndex = Text<4>;
+pub type ScreenIndex = Text<4, u8>;
 
 /// An 18-digit WeChat payment code (刷卡付款码), the only form `micropay` accepts from the
 /// code scanner. Anything else the scanner reads (a product barcode, a QR URL) is not one.

@@ -1,0 +1,119 @@
+//! Builders for the inputs a script feeds: merchant, orders, SDK and backend answers.
+//! Every string goes through the fsm's own bounded `Text`, so a builder that does not fit
+//! fails loudly in the test, never silently.
+
+use facepay_fsm::codes::{PayErrCode, QueryErrCode, Recall, ResultCode, ReturnCode, ReverseErrCode, TradeState};
+use facepay_fsm::{
+    AuthInfoAnswer, FaceCodeType, Field, Merchant, Message, OrderRequest, PayAnswer, QueryAnswer, ReverseAnswer,
+    Text, TransactionId,
+};
+
+/// `Text::new` for test values, panicking with the field on overflow.
+pub fn text<const N: usize>(field: Field, value: &str) -> Text<N> {
+    match Text::new(field, value) {
+        Ok(t) => t,
+        Err(e) => panic!("test value does not fit: {e}"),
+    }
+}
+
+/// The merchant every script uses (the appid and mch_id of WeChat's own examples).
+pub fn merchant() -> Merchant {
+    Merchant {
+        appid: text(Field::Appid, "wx2421b1c4370ec43b"),
+        mch_id: text(Field::MchId, "10000100"),
+        store_id: text(Field::StoreId, "S01"),
+        ..Merchant::default()
+    }
+}
+
+/// An order with the defaults of [`OrderRequest::new`].
+pub fn order(out_trade_no: &str, total_fee: u32, face_code_type: FaceCodeType) -> OrderRequest {
+    OrderRequest::new(text(Field::OutTradeNo, out_trade_no), total_fee, face_code_type)
+}
+
+/// `get_wxpayface_authinfo` SUCCESS with this authinfo and lifetime.
+pub fn authinfo(value: &str, expires_in: u32) -> AuthInfoAnswer {
+    AuthInfoAnswer {
+        return_code: ReturnCode::Success,
+        return_msg: Message::empty(),
+        authinfo: text(Field::Authinfo, value),
+        expires_in,
+    }
+}
+
+/// A pay (micropay / facepay) answer SUCCESS/SUCCESS with a transaction id.
+pub fn pay_success(transaction_id: &str) -> PayAnswer {
+    PayAnswer {
+        return_code: ReturnCode::Success,
+        result_code: Some(ResultCode::Success),
+        err_code: None,
+        transaction_id: text(Field::TransactionId, transaction_id),
+    }
+}
+
+/// A pay answer SUCCESS/FAIL with this err_code.
+pub fn pay_error(err_code: PayErrCode) -> PayAnswer {
+    PayAnswer {
+        return_code: ReturnCode::Success,
+        result_code: Some(ResultCode::Fail),
+        err_code: Some(err_code),
+        transaction_id: TransactionId::empty(),
+    }
+}
+
+/// A pay answer with `return_code=FAIL` (communication failure: the result is unknown).
+pub fn pay_return_fail() -> PayAnswer {
+    PayAnswer {
+        return_code: ReturnCode::Fail,
+        result_code: None,
+        err_code: None,
+        transaction_id: TransactionId::empty(),
+    }
+}
+
+/// An order query SUCCESS/SUCCESS with this trade_state (and a transaction id if paid).
+pub fn query(trade_state: TradeState) -> QueryAnswer {
+    let transaction_id = if trade_state == TradeState::Success {
+        text(Field::TransactionId, "4200000000000000001")
+    } else {
+        TransactionId::empty()
+    };
+    QueryAnswer {
+        return_code: ReturnCode::Success,
+        result_code: Some(ResultCode::Success),
+        err_code: None,
+        trade_state: Some(trade_state),
+        transaction_id,
+    }
+}
+
+/// An order query SUCCESS/FAIL with this err_code.
+pub fn query_error(err_code: QueryErrCode) -> QueryAnswer {
+    QueryAnswer {
+        return_code: ReturnCode::Success,
+        result_code: Some(ResultCode::Fail),
+        err_code: Some(err_code),
+        trade_state: None,
+        transaction_id: TransactionId::empty(),
+    }
+}
+
+/// A reverse answer with this result_code and recall.
+pub fn reverse(result_code: ResultCode, recall: Recall) -> ReverseAnswer {
+    ReverseAnswer {
+        return_code: ReturnCode::Success,
+        result_code: Some(result_code),
+        err_code: None,
+        recall: Some(recall),
+    }
+}
+
+/// A reverse answer SUCCESS/FAIL with this err_code and no recall.
+pub fn reverse_error(err_code: ReverseErrCode) -> ReverseAnswer {
+    ReverseAnswer {
+        return_code: ReturnCode::Success,
+        result_code: Some(ResultCode::Fail),
+        err_code: Some(err_code),
+        recall: None,
+    }
+}

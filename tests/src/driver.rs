@@ -1,0 +1,404 @@
+//! [`Driver`]: runs one session from a script and records its transcript.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use facepay_fsm::codes::{Recall, ResultCode, SdkReturnCode, TradeState};
+use facepay_fsm::{
+    AppEvent, BackendCall, BackendEvent, Command, Conclusion, Event, FaceCodeAnswer, FaceCodeType, Field,
+    InitParams, Instant, Outcome, PayAnswer, Policy, QueryAnswer, RequestId, ReverseAnswer, SdkCall, SdkCallKind,
+    SdkEvent, SdkStatus, Session, StateId, TransportError,
+};
+
+use crate::{build, render};
+
+/// A call the session made that still waits for its answer, by kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Call {
+    /// An SDK call.
+    Sdk(SdkCallKind),
+    /// `get_wxpayface_authinfo`.
+    AuthInfo,
+    /// micropay / facepay.
+    Submit,
+    /// orderquery / facepayquery.
+    Query,
+    /// reverse / facepayreverse.
+    Reverse,
+}
+
+impl Call {
+    fn of(c: &Command) -> Option<(Call, RequestId)> {
+        match c {
+            Command::Sdk { id, call } => Some((Call::Sdk(call.kind()), *id)),
+            Command::Backend { id, call } => Some((
+                match call {
+                    BackendCall::GetAuthInfo { .. } => Call::AuthInfo,
+                    BackendCall::Submit { .. } => Call::Submit,
+                    BackendCall::Query { .. } => Call::Query,
+                    BackendCall::Reverse { .. } => Call::Reverse,
+                },
+                *id,
+            )),
+            Command::Notify(_) | Command::Diagnostic(_) => None,
+        }
+    }
+}
+
+/// Runs one [`Session`] from a script: feeds inputs at the script's time, fires timers in
+/// order, answers the calls the session made, and records a transcript.
+///
+/// Every step checks what must hold after any step: the input was accepted, nothing was
+/// lost from the command queue, and the queue was drained. The answer helpers panic when
+/// the session made no such call, so a script also asserts the calls it answers.
+///
+/// Transcript lines: `  15.000s  <- input  => State` (the state after the step), then
+/// `  15.000s  -> command` for each command the step emitted.
+pub struct Driver {
+    session: Session,
+    now: Instant,
+    transcript: String,
+    outputs: Vec<(Instant, Command)>,
+    last: Vec<Command>,
+    waiting: HashMap<Call, RequestId>,
+}
+
+impl Driver {
+    /// A fresh session under `policy`; the transcript starts with the policy's SDK version.
+    pub fn new(policy: Policy) -> Self {
+        let v = policy.settings().sdk_version;
+        let mut transcript = String::new();
+        let _ = writeln!(transcript, "policy: sdk {}.{}", v.major, v.minor);
+        Driver {
+            session: Session::new(policy),
+            now: Instant(0),
+            transcript,
+            outputs: Vec::new(),
+            last: Vec::new(),
+            waiting: HashMap::new(),
+        }
+    }
+
+    /// The script's clock.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// The session.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The session's current leaf state.
+    pub fn state(&self) -> StateId {
+        self.session.state()
+    }
+
+    /// The transcript so far.
+    pub fn transcript(&self) -> &str {
+        &self.transcript
+    }
+
+    /// Every command the session emitted, with its time.
+    pub fn outputs(&self) -> &[(Instant, Command)] {
+        &self.outputs
+    }
+
+    /// The commands of the last step.
+    pub fn last(&self) -> &[Command] {
+        &self.last
+    }
+
+    /// The conclusion of the last order.
+    pub fn conclusion(&self) -> Option<&Conclusion> {
+        self.session.last_conclusion()
+    }
+
+    /// The request id of the outstanding call of this kind, if the session made one.
+    pub fn waiting(&self, call: Call) -> Option<RequestId> {
+        self.waiting.get(&call).copied()
+    }
+
+    /// Adds a free-form comment line to the transcript (for a reader of the snapshot).
+    pub fn note(&mut self, text: &str) {
+        let _ = writeln!(self.transcript, "           # {text}");
+    }
+
+    /// Fires, in order, every timer due up to `t_ms`, each at its own deadline; then moves
+    /// the clock to `t_ms`. Panics if `t_ms` is before the script's clock.
+    pub fn advance_to(&mut self, t_ms: u64) {
+        let t = Instant(t_ms);
+        assert!(t >= self.now, "script goes back in time: {} -> {}", self.now, t);
+        while let Some((timer, at)) = self.session.next_timer() {
+            if at > t {
+                break;
+            }
+            let at = at.max(self.now);
+            self.now = at;
+            let result = self.session.handle_timeout(at);
+            self.after_step(render::timer(timer), result);
+        }
+        self.now = t;
+    }
+
+    /// [`Driver::advance_to`] `ms` after the script's clock.
+    pub fn advance_by(&mut self, ms: u64) {
+        self.advance_to(self.now.0 + ms);
+    }
+
+    /// Feeds `event` at the script's clock and returns the commands it caused.
+    pub fn input(&mut self, event: Event) -> Vec<Command> {
+        let result = self.session.handle(self.now, &event);
+        if let Event::Sdk(s) = &event {
+            self.forget_sdk(s);
+        }
+        if let Event::Backend(b) = &event {
+            self.forget_backend(b);
+        }
+        self.after_step(render::event(&event), result);
+        self.last.clone()
+    }
+
+    /// Feeds `event` at `t_ms`, after firing the timers due before it.
+    pub fn input_at(&mut self, t_ms: u64, event: Event) -> Vec<Command> {
+        self.advance_to(t_ms);
+        self.input(event)
+    }
+
+    fn forget_sdk(&mut self, s: &SdkEvent) {
+        let id = match s {
+            SdkEvent::Initialised { id, .. }
+            | SdkEvent::Rawdata { id, .. }
+            | SdkEvent::FaceCode { id, .. }
+            | SdkEvent::UserInfo { id, .. }
+            | SdkEvent::PayResultUpdated { id, .. }
+            | SdkEvent::Released { id, .. }
+            | SdkEvent::Unreadable { id, .. } => *id,
+            // The scanner fires once per scan until it is stopped.
+            SdkEvent::CodeScanned { .. } | SdkEvent::ServiceLost => return,
+        };
+        self.waiting.retain(|_, v| *v != id);
+    }
+
+    fn forget_backend(&mut self, b: &BackendEvent) {
+        let id = match b {
+            BackendEvent::AuthInfo { id, .. }
+            | BackendEvent::Submitted { id, .. }
+            | BackendEvent::Queried { id, .. }
+            | BackendEvent::Reversed { id, .. } => *id,
+        };
+        self.waiting.retain(|_, v| *v != id);
+    }
+
+    fn after_step(&mut self, input: String, result: Result<(), facepay_fsm::HandleError>) {
+        if let Err(e) = result {
+            panic!("at {} the session did not take `{input}`: {e}", self.now);
+        }
+        let state = self.session.state();
+        let _ = writeln!(self.transcript, "{:>9}  <- {input}  => {state:?}", self.now.to_string());
+        self.last.clear();
+        while let Some(c) = self.session.poll_command() {
+            let _ = writeln!(self.transcript, "{:>9}  -> {}", self.now.to_string(), render::command(&c));
+            if let Some((call, id)) = Call::of(&c) {
+                self.waiting.insert(call, id);
+            }
+            if matches!(c, Command::Sdk { call: SdkCall::StopCodeScanner, .. }) {
+                self.waiting.remove(&Call::Sdk(SdkCallKind::StartCodeScanner));
+            }
+            self.outputs.push((self.now, c.clone()));
+            self.last.push(c);
+        }
+        assert_eq!(self.session.lost_commands(), 0, "commands lost after `{input}`");
+    }
+
+    fn id(&self, call: Call) -> RequestId {
+        match self.waiting(call) {
+            Some(id) => id,
+            None => panic!(
+                "at {} the script answers {call:?}, but the session made no such call (state {:?})",
+                self.now,
+                self.session.state()
+            ),
+        }
+    }
+
+    // ── the cashier app ───────────────────────────────────────────────────────────────
+
+    /// `Start` with the standard merchant.
+    pub fn start(&mut self) -> Vec<Command> {
+        self.input(Event::App(AppEvent::Start {
+            init: InitParams::default(),
+            merchant: build::merchant(),
+        }))
+    }
+
+    /// `StartOrder` of `total_fee` fen.
+    pub fn start_order(&mut self, out_trade_no: &str, total_fee: u32, face_code_type: FaceCodeType) -> Vec<Command> {
+        self.input(Event::App(AppEvent::StartOrder(build::order(
+            out_trade_no,
+            total_fee,
+            face_code_type,
+        ))))
+    }
+
+    /// `Cancel`.
+    pub fn cancel(&mut self) -> Vec<Command> {
+        self.input(Event::App(AppEvent::Cancel))
+    }
+
+    /// `Release`.
+    pub fn release(&mut self) -> Vec<Command> {
+        self.input(Event::App(AppEvent::Release))
+    }
+
+    // ── the SDK ───────────────────────────────────────────────────────────────────────
+
+    /// Answers the outstanding `initWxpayface` with `status`.
+    pub fn answer_init(&mut self, status: SdkStatus) -> Vec<Command> {
+        let id = self.id(Call::Sdk(SdkCallKind::InitWxpayface));
+        self.input(Event::Sdk(SdkEvent::Initialised { id, status }))
+    }
+
+    /// Answers the outstanding `initWxpayface` with SUCCESS.
+    pub fn answer_init_ok(&mut self) -> Vec<Command> {
+        self.answer_init(SdkStatus::success())
+    }
+
+    /// Answers the outstanding `getWxpayfaceRawdata` with SUCCESS and a rawdata.
+    pub fn answer_rawdata(&mut self) -> Vec<Command> {
+        let id = self.id(Call::Sdk(SdkCallKind::GetWxpayfaceRawdata));
+        self.input(Event::Sdk(SdkEvent::Rawdata {
+            id,
+            status: SdkStatus::success(),
+            rawdata: build::text(Field::Rawdata, "RAW"),
+        }))
+    }
+
+    /// Answers the outstanding `getWxpayfaceCode` with `status` and, if non-empty, a face_code.
+    pub fn answer_face_code(&mut self, status: SdkStatus, face_code: &str) -> Vec<Command> {
+        let id = self.id(Call::Sdk(SdkCallKind::GetWxpayfaceCode));
+        let answer = FaceCodeAnswer {
+            face_code: build::text(Field::FaceCode, face_code),
+            openid: if face_code.is_empty() {
+                facepay_fsm::OpenId::empty()
+            } else {
+                build::text(Field::Openid, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
+            },
+            ..FaceCodeAnswer::default()
+        };
+        self.input(Event::Sdk(SdkEvent::FaceCode { id, status, answer }))
+    }
+
+    /// Answers the outstanding `getWxpayfaceCode` with SUCCESS and `face_code`.
+    pub fn answer_face_code_ok(&mut self, face_code: &str) -> Vec<Command> {
+        self.answer_face_code(SdkStatus::success(), face_code)
+    }
+
+    /// Answers the outstanding `getWxpayfaceCode` with a bare return_code.
+    pub fn answer_face_code_with(&mut self, return_code: SdkReturnCode) -> Vec<Command> {
+        self.answer_face_code(SdkStatus::code(return_code), "")
+    }
+
+    /// The code scanner reads `code`.
+    pub fn answer_code_scanned(&mut self, code: &str) -> Vec<Command> {
+        let id = self.id(Call::Sdk(SdkCallKind::StartCodeScanner));
+        self.input(Event::Sdk(SdkEvent::CodeScanned {
+            id,
+            status: SdkStatus::success(),
+            code: build::text(Field::CodeMsg, code),
+        }))
+    }
+
+    /// Answers the outstanding `updateWxpayfacePayResult` with SUCCESS.
+    pub fn answer_pay_result_updated(&mut self) -> Vec<Command> {
+        let id = self.id(Call::Sdk(SdkCallKind::UpdateWxpayfacePayResult));
+        self.input(Event::Sdk(SdkEvent::PayResultUpdated {
+            id,
+            status: SdkStatus::success(),
+        }))
+    }
+
+    /// Answers the outstanding `releaseWxpayface` with SUCCESS.
+    pub fn answer_released(&mut self) -> Vec<Command> {
+        let id = self.id(Call::Sdk(SdkCallKind::ReleaseWxpayface));
+        self.input(Event::Sdk(SdkEvent::Released {
+            id,
+            status: SdkStatus::success(),
+        }))
+    }
+
+    // ── the backend ───────────────────────────────────────────────────────────────────
+
+    /// Answers the outstanding `get_wxpayface_authinfo` with `authinfo` valid `expires_in` s.
+    pub fn answer_authinfo_value(&mut self, authinfo: &str, expires_in: u32) -> Vec<Command> {
+        let id = self.id(Call::AuthInfo);
+        self.input(Event::Backend(BackendEvent::AuthInfo {
+            id,
+            answer: Ok(build::authinfo(authinfo, expires_in)),
+        }))
+    }
+
+    /// Answers the outstanding `get_wxpayface_authinfo` with "AUTH" valid `expires_in` s.
+    pub fn answer_authinfo(&mut self, expires_in: u32) -> Vec<Command> {
+        self.answer_authinfo_value("AUTH", expires_in)
+    }
+
+    /// Answers the outstanding submit.
+    pub fn answer_submit_with(&mut self, answer: Result<PayAnswer, TransportError>) -> Vec<Command> {
+        let id = self.id(Call::Submit);
+        self.input(Event::Backend(BackendEvent::Submitted { id, answer }))
+    }
+
+    /// Answers the outstanding submit with `answer`.
+    pub fn answer_submit(&mut self, answer: PayAnswer) -> Vec<Command> {
+        self.answer_submit_with(Ok(answer))
+    }
+
+    /// Answers the outstanding query.
+    pub fn answer_query_with(&mut self, answer: Result<QueryAnswer, TransportError>) -> Vec<Command> {
+        let id = self.id(Call::Query);
+        self.input(Event::Backend(BackendEvent::Queried { id, answer }))
+    }
+
+    /// Answers the outstanding query SUCCESS/SUCCESS with `trade_state`.
+    pub fn answer_query(&mut self, trade_state: TradeState) -> Vec<Command> {
+        self.answer_query_with(Ok(build::query(trade_state)))
+    }
+
+    /// Answers the outstanding reverse.
+    pub fn answer_reverse_with(&mut self, answer: Result<ReverseAnswer, TransportError>) -> Vec<Command> {
+        let id = self.id(Call::Reverse);
+        self.input(Event::Backend(BackendEvent::Reversed { id, answer }))
+    }
+
+    /// Answers the outstanding reverse with `result_code` and `recall`.
+    pub fn answer_reverse(&mut self, result_code: ResultCode, recall: Recall) -> Vec<Command> {
+        self.answer_reverse_with(Ok(build::reverse(result_code, recall)))
+    }
+
+    // ── composite steps ───────────────────────────────────────────────────────────────
+
+    /// Start, init SUCCESS at +100 ms, then the first authorisation (rawdata at +200 ms,
+    /// authinfo valid `expires_in` s at +300 ms): the session is Idle and authorised.
+    pub fn bring_up(&mut self, expires_in: u32) {
+        let t = self.now.0;
+        self.start();
+        self.advance_to(t + 100);
+        self.answer_init_ok();
+        // Idle with no authinfo refreshes at once.
+        self.advance_to(t + 100);
+        self.advance_to(t + 200);
+        self.answer_rawdata();
+        self.advance_to(t + 300);
+        self.answer_authinfo(expires_in);
+        assert_eq!(self.state(), StateId::Idle, "not Idle after bring-up");
+    }
+
+    /// Asserts that the last order concluded with `outcome`.
+    pub fn assert_concluded(&self, outcome: Outcome) {
+        match self.conclusion() {
+            Some(c) => assert_eq!(c.outcome, outcome, "conclusion {c:?}"),
+            None => panic!("no order concluded"),
+        }
+    }
+}

@@ -25,6 +25,9 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
 )]
 
+#[cfg(feature = "std")]
+extern crate std;
+
 mod chart;
 pub mod codes;
 mod command;
@@ -38,6 +41,8 @@ mod state;
 mod text;
 mod time;
 mod timer;
+#[cfg(feature = "std")]
+pub mod trace;
 
 pub use command::{
     BackendCall, Command, Conclusion, Diagnostic, DiagnosticKind, FaceCodeRequest, Notice, Outcome, PayApi,

@@ -1,1 +1,3 @@
 //! facepay-sim: the deterministic simulator (see the simulator issue).
+pub mod diagram;
+pub mod replay;

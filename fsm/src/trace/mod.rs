@@ -1,0 +1,20 @@
+//! Field logs (trace format v1): a recorder that writes what a session saw and did as JSON
+//! Lines, a reader that names the line and column of anything it cannot read, and a replay
+//! engine that feeds a trace's inputs to a fresh [`Session`](crate::Session) and reports
+//! the first command that differs. `docs/trace-format.md` describes the format.
+//!
+//! Only with the `std` feature: the machine itself stays `no_std`.
+
+mod header;
+mod reader;
+mod record;
+mod redaction;
+mod replay;
+mod writer;
+
+pub use header::{FORMAT_NAME, FORMAT_VERSION, TraceHeader};
+pub use reader::{LineError, LineErrorKind, ParsedTrace, TraceLines, parse_header, parse_record, parse_trace};
+pub use record::{Record, RecordKind};
+pub use redaction::{Redaction, Redactor};
+pub use replay::{Divergence, Mismatch, ReplayStep, Replayer, StepInput, Transcript};
+pub use writer::{RecordingSession, TraceWriter};

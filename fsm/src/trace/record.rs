@@ -1,0 +1,158 @@
+//! One line after the header: the time, and an input, a timer firing, or an output.
+//!
+//! The wire form is `{"t":<ms>,"input":<Event>}`, `{"t":<ms>,"timeout":<Timer|null>}` or
+//! `{"t":<ms>,"output":<Command>}`, with the serde forms of the machine's own types. The
+//! (de)serializers are written by hand so a record is read in one pass without buffering.
+
+use core::fmt;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::command::Command;
+use crate::event::Event;
+use crate::time::Instant;
+use crate::timer::Timer;
+
+/// A trace record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// When, in the host's milliseconds (as given to the machine).
+    pub t: Instant,
+    /// What.
+    pub kind: RecordKind,
+}
+
+/// What a [`Record`] holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordKind {
+    /// The host called `Session::handle(t, event)`.
+    Input(Event),
+    /// The host called `Session::handle_timeout(t)`; the timer that fired, when known
+    /// (`None` also when nothing was due).
+    Timeout(Option<Timer>),
+    /// The machine emitted this command in the step at `t`.
+    Output(Command),
+}
+
+/// A borrowed record, so the writer serializes without cloning.
+pub(crate) struct RecordRef<'a> {
+    pub(crate) t: Instant,
+    pub(crate) kind: KindRef<'a>,
+}
+
+pub(crate) enum KindRef<'a> {
+    Input(&'a Event),
+    Timeout(Option<Timer>),
+    Output(&'a Command),
+}
+
+impl Serialize for RecordRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("t", &self.t)?;
+        match self.kind {
+            KindRef::Input(e) => m.serialize_entry("input", e)?,
+            KindRef::Timeout(t) => m.serialize_entry("timeout", &t)?,
+            KindRef::Output(c) => m.serialize_entry("output", c)?,
+        }
+        m.end()
+    }
+}
+
+impl Record {
+    pub(crate) fn as_ref(&self) -> RecordRef<'_> {
+        RecordRef {
+            t: self.t,
+            kind: match &self.kind {
+                RecordKind::Input(e) => KindRef::Input(e),
+                RecordKind::Timeout(t) => KindRef::Timeout(*t),
+                RecordKind::Output(c) => KindRef::Output(c),
+            },
+        }
+    }
+}
+
+impl Serialize for Record {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.as_ref().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(RecordVisitor)
+    }
+}
+
+struct RecordVisitor;
+
+impl<'de> Visitor<'de> for RecordVisitor {
+    type Value = Record;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a trace record: {\"t\": ms, and one of \"input\", \"timeout\", \"output\"}")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record, A::Error> {
+        let mut t: Option<Instant> = None;
+        let mut kind: Option<RecordKind> = None;
+        while let Some(key) = map.next_key::<RecordKey>()? {
+            let seen = match key {
+                RecordKey::T => {
+                    if t.is_some() {
+                        return Err(de::Error::duplicate_field("t"));
+                    }
+                    t = Some(map.next_value()?);
+                    continue;
+                }
+                RecordKey::Input => kind.replace(RecordKind::Input(map.next_value()?)),
+                RecordKey::Timeout => kind.replace(RecordKind::Timeout(map.next_value()?)),
+                RecordKey::Output => kind.replace(RecordKind::Output(map.next_value()?)),
+            };
+            if seen.is_some() {
+                return Err(de::Error::custom(
+                    "a record holds exactly one of input, timeout, output",
+                ));
+            }
+        }
+        let t = t.ok_or_else(|| de::Error::missing_field("t"))?;
+        let kind = kind.ok_or_else(|| de::Error::custom("a record needs one of input, timeout, output"))?;
+        Ok(Record { t, kind })
+    }
+}
+
+enum RecordKey {
+    T,
+    Input,
+    Timeout,
+    Output,
+}
+
+impl<'de> Deserialize<'de> for RecordKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = RecordKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a record key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RecordKey, E> {
+                match v {
+                    "t" => Ok(RecordKey::T),
+                    "input" => Ok(RecordKey::Input),
+                    "timeout" => Ok(RecordKey::Timeout),
+                    "output" => Ok(RecordKey::Output),
+                    other => Err(E::custom(format_args!(
+                        "{UNKNOWN_KIND} `{other}`, expected one of `t`, `input`, `timeout`, `output`"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// The start of the error message for an unknown key; the reader recognises it.
+pub(crate) const UNKNOWN_KIND: &str = "unknown record kind";

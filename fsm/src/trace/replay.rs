@@ -1,0 +1,269 @@
+//! The replay engine: a fresh machine under the header's policy takes the trace's inputs at
+//! their times, and every command it emits must equal the recorded one, in order.
+
+use core::fmt;
+use std::collections::VecDeque;
+use std::vec::Vec;
+
+use super::header::TraceHeader;
+use super::record::{Record, RecordKind};
+use crate::command::{Command, Conclusion, Notice};
+use crate::event::Event;
+use crate::session::{HandleError, Session};
+use crate::state::StateId;
+use crate::time::Instant;
+use crate::timer::Timer;
+
+/// Where replay first disagrees with the trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Divergence {
+    /// The trace line (1-based) of the record that disagrees; for a command the machine
+    /// emitted after the last record, the line after the last one.
+    pub line: usize,
+    /// The time of the step.
+    pub t: Instant,
+    /// The machine's state at that point.
+    pub state: StateId,
+    /// What differs.
+    pub mismatch: Mismatch,
+}
+
+/// What differs at a [`Divergence`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mismatch {
+    /// The machine emitted another command than the recorded one.
+    Command {
+        /// Recorded.
+        expected: Command,
+        /// Emitted by the replayed machine.
+        actual: Command,
+    },
+    /// The trace records a command the machine did not emit.
+    Missing {
+        /// Recorded.
+        expected: Command,
+    },
+    /// The machine emitted a command the trace does not have (the trace moves on to its
+    /// next input, or ends).
+    Unexpected {
+        /// Emitted by the replayed machine.
+        actual: Command,
+    },
+    /// Another timer fired than the recorded one.
+    Timer {
+        /// Recorded.
+        expected: Option<Timer>,
+        /// Fired in replay.
+        actual: Option<Timer>,
+    },
+    /// The machine refused the input (cannot happen when replay drains; reported, not
+    /// panicked on).
+    Refused(HandleError),
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {} (t={}, state {}): ", self.line, self.t.0, self.state.path())?;
+        let json = |c: &Command| serde_json::to_string(c).unwrap_or_default();
+        match &self.mismatch {
+            Mismatch::Command { expected, actual } => write!(
+                f,
+                "command differs\n  expected: {}\n  actual:   {}",
+                json(expected),
+                json(actual)
+            ),
+            Mismatch::Missing { expected } => {
+                write!(f, "the machine emitted nothing\n  expected: {}", json(expected))
+            }
+            Mismatch::Unexpected { actual } => {
+                write!(f, "the trace has no such command\n  actual:   {}", json(actual))
+            }
+            Mismatch::Timer { expected, actual } => {
+                let name = |t: &Option<Timer>| serde_json::to_string(t).unwrap_or_default();
+                write!(
+                    f,
+                    "another timer fired\n  expected: {}\n  actual:   {}",
+                    name(expected),
+                    name(actual)
+                )
+            }
+            Mismatch::Refused(e) => write!(f, "the machine refused the input: {e}"),
+        }
+    }
+}
+
+/// What started a step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepInput {
+    /// An input event.
+    Event(Event),
+    /// `handle_timeout`; the timer that fired (`None`: nothing was due).
+    Timeout(Option<Timer>),
+}
+
+/// One step of a replay, for transcripts and diagrams.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplayStep {
+    /// The input's line.
+    pub line: usize,
+    /// Its time.
+    pub t: Instant,
+    /// The input.
+    pub input: StepInput,
+    /// The commands the machine emitted, in order.
+    pub commands: Vec<Command>,
+    /// The state after the step.
+    pub state: StateId,
+    /// The next timer armed after the step.
+    pub next_timer: Option<(Timer, Instant)>,
+}
+
+/// Every step of a replay, in order.
+pub type Transcript = Vec<ReplayStep>;
+
+/// Replays records one at a time. Build it from the header, [`Replayer::feed`] each record
+/// in order with its line number, then [`Replayer::finish`].
+#[derive(Debug)]
+pub struct Replayer {
+    session: Session,
+    pending: VecDeque<Command>,
+    transcript: Option<Transcript>,
+    conclusions: Vec<Conclusion>,
+    last_line: usize,
+    t: Instant,
+}
+
+impl Replayer {
+    /// A fresh machine under `header.policy`; `transcript` keeps every step (for
+    /// `--explain` and diagrams).
+    pub fn new(header: &TraceHeader, transcript: bool) -> Self {
+        let mut session = Session::new(header.policy);
+        let mut pending = VecDeque::new();
+        while let Some(c) = session.poll_command() {
+            pending.push_back(c);
+        }
+        Replayer {
+            session,
+            pending,
+            transcript: transcript.then(Vec::new),
+            conclusions: Vec::new(),
+            last_line: 1,
+            t: Instant(0),
+        }
+    }
+
+    /// Takes the record on `line`. Stop at the first `Err`.
+    pub fn feed(&mut self, line: usize, record: &Record) -> Result<(), Divergence> {
+        self.last_line = line;
+        match &record.kind {
+            RecordKind::Output(expected) => match self.pending.pop_front() {
+                Some(actual) if actual == *expected => {
+                    if let Command::Notify(Notice::OrderConcluded(c)) = &actual {
+                        self.conclusions.push(c.clone());
+                    }
+                    Ok(())
+                }
+                Some(actual) => Err(self.diverge(
+                    line,
+                    Mismatch::Command {
+                        expected: expected.clone(),
+                        actual,
+                    },
+                )),
+                None => Err(self.diverge(
+                    line,
+                    Mismatch::Missing {
+                        expected: expected.clone(),
+                    },
+                )),
+            },
+            RecordKind::Input(event) => {
+                self.check_drained(line)?;
+                self.t = record.t;
+                if let Err(e) = self.session.handle(record.t, event) {
+                    return Err(self.diverge(line, Mismatch::Refused(e)));
+                }
+                self.step(line, record.t, || StepInput::Event(event.clone()));
+                Ok(())
+            }
+            RecordKind::Timeout(expected) => {
+                self.check_drained(line)?;
+                self.t = record.t;
+                let due = record.t.max(self.session.now());
+                let actual = self.session.next_timer().filter(|&(_, at)| at <= due).map(|(t, _)| t);
+                if expected.is_some() && *expected != actual {
+                    return Err(self.diverge(
+                        line,
+                        Mismatch::Timer {
+                            expected: *expected,
+                            actual,
+                        },
+                    ));
+                }
+                if let Err(e) = self.session.handle_timeout(record.t) {
+                    return Err(self.diverge(line, Mismatch::Refused(e)));
+                }
+                self.step(line, record.t, || StepInput::Timeout(actual));
+                Ok(())
+            }
+        }
+    }
+
+    /// Ends the replay: every command the machine emitted must have been recorded.
+    pub fn finish(&mut self) -> Result<(), Divergence> {
+        self.check_drained(self.last_line + 1)
+    }
+
+    /// The orders concluded so far (from the matched `order_concluded` notices).
+    pub fn conclusions(&self) -> &[Conclusion] {
+        &self.conclusions
+    }
+
+    /// The machine's current state.
+    pub fn state(&self) -> StateId {
+        self.session.state()
+    }
+
+    /// The steps so far, if kept.
+    pub fn transcript(&self) -> Option<&Transcript> {
+        self.transcript.as_ref()
+    }
+
+    /// Gives up the transcript.
+    pub fn take_transcript(&mut self) -> Transcript {
+        self.transcript.take().unwrap_or_default()
+    }
+
+    fn check_drained(&mut self, line: usize) -> Result<(), Divergence> {
+        match self.pending.pop_front() {
+            Some(actual) => Err(self.diverge(line, Mismatch::Unexpected { actual })),
+            None => Ok(()),
+        }
+    }
+
+    fn step(&mut self, line: usize, t: Instant, input: impl FnOnce() -> StepInput) {
+        let start = self.pending.len();
+        while let Some(c) = self.session.poll_command() {
+            self.pending.push_back(c);
+        }
+        if let Some(steps) = &mut self.transcript {
+            steps.push(ReplayStep {
+                line,
+                t,
+                input: input(),
+                commands: self.pending.iter().skip(start).cloned().collect(),
+                state: self.session.state(),
+                next_timer: self.session.next_timer(),
+            });
+        }
+    }
+
+    fn diverge(&self, line: usize, mismatch: Mismatch) -> Divergence {
+        Divergence {
+            line,
+            t: self.t,
+            state: self.session.state(),
+            mismatch,
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! The recorder: writes a trace to any `std::io::Write` as the machine runs.
+
+use std::io::{self, Write};
+use std::vec::Vec;
+
+use super::header::TraceHeader;
+use super::record::{KindRef, RecordRef};
+use super::redaction::{Redaction, Redactor};
+use crate::command::Command;
+use crate::event::Event;
+use crate::policy::Policy;
+use crate::session::{HandleError, Session};
+use crate::state::StateId;
+use crate::time::Instant;
+use crate::timer::Timer;
+
+/// Writes a trace: the header on creation, then one line per call. Each line goes to the
+/// writer in a single `write_all`, so a power cut leaves at most one partial last line
+/// (which the reader reports as truncated). Buffer or flush as the host sees fit.
+#[derive(Debug)]
+pub struct TraceWriter<W: Write> {
+    out: W,
+    policy: Policy,
+    redactor: Option<Redactor>,
+    line: Vec<u8>,
+}
+
+impl<W: Write> TraceWriter<W> {
+    /// Writes `header` (with `redaction` noted in it) to `out` and returns the writer.
+    pub fn new(out: W, header: &TraceHeader, redaction: Redaction) -> io::Result<Self> {
+        let mut header = header.clone();
+        header.redaction = redaction;
+        let mut w = TraceWriter {
+            out,
+            policy: header.policy,
+            redactor: match redaction {
+                Redaction::Placeholders => Some(Redactor::new()),
+                Redaction::Raw => None,
+            },
+            line: Vec::with_capacity(512),
+        };
+        serde_json::to_writer(&mut w.line, &header).map_err(io::Error::other)?;
+        w.flush_line()?;
+        Ok(w)
+    }
+
+    /// The policy of the header: the session being recorded must run under it.
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// Records `Session::handle(now, event)`. Call it for every event the session took
+    /// (not for one it refused with [`HandleError`]), before the commands it produced.
+    pub fn input(&mut self, now: Instant, event: &Event) -> io::Result<()> {
+        match &mut self.redactor {
+            Some(r) => {
+                let mut event = event.clone();
+                r.event(&mut event);
+                self.write(now, KindRef::Input(&event))
+            }
+            None => self.write(now, KindRef::Input(event)),
+        }
+    }
+
+    /// Records `Session::handle_timeout(now)` when the host does not know which timer
+    /// fired (prefer [`TraceWriter::timer`]).
+    pub fn timeout(&mut self, now: Instant) -> io::Result<()> {
+        self.write(now, KindRef::Timeout(None))
+    }
+
+    /// Records `Session::handle_timeout(now)` that fired `timer` (`None`: nothing was due).
+    /// Replay checks that the same timer fires.
+    pub fn timer(&mut self, now: Instant, timer: Option<Timer>) -> io::Result<()> {
+        self.write(now, KindRef::Timeout(timer))
+    }
+
+    /// Records a command the session emitted in the step at `now`, in `poll_command` order.
+    pub fn output(&mut self, now: Instant, command: &Command) -> io::Result<()> {
+        match &mut self.redactor {
+            Some(r) => {
+                let mut command = command.clone();
+                r.command(&mut command);
+                self.write(now, KindRef::Output(&command))
+            }
+            None => self.write(now, KindRef::Output(command)),
+        }
+    }
+
+    /// Flushes the underlying writer.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// The underlying writer (not flushed).
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    /// The underlying writer, e.g. to flush or sync it.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
+    fn write(&mut self, t: Instant, kind: KindRef<'_>) -> io::Result<()> {
+        serde_json::to_writer(&mut self.line, &RecordRef { t, kind }).map_err(io::Error::other)?;
+        self.flush_line()
+    }
+
+    fn flush_line(&mut self) -> io::Result<()> {
+        self.line.push(b'\n');
+        let r = self.out.write_all(&self.line);
+        self.line.clear();
+        r
+    }
+}
+
+/// A [`Session`] that records every input, timer and command to a [`TraceWriter`] as the
+/// host drives it. Drive it exactly like a `Session`.
+///
+/// A failed write never stops the session (a payment matters more than its log): the
+/// first I/O error is kept, nothing more is written, and [`RecordingSession::log_error`]
+/// returns it. Check it after each step if the log must be complete.
+#[derive(Debug)]
+pub struct RecordingSession<W: Write> {
+    session: Session,
+    writer: TraceWriter<W>,
+    step_at: Instant,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> RecordingSession<W> {
+    /// A fresh session under the writer's header policy, recording to `writer`.
+    pub fn new(writer: TraceWriter<W>) -> Self {
+        RecordingSession {
+            session: Session::new(writer.policy()),
+            writer,
+            step_at: Instant(0),
+            error: None,
+        }
+    }
+
+    /// Writes the header to `out` and returns a fresh session recording to it.
+    pub fn create(out: W, header: &TraceHeader, redaction: Redaction) -> io::Result<Self> {
+        TraceWriter::new(out, header, redaction).map(RecordingSession::new)
+    }
+
+    /// [`Session::handle`], recorded.
+    pub fn handle(&mut self, now: Instant, event: &Event) -> Result<(), HandleError> {
+        self.session.handle(now, event)?;
+        self.step_at = now;
+        self.log(|w| w.input(now, event));
+        Ok(())
+    }
+
+    /// [`Session::handle_timeout`], recorded with the timer that fired.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), HandleError> {
+        let due = now.max(self.session.now());
+        let fired = self.session.next_timer().filter(|&(_, at)| at <= due).map(|(t, _)| t);
+        self.session.handle_timeout(now)?;
+        self.step_at = now;
+        self.log(|w| w.timer(now, fired));
+        Ok(())
+    }
+
+    /// [`Session::poll_command`], recorded.
+    pub fn poll_command(&mut self) -> Option<Command> {
+        let cmd = self.session.poll_command()?;
+        let at = self.step_at;
+        self.log(|w| w.output(at, &cmd));
+        Some(cmd)
+    }
+
+    /// [`Session::poll_timeout`].
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.session.poll_timeout()
+    }
+
+    /// [`Session::state`].
+    #[must_use]
+    pub fn state(&self) -> StateId {
+        self.session.state()
+    }
+
+    /// The session, for its other read-only accessors.
+    #[must_use]
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The first write error, if any; after it nothing more was recorded.
+    #[must_use]
+    pub fn log_error(&self) -> Option<&io::Error> {
+        self.error.as_ref()
+    }
+
+    /// Flushes the trace.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.writer.flush()
+    }
+
+    /// The session and the writer (not flushed), and the first write error if any.
+    pub fn into_parts(self) -> (Session, TraceWriter<W>, Option<io::Error>) {
+        (self.session, self.writer, self.error)
+    }
+
+    fn log(&mut self, f: impl FnOnce(&mut TraceWriter<W>) -> io::Result<()>) {
+        if self.error.is_none() {
+            if let Err(e) = f(&mut self.writer) {
+                self.error = Some(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Sequence diagrams of a replayed session (mermaid and SVG).

@@ -4,13 +4,13 @@
 
 use facepay_fsm::codes::{PayErrCode, QueryErrCode, Recall, ResultCode, ReturnCode, ReverseErrCode, TradeState};
 use facepay_fsm::{
-    AuthInfoAnswer, FaceCodeType, Field, Merchant, Message, OrderRequest, PayAnswer, QueryAnswer, ReverseAnswer,
+    AuthInfoAnswer, FaceCodeType, Field, FieldError, Merchant, Message, OrderRequest, PayAnswer, QueryAnswer, ReverseAnswer,
     Text, TransactionId,
 };
 
-/// `Text::new` for test values, panicking with the field on overflow.
-pub fn text<const N: usize>(field: Field, value: &str) -> Text<N> {
-    match Text::new(field, value) {
+/// Unwraps a `Text::new` of a test value, panicking with the field on overflow.
+pub fn ok<T>(text: Result<T, FieldError>) -> T {
+    match text {
         Ok(t) => t,
         Err(e) => panic!("test value does not fit: {e}"),
     }
@@ -19,16 +19,16 @@ pub fn text<const N: usize>(field: Field, value: &str) -> Text<N> {
 /// The merchant every script uses (the appid and mch_id of WeChat's own examples).
 pub fn merchant() -> Merchant {
     Merchant {
-        appid: text(Field::Appid, "wx2421b1c4370ec43b"),
-        mch_id: text(Field::MchId, "10000100"),
-        store_id: text(Field::StoreId, "S01"),
+        appid: ok(Text::new(Field::Appid, "wx2421b1c4370ec43b")),
+        mch_id: ok(Text::new(Field::MchId, "10000100")),
+        store_id: ok(Text::new(Field::StoreId, "S01")),
         ..Merchant::default()
     }
 }
 
 /// An order with the defaults of [`OrderRequest::new`].
 pub fn order(out_trade_no: &str, total_fee: u32, face_code_type: FaceCodeType) -> OrderRequest {
-    OrderRequest::new(text(Field::OutTradeNo, out_trade_no), total_fee, face_code_type)
+    OrderRequest::new(ok(Text::new(Field::OutTradeNo, out_trade_no)), total_fee, face_code_type)
 }
 
 /// `get_wxpayface_authinfo` SUCCESS with this authinfo and lifetime.
@@ -36,7 +36,7 @@ pub fn authinfo(value: &str, expires_in: u32) -> AuthInfoAnswer {
     AuthInfoAnswer {
         return_code: ReturnCode::Success,
         return_msg: Message::empty(),
-        authinfo: text(Field::Authinfo, value),
+        authinfo: ok(Text::new(Field::Authinfo, value)),
         expires_in,
     }
 }
@@ -47,7 +47,7 @@ pub fn pay_success(transaction_id: &str) -> PayAnswer {
         return_code: ReturnCode::Success,
         result_code: Some(ResultCode::Success),
         err_code: None,
-        transaction_id: text(Field::TransactionId, transaction_id),
+        transaction_id: ok(Text::new(Field::TransactionId, transaction_id)),
     }
 }
 
@@ -74,7 +74,7 @@ pub fn pay_return_fail() -> PayAnswer {
 /// An order query SUCCESS/SUCCESS with this trade_state (and a transaction id if paid).
 pub fn query(trade_state: TradeState) -> QueryAnswer {
     let transaction_id = if trade_state == TradeState::Success {
-        text(Field::TransactionId, "4200000000000000001")
+        ok(Text::new(Field::TransactionId, "4200000000000000001"))
     } else {
         TransactionId::empty()
     };

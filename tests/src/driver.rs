@@ -7,7 +7,7 @@ use facepay_fsm::codes::{Recall, ResultCode, SdkReturnCode, TradeState};
 use facepay_fsm::{
     AppEvent, BackendCall, BackendEvent, Command, Conclusion, Event, FaceCodeAnswer, FaceCodeType, Field,
     InitParams, Instant, Outcome, PayAnswer, Policy, QueryAnswer, RequestId, ReverseAnswer, SdkCall, SdkCallKind,
-    SdkEvent, SdkStatus, Session, StateId, TransportError,
+    SdkEvent, SdkStatus, Session, StateId, Text, TransportError,
 };
 
 use crate::{build, render};
@@ -270,7 +270,7 @@ impl Driver {
         self.input(Event::Sdk(SdkEvent::Rawdata {
             id,
             status: SdkStatus::success(),
-            rawdata: build::text(Field::Rawdata, "RAW"),
+            rawdata: build::ok(Text::new(Field::Rawdata, "RAW")),
         }))
     }
 
@@ -278,11 +278,11 @@ impl Driver {
     pub fn answer_face_code(&mut self, status: SdkStatus, face_code: &str) -> Vec<Command> {
         let id = self.id(Call::Sdk(SdkCallKind::GetWxpayfaceCode));
         let answer = FaceCodeAnswer {
-            face_code: build::text(Field::FaceCode, face_code),
+            face_code: build::ok(Text::new(Field::FaceCode, face_code)),
             openid: if face_code.is_empty() {
                 facepay_fsm::OpenId::empty()
             } else {
-                build::text(Field::Openid, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
+                build::ok(Text::new(Field::Openid, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"))
             },
             ..FaceCodeAnswer::default()
         };
@@ -305,7 +305,7 @@ impl Driver {
         self.input(Event::Sdk(SdkEvent::CodeScanned {
             id,
             status: SdkStatus::success(),
-            code: build::text(Field::CodeMsg, code),
+            code: build::ok(Text::new(Field::CodeMsg, code)),
         }))
     }
 

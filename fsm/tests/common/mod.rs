@@ -1,0 +1,320 @@
+//! A small harness for the fsm's own integration tests: drives one session, answers the
+//! calls it made by kind, fires timers at their deadlines, and checks after every step that
+//! the input was taken and nothing was lost from the queue. (The richer transcript driver
+//! lives in the `tests` crate, which depends on this one.)
+#![allow(dead_code)] // each test file uses part of it
+
+use std::collections::HashMap;
+
+use facepay_fsm::codes::{PayErrCode, Recall, ResultCode, ReturnCode, TradeState};
+use facepay_fsm::*;
+
+pub const PAY_CODE: &str = "134567890123456789";
+pub const FACE_CODE: &str = "b713b5d2-666c-48";
+
+pub fn ok<T>(r: Result<T, FieldError>) -> T {
+    r.expect("test value fits")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Call {
+    Sdk(SdkCallKind),
+    AuthInfo,
+    Submit,
+    Query,
+    Reverse,
+}
+
+pub fn call_of(c: &Command) -> Option<(Call, RequestId)> {
+    match c {
+        Command::Sdk { id, call } => Some((Call::Sdk(call.kind()), *id)),
+        Command::Backend { id, call } => Some((
+            match call {
+                BackendCall::GetAuthInfo { .. } => Call::AuthInfo,
+                BackendCall::Submit { .. } => Call::Submit,
+                BackendCall::Query { .. } => Call::Query,
+                BackendCall::Reverse { .. } => Call::Reverse,
+            },
+            *id,
+        )),
+        _ => None,
+    }
+}
+
+pub struct H {
+    pub s: Session,
+    pub now: u64,
+    /// The last request id issued per kind (kept after the answer, to send duplicates).
+    pub ids: HashMap<Call, RequestId>,
+    /// Every command so far, with its time.
+    pub all: Vec<(u64, Command)>,
+}
+
+impl H {
+    pub fn new(policy: Policy) -> H {
+        H {
+            s: Session::new(policy),
+            now: 0,
+            ids: HashMap::new(),
+            all: Vec::new(),
+        }
+    }
+
+    fn drain(&mut self) -> Vec<Command> {
+        let mut v = Vec::new();
+        while let Some(c) = self.s.poll_command() {
+            if let Some((call, id)) = call_of(&c) {
+                self.ids.insert(call, id);
+            }
+            self.all.push((self.now, c.clone()));
+            v.push(c);
+        }
+        assert_eq!(self.s.lost_commands(), 0);
+        v
+    }
+
+    /// Fires every timer due up to `t` at its own deadline; returns their commands.
+    pub fn at(&mut self, t: u64) -> Vec<Command> {
+        let mut out = Vec::new();
+        while let Some(at) = self.s.poll_timeout() {
+            if at.0 > t {
+                break;
+            }
+            self.now = self.now.max(at.0);
+            self.s.handle_timeout(Instant(self.now)).expect("drained");
+            out.extend(self.drain());
+        }
+        self.now = self.now.max(t);
+        out
+    }
+
+    /// Feeds `e` now.
+    pub fn ev(&mut self, e: Event) -> Vec<Command> {
+        self.s.handle(Instant(self.now), &e).expect("drained");
+        self.drain()
+    }
+
+    pub fn id(&self, call: Call) -> RequestId {
+        *self.ids.get(&call).unwrap_or_else(|| panic!("no {call:?} was issued"))
+    }
+
+    pub fn state(&self) -> StateId {
+        self.s.state()
+    }
+
+    pub fn outcome(&self) -> Option<(Outcome, Reason)> {
+        self.s.last_conclusion().map(|c| (c.outcome, c.reason.clone()))
+    }
+
+    pub fn count(&self, pick: impl Fn(&Command) -> bool) -> usize {
+        self.all.iter().filter(|(_, c)| pick(c)).count()
+    }
+
+    pub fn times(&self, call: Call) -> Vec<u64> {
+        self.all
+            .iter()
+            .filter(|(_, c)| call_of(c).map(|(k, _)| k) == Some(call))
+            .map(|(t, _)| *t)
+            .collect()
+    }
+
+    // ── inputs ──
+
+    pub fn start(&mut self) -> Vec<Command> {
+        self.ev(Event::App(AppEvent::Start {
+            init: InitParams::default(),
+            merchant: merchant(),
+        }))
+    }
+    pub fn order(&mut self, no: &str, fee: u32, ty: FaceCodeType) -> Vec<Command> {
+        self.ev(Event::App(AppEvent::StartOrder(order(no, fee, ty))))
+    }
+    pub fn app(&mut self, a: AppEvent) -> Vec<Command> {
+        self.ev(Event::App(a))
+    }
+    pub fn init_answer(&mut self, status: SdkStatus) -> Vec<Command> {
+        let id = self.id(Call::Sdk(SdkCallKind::InitWxpayface));
+        self.ev(Event::Sdk(SdkEvent::Initialised { id, status }))
+    }
+    pub fn rawdata(&mut self) -> Vec<Command> {
+        let id = self.id(Call::Sdk(SdkCallKind::GetWxpayfaceRawdata));
+        self.ev(Event::Sdk(SdkEvent::Rawdata {
+            id,
+            status: SdkStatus::success(),
+            rawdata: ok(Text::new(Field::Rawdata, "RAW")),
+        }))
+    }
+    pub fn authinfo(&mut self, expires_in: u32) -> Vec<Command> {
+        let id = self.id(Call::AuthInfo);
+        self.ev(Event::Backend(BackendEvent::AuthInfo {
+            id,
+            answer: Ok(AuthInfoAnswer {
+                return_code: ReturnCode::Success,
+                return_msg: Message::empty(),
+                authinfo: ok(Text::new(Field::Authinfo, "AUTH")),
+                expires_in,
+            }),
+        }))
+    }
+    pub fn face(&mut self, status: SdkStatus, code: &str) -> Vec<Command> {
+        let id = self.id(Call::Sdk(SdkCallKind::GetWxpayfaceCode));
+        self.face_with_id(id, status, code)
+    }
+    pub fn face_with_id(&mut self, id: RequestId, status: SdkStatus, code: &str) -> Vec<Command> {
+        let answer = FaceCodeAnswer {
+            face_code: ok(Text::new(Field::FaceCode, code)),
+            ..FaceCodeAnswer::default()
+        };
+        self.ev(Event::Sdk(SdkEvent::FaceCode { id, status, answer }))
+    }
+    pub fn scanned(&mut self, code: &str) -> Vec<Command> {
+        let id = self.id(Call::Sdk(SdkCallKind::StartCodeScanner));
+        self.ev(Event::Sdk(SdkEvent::CodeScanned {
+            id,
+            status: SdkStatus::success(),
+            code: ok(Text::new(Field::CodeMsg, code)),
+        }))
+    }
+    pub fn submit_answer(&mut self, a: Result<PayAnswer, TransportError>) -> Vec<Command> {
+        let id = self.id(Call::Submit);
+        self.ev(Event::Backend(BackendEvent::Submitted { id, answer: a }))
+    }
+    pub fn query_answer(&mut self, a: Result<QueryAnswer, TransportError>) -> Vec<Command> {
+        let id = self.id(Call::Query);
+        self.ev(Event::Backend(BackendEvent::Queried { id, answer: a }))
+    }
+    pub fn reverse_answer(&mut self, a: Result<ReverseAnswer, TransportError>) -> Vec<Command> {
+        let id = self.id(Call::Reverse);
+        self.ev(Event::Backend(BackendEvent::Reversed { id, answer: a }))
+    }
+
+    // ── canned positions ──
+
+    /// Started, initialised at 100 ms, authorised at 300 ms: Idle.
+    pub fn idle_with(policy: Policy) -> H {
+        let mut h = H::new(policy);
+        h.start();
+        h.at(100);
+        h.init_answer(SdkStatus::success());
+        h.at(200);
+        h.rawdata();
+        h.at(300);
+        h.authinfo(3600);
+        assert_eq!(h.state(), StateId::Idle);
+        h
+    }
+    pub fn idle() -> H {
+        H::idle_with(Policy::default())
+    }
+    /// Scanning a face for "T1" (100 fen) since 1 s.
+    pub fn scanning(ty: FaceCodeType) -> H {
+        let mut h = H::idle();
+        h.at(1_000);
+        h.order("T1", 100, ty);
+        assert_eq!(h.state(), StateId::ScanningFace);
+        h
+    }
+    /// Submitted at 5 s (micropay).
+    pub fn submitting_with(policy: Policy) -> H {
+        let mut h = H::idle_with(policy);
+        h.at(1_000);
+        h.order("T1", 100, FaceCodeType::Micropay);
+        h.at(5_000);
+        h.face(SdkStatus::success(), PAY_CODE);
+        assert_eq!(h.state(), StateId::Submitting);
+        h
+    }
+    pub fn submitting() -> H {
+        H::submitting_with(Policy::default())
+    }
+    /// Submit answered SYSTEMERROR at 5.1 s: Querying, first query due at 10.1 s.
+    pub fn querying() -> H {
+        let mut h = H::submitting();
+        h.at(5_100);
+        h.submit_answer(Ok(pay_error(PayErrCode::SystemError)));
+        assert_eq!(h.state(), StateId::Querying);
+        h
+    }
+    /// Every query NOTPAY until the budget: Reversing, first reverse sent at 35 s.
+    pub fn reversing() -> H {
+        let mut h = H::querying();
+        for t in [10_200, 15_300, 20_400, 25_500, 30_600] {
+            h.at(t);
+            h.query_answer(Ok(query(TradeState::NotPay)));
+        }
+        h.at(35_000);
+        assert_eq!(h.state(), StateId::Reversing);
+        assert_eq!(h.times(Call::Reverse), vec![35_000]);
+        h
+    }
+}
+
+pub fn merchant() -> Merchant {
+    Merchant {
+        appid: ok(Text::new(Field::Appid, "wx2421b1c4370ec43b")),
+        mch_id: ok(Text::new(Field::MchId, "10000100")),
+        ..Merchant::default()
+    }
+}
+
+pub fn order(no: &str, fee: u32, ty: FaceCodeType) -> OrderRequest {
+    OrderRequest::new(ok(Text::new(Field::OutTradeNo, no)), fee, ty)
+}
+
+pub fn pay_success() -> PayAnswer {
+    PayAnswer {
+        return_code: ReturnCode::Success,
+        result_code: Some(ResultCode::Success),
+        err_code: None,
+        transaction_id: ok(Text::new(Field::TransactionId, "4200000001")),
+    }
+}
+
+pub fn pay_error(e: PayErrCode) -> PayAnswer {
+    PayAnswer {
+        return_code: ReturnCode::Success,
+        result_code: Some(ResultCode::Fail),
+        err_code: Some(e),
+        transaction_id: TransactionId::empty(),
+    }
+}
+
+pub fn query(state: TradeState) -> QueryAnswer {
+    QueryAnswer {
+        return_code: ReturnCode::Success,
+        result_code: Some(ResultCode::Success),
+        err_code: None,
+        trade_state: Some(state),
+        transaction_id: TransactionId::empty(),
+    }
+}
+
+pub fn reverse(result: ResultCode, recall: Option<Recall>, err: Option<codes::ReverseErrCode>) -> ReverseAnswer {
+    ReverseAnswer {
+        return_code: ReturnCode::Success,
+        result_code: Some(result),
+        err_code: err,
+        recall,
+    }
+}
+
+/// The diagnostic kinds among `cmds`.
+pub fn diags(cmds: &[Command]) -> Vec<DiagnosticKind> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Diagnostic(d) => Some(d.kind),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn has_sdk(cmds: &[Command], kind: SdkCallKind) -> bool {
+    cmds.iter().any(|c| matches!(c, Command::Sdk { call, .. } if call.kind() == kind))
+}
+
+pub fn concluded(cmds: &[Command]) -> Option<(Outcome, Reason)> {
+    cmds.iter().find_map(|c| match c {
+        Command::Notify(Notice::OrderConcluded(k)) => Some((k.outcome, k.reason.clone())),
+        _ => None,
+    })
+}

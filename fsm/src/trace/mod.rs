@@ -10,6 +10,7 @@ mod reader;
 mod record;
 mod redaction;
 mod replay;
+mod report;
 mod writer;
 
 pub use header::{FORMAT_NAME, FORMAT_VERSION, TraceHeader};
@@ -17,4 +18,5 @@ pub use reader::{LineError, LineErrorKind, ParsedTrace, TraceLines, parse_header
 pub use record::{Record, RecordKind};
 pub use redaction::{Redaction, Redactor};
 pub use replay::{Divergence, Mismatch, ReplayStep, Replayer, StepInput, Transcript};
+pub use report::{ReplayReport, Verdict, replay_bytes};
 pub use writer::{RecordingSession, TraceWriter};

@@ -1,0 +1,199 @@
+//! A whole trace from memory, replayed: the verdict the `replay` tool prints and tests
+//! snapshot, and the transcript behind `--explain`.
+
+use core::fmt::{self, Write as _};
+use std::string::String;
+use std::vec::Vec;
+
+use super::header::TraceHeader;
+use super::reader::{LineError, LineErrorKind, TraceLines};
+use super::replay::{Divergence, Replayer, StepInput, Transcript};
+use crate::command::Conclusion;
+use crate::state::StateId;
+
+/// The result of replaying one trace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplayReport {
+    /// The header, when line 1 was one.
+    pub header: Option<TraceHeader>,
+    /// Records replayed (matched) before the end, the first error or the divergence.
+    pub records: usize,
+    /// The first divergence, if any.
+    pub divergence: Option<Divergence>,
+    /// The first line that could not be read (a truncated last line included).
+    pub error: Option<LineError>,
+    /// Orders concluded during the replay.
+    pub conclusions: Vec<Conclusion>,
+    /// The state at the end of the replay.
+    pub final_state: Option<StateId>,
+    /// Every step, when asked for.
+    pub transcript: Transcript,
+}
+
+/// How a replay ended, from the worst finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every command matched.
+    Exact,
+    /// The complete part matched; the last line was cut short.
+    Truncated,
+    /// The machine decided differently.
+    Diverged,
+    /// A line could not be read (the part before it was replayed).
+    Unreadable,
+}
+
+impl ReplayReport {
+    /// The verdict.
+    pub fn verdict(&self) -> Verdict {
+        match (&self.divergence, &self.error) {
+            (Some(_), _) => Verdict::Diverged,
+            (None, Some(e)) if e.kind == LineErrorKind::Truncated => Verdict::Truncated,
+            (None, Some(_)) => Verdict::Unreadable,
+            (None, None) => Verdict::Exact,
+        }
+    }
+
+    /// True for [`Verdict::Exact`] and [`Verdict::Truncated`]: today's machine decides
+    /// exactly as the recorded one did.
+    pub fn is_exact(&self) -> bool {
+        matches!(self.verdict(), Verdict::Exact | Verdict::Truncated)
+    }
+
+    /// The verdict, one line (plus the divergence's detail lines), naming `file`.
+    pub fn verdict_text(&self, file: &str) -> String {
+        let mut s = String::new();
+        if let Some(e) = &self.error {
+            let _ = writeln!(s, "{file}:{}:{}: {}", e.line, e.column, e.kind);
+        }
+        let outcomes = self.outcomes_text();
+        let _ = match (self.verdict(), &self.divergence) {
+            (Verdict::Exact, _) => writeln!(s, "{file}: exact, {} records; {outcomes}", self.records),
+            (Verdict::Truncated, _) => writeln!(
+                s,
+                "{file}: exact up to the truncated last line, {} records; {outcomes}",
+                self.records
+            ),
+            (Verdict::Unreadable, _) => writeln!(
+                s,
+                "{file}: unreadable; the {} records before the bad line replay exactly; {outcomes}",
+                self.records
+            ),
+            (Verdict::Diverged, Some(d)) => writeln!(s, "{file}: DIVERGES at {d}"),
+            (Verdict::Diverged, None) => Ok(()),
+        };
+        s
+    }
+
+    /// `outcomes: T1 Paid (submit_succeeded), ...; final state Online/Idle`.
+    pub fn outcomes_text(&self) -> String {
+        let mut s = String::from("outcomes: ");
+        if self.conclusions.is_empty() {
+            s.push_str("none");
+        }
+        for (i, c) in self.conclusions.iter().enumerate() {
+            let reason = serde_json::to_string(&c.reason).unwrap_or_default();
+            let _ = write!(
+                s,
+                "{}{} {} ({})",
+                if i > 0 { ", " } else { "" },
+                c.out_trade_no,
+                c.outcome,
+                reason.trim_matches('"')
+            );
+        }
+        if let Some(state) = self.final_state {
+            let _ = write!(s, "; final state {}", state.path());
+        }
+        s
+    }
+
+    /// The transcript: each input with its line and time, the commands it produced, the
+    /// state after it and the next timer.
+    pub fn transcript_text(&self) -> String {
+        let mut s = String::new();
+        let json = |v: &dyn erased::Json| v.json();
+        for step in &self.transcript {
+            let input = match &step.input {
+                StepInput::Event(e) => std::format!("input   {}", json(e)),
+                StepInput::Timeout(Some(t)) => std::format!("timeout {}", json(t)),
+                StepInput::Timeout(None) => String::from("timeout (nothing due)"),
+            };
+            let _ = writeln!(s, "L{:<4} t={:<8} {input}", step.line, step.t.0);
+            for c in &step.commands {
+                let _ = writeln!(s, "{:20} output  {}", "", json(c));
+            }
+            let timer = match step.next_timer {
+                Some((t, at)) => std::format!("; next {} at {}", json(&t).trim_matches('"'), at.0),
+                None => String::new(),
+            };
+            let _ = writeln!(s, "{:20} state   {}{timer}", "", step.state.path());
+        }
+        s
+    }
+}
+
+impl fmt::Display for ReplayReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.verdict_text("trace"))
+    }
+}
+
+mod erased {
+    /// Compact JSON of anything serializable, for transcripts.
+    pub(super) trait Json {
+        fn json(&self) -> std::string::String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> std::string::String {
+            serde_json::to_string(self).unwrap_or_default()
+        }
+    }
+}
+
+/// Replays the trace in `bytes` against a fresh machine built from its header's policy.
+/// Never panics. `transcript` keeps every step (slower; for `--explain` and diagrams).
+pub fn replay_bytes(bytes: &[u8], transcript: bool) -> ReplayReport {
+    let mut report = ReplayReport {
+        header: None,
+        records: 0,
+        divergence: None,
+        error: None,
+        conclusions: Vec::new(),
+        final_state: None,
+        transcript: Vec::new(),
+    };
+    let (header, lines) = match TraceLines::new(bytes) {
+        Ok(x) => x,
+        Err(e) => {
+            report.error = Some(e);
+            return report;
+        }
+    };
+    let mut replayer = Replayer::new(&header, transcript);
+    report.header = Some(header);
+    for item in lines {
+        match item {
+            Ok((line, record)) => match replayer.feed(line, &record) {
+                Ok(()) => report.records += 1,
+                Err(d) => {
+                    report.divergence = Some(d);
+                    break;
+                }
+            },
+            Err(e) => {
+                report.error = Some(e);
+                break;
+            }
+        }
+    }
+    // A trace cut by power loss may end mid-step: only a complete trace must account for
+    // every command.
+    if report.divergence.is_none() && report.error.is_none() {
+        report.divergence = replayer.finish().err();
+    }
+    report.conclusions = replayer.conclusions().to_vec();
+    report.final_state = Some(replayer.state());
+    report.transcript = replayer.take_transcript();
+    report
+}

@@ -1,0 +1,234 @@
+package com.facepay.device;
+
+import android.content.Context;
+import com.tencent.wxpayface.WxPayFace;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One face-pay session: a facepay state machine in native code that decides every
+ * WxPayFace SDK call, backend call, query and reversal, so that no customer is charged
+ * twice. This class holds the {@link WxPayFace} instance and calls it when the machine
+ * asks; SDK callbacks, backend answers and timers go back to the machine as events, one at
+ * a time. All methods are thread-safe. Close it when done.
+ *
+ * <p>Options (all strings, all optional): the policy settings by name in milliseconds
+ * ({@code backend_deadline}, {@code poll_interval}, {@code query_budget},
+ * {@code reverse_not_before}, ...), {@code sdk_version} ("2.13"), {@code trace_path} (a
+ * file the session appends its trace to, format v1), {@code trace_redact} ("0" keeps
+ * secrets), {@code clock} ("manual": time moves only through {@link #advanceClock}).
+ */
+public final class FacePaySession implements AutoCloseable {
+    static final String LIBRARY = "facepay_device";
+
+    static {
+        // Tests that register the natives themselves set facepay.device.noload.
+        if (!Boolean.getBoolean("facepay.device.noload")) {
+            System.loadLibrary(LIBRARY);
+        }
+    }
+
+    /** Answers of facade calls. */
+    interface FacadeCallback {
+        void answer(Map<String, Object> ret);
+    }
+
+    private final Context context;
+    private final WxPayFace face;
+    private final FacePayBackend backend;
+    private final FacePayListener listener;
+    private final Map<Long, FacadeCallback> waiting = new ConcurrentHashMap<>();
+    private final AtomicLong tokens = new AtomicLong();
+    private volatile long handle;
+
+    public FacePaySession(Context context, Map<String, ?> options, FacePayBackend backend, FacePayListener listener) {
+        this(context, WxPayFace.getInstance(), options, backend, listener);
+    }
+
+    public FacePaySession(Context context, WxPayFace face, Map<String, ?> options, FacePayBackend backend,
+            FacePayListener listener) {
+        this.context = context;
+        this.face = face;
+        this.backend = backend;
+        this.listener = listener;
+        this.handle = nativeCreate(this, options == null ? new HashMap<String, String>() : options);
+    }
+
+    long handle() {
+        return handle;
+    }
+
+    /** Brings the face service up: {@code init} has the initWxpayface keys, {@code merchant} appid, mch_id, ... */
+    public void start(Map<String, ?> init, Map<String, ?> merchant) {
+        check(nativeCall(handle, 0, init, merchant, 0));
+    }
+
+    /** Takes one payment: the getWxpayfaceCode order keys (out_trade_no, total_fee, face_code_type, ...). */
+    public void startOrder(Map<String, ?> order) {
+        check(nativeCall(handle, 1, order, null, 0));
+    }
+
+    /** A membership lookup: face_authtype FACEID-ONCE or FACEID-LOOP, auth_mode, ask_unionid, screen_index. */
+    public void identifyUser(Map<String, ?> request) {
+        check(nativeCall(handle, 2, request, null, 0));
+    }
+
+    /** Abandons the current scan or lookup; refused once money may move. */
+    public void cancel() {
+        check(nativeCall(handle, 3, null, null, 0));
+    }
+
+    /** Releases the face service; refused while an order settles (the listener hears a log line). */
+    public void release() {
+        check(nativeCall(handle, 4, null, null, 0));
+    }
+
+    /** With option clock=manual: moves the session's time to {@code ms} and fires what is due. */
+    public void advanceClock(long ms) {
+        nativeAdvanceClock(handle, ms);
+    }
+
+    /** The session's time in ms (-1 once closed). */
+    public long now() {
+        return nativeNow(handle);
+    }
+
+    /** The current state, e.g. "Idle", "Querying"; "Closed" once closed. */
+    public String state() {
+        return nativeState(handle);
+    }
+
+    @Override
+    public void close() {
+        long h = handle;
+        handle = 0;
+        nativeClose(h);
+    }
+
+    private static void check(String error) {
+        if (error != null) {
+            throw new IllegalArgumentException(error);
+        }
+    }
+
+    void facadeCall(int op, Map<String, ?> params, Map<String, ?> merchant, FacadeCallback cb) {
+        long token = tokens.incrementAndGet();
+        waiting.put(token, cb);
+        String error = nativeCall(handle, op, params, merchant, token);
+        if (error != null && waiting.remove(token) != null) {
+            Map<String, Object> ret = new HashMap<>();
+            ret.put("status", Boolean.FALSE);
+            ret.put("errorCode", "PARAM_ERROR");
+            ret.put("msg", error);
+            cb.answer(ret);
+        }
+    }
+
+    // ── called from native code ─────────────────────────────────────────────────────────
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    void callSdk(long id, int kind, Map args) {
+        SdkCallback cb = new SdkCallback(this, id, kind);
+        try {
+            switch (kind) {
+                case 0: face.initWxpayface(context, args, cb); break;
+                case 1: face.getWxpayfaceRawdata(cb); break;
+                case 2: face.getWxpayfaceCode(args, cb); break;
+                case 3: face.getWxpayfaceUserInfo(args, cb); break;
+                case 4: face.startCodeScanner(cb); break;
+                case 5: face.stopCodeScanner(); break;
+                case 6: face.stopWxpayface(args, cb); break;
+                case 7: face.updateWxpayfacePayResult(args, cb); break;
+                case 8:
+                    // releaseWxpayface(Context) has no callback: it is done when it returns.
+                    face.releaseWxpayface(context);
+                    cb.response(status("SUCCESS", ""));
+                    break;
+                default: log("unknown SDK call kind " + kind);
+            }
+        } catch (Throwable t) {
+            // A local failure, as the AAR reports its own (return_code FAIL).
+            log("SDK call #" + id + " threw " + t);
+            cb.response(status("FAIL", String.valueOf(t)));
+        }
+    }
+
+    private static Map<String, Object> status(String code, String msg) {
+        Map<String, Object> m = new HashMap<>();
+        m.put("return_code", code);
+        m.put("return_msg", msg);
+        return m;
+    }
+
+    @SuppressWarnings("unchecked")
+    void callBackend(long id, String op, String path, Map<String, String> args) {
+        BackendReply reply = new BackendReply(this, id, op);
+        try {
+            backend.execute(new BackendRequest(op, path, args), reply);
+        } catch (Throwable t) {
+            // The request may or may not have gone out: ambiguous, never "not paid".
+            log("backend " + op + " #" + id + " threw " + t);
+            reply.fail("connection");
+        }
+    }
+
+    void onNotice(String kind, Map<String, String> fields) {
+        try {
+            listener.onNotice(kind, fields);
+        } catch (Throwable t) {
+            log("listener.onNotice(" + kind + ") threw " + t);
+        }
+    }
+
+    void onState(String state) {
+        try {
+            listener.onStateChanged(state);
+        } catch (Throwable t) {
+            log("listener.onStateChanged threw " + t);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    void onFacadeAnswer(long token, Map<String, Object> answer) {
+        FacadeCallback cb = waiting.remove(token);
+        if (cb == null) {
+            return;
+        }
+        try {
+            cb.answer(answer);
+        } catch (Throwable t) {
+            log("facade callback threw " + t);
+        }
+    }
+
+    void log(String line) {
+        try {
+            listener.onLog(line);
+        } catch (Throwable ignored) {
+            // A listener that cannot log must not break the session.
+        }
+    }
+
+    // ── natives (libfacepay_device.so) ──────────────────────────────────────────────────
+
+    static native long nativeCreate(Object self, Map<String, ?> options);
+
+    static native String nativeCall(long handle, int op, Map<String, ?> params, Map<String, ?> merchant, long token);
+
+    @SuppressWarnings("rawtypes")
+    static native void nativeSdkAnswer(long handle, long id, int kind, Map info);
+
+    static native void nativeBackendAnswer(long handle, long id, String op, Map<String, ?> answer);
+
+    static native void nativeBackendFailed(long handle, long id, String op, String kind, int httpStatus);
+
+    static native void nativeAdvanceClock(long handle, long ms);
+
+    static native String nativeState(long handle);
+
+    static native long nativeNow(long handle);
+
+    static native void nativeClose(long handle);
+}

@@ -1,0 +1,141 @@
+package com.facepay.device;
+
+import android.content.Context;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A drop-in for the APICloud {@code wxFacePay} module: the same ten operations, the same
+ * parameter keys, the same answer shapes ({@code {status: true, ...}} or
+ * {@code {status: false, errorCode, msg}}). The facepay machine still decides:
+ * getWxpayfaceCode starts an order that the machine pays by itself through the host
+ * backend; micropay answers with the concluded outcome (after any queries and reversal);
+ * orderquery and reverse report what the machine's rules made of the current order; a call
+ * the machine refuses (a new order or a release while one settles) answers
+ * {@code status: false} with errorCode SETTLING, BUSY, NOT_STARTED, ...
+ *
+ * <p>{@code config} holds the merchant identity (appid, mch_id, sub_appid, sub_mch_id,
+ * store_id), which the module took per call, and any {@link FacePaySession} options.
+ */
+public final class WxFacePay implements AutoCloseable {
+    /** The module's callback(ret). */
+    public interface Callback {
+        void callback(Map<String, Object> ret);
+    }
+
+    private static final String[] MERCHANT_KEYS = {"appid", "mch_id", "sub_appid", "sub_mch_id", "store_id"};
+
+    private final FacePaySession session;
+    private final Map<String, Object> merchant = new HashMap<>();
+
+    public WxFacePay(Context context, Map<String, ?> config, FacePayBackend backend, FacePayListener listener) {
+        Map<String, Object> options = new HashMap<>();
+        if (config != null) {
+            for (Map.Entry<String, ?> e : config.entrySet()) {
+                if (isMerchantKey(e.getKey())) {
+                    merchant.put(e.getKey(), e.getValue());
+                } else {
+                    options.put(e.getKey(), e.getValue());
+                }
+            }
+        }
+        session = new FacePaySession(context, options, backend, listener);
+    }
+
+    private static boolean isMerchantKey(String k) {
+        for (String m : MERCHANT_KEYS) {
+            if (m.equals(k)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The session underneath (state, clock, close). */
+    public FacePaySession session() {
+        return session;
+    }
+
+    private static Map<String, ?> orEmpty(Map<String, ?> m) {
+        return m == null ? new HashMap<String, Object>() : m;
+    }
+
+    private void call(int op, Map<String, ?> params, Map<String, ?> merchantKeys, Callback cb) {
+        session.facadeCall(op, orEmpty(params), merchantKeys, cb::callback);
+    }
+
+    /** initWxpayface: proxy keys (ip, port, user, passwd, proxy_type, tcp_port), perform_mode. */
+    public void initWxpayface(Map<String, ?> params, Callback cb) {
+        Map<String, Object> m = new HashMap<>(merchant);
+        if (params != null) {
+            for (String k : MERCHANT_KEYS) {
+                if (params.containsKey(k)) {
+                    m.put(k, params.get(k));
+                }
+            }
+        }
+        call(10, params, m, cb);
+    }
+
+    public void initWxpayface(Callback cb) {
+        initWxpayface(null, cb);
+    }
+
+    /** getWxpayfaceRawdata: {status, rawdata} once the session has fetched it. */
+    public void getWxpayfaceRawdata(Callback cb) {
+        call(11, null, null, cb);
+    }
+
+    /** getWxpayFaceAuthInfo: {status, authinfo, expires_in}, fetched by the session through the backend. */
+    public void getWxpayFaceAuthInfo(Map<String, ?> params, Callback cb) {
+        call(12, params, null, cb);
+    }
+
+    public void getWxpayFaceAuthInfo(Callback cb) {
+        getWxpayFaceAuthInfo(null, cb);
+    }
+
+    /** getWxpayfaceUserInfo: {status, openid, sub_openid, nickname}. */
+    public void getWxpayfaceUserInfo(Map<String, ?> params, Callback cb) {
+        call(13, params, null, cb);
+    }
+
+    /** getWxpayfaceCode: {status, face_code, openid, sub_openid, telephone_used, underage_state}; the session then pays. */
+    public void getWxpayfaceCode(Map<String, ?> params, Callback cb) {
+        call(14, params, null, cb);
+    }
+
+    /** micropay: the concluded outcome of the current order: {status: true, out_trade_no, transaction_id, outcome: "Paid"} or errorCode NOT_PAID, REVERSED, NEEDS_RECONCILIATION. */
+    public void micropay(Map<String, ?> params, Callback cb) {
+        call(15, params, null, cb);
+    }
+
+    /** orderquery: {status: true, trade_state, out_trade_no, transaction_id, outcome} once the order is concluded. */
+    public void orderquery(Map<String, ?> params, Callback cb) {
+        call(16, params, null, cb);
+    }
+
+    /** reverse: {status: true, recall: "N"} when the order is reversed or was never charged; errorCode ORDER_PAID for a paid one. */
+    public void reverse(Map<String, ?> params, Callback cb) {
+        call(17, params, null, cb);
+    }
+
+    /** updateWxpayfacePayResult: the session reports by itself; this answers once it has, and refuses a payresult that contradicts the outcome. */
+    public void updateWxpayfacePayResult(Map<String, ?> params, Callback cb) {
+        call(18, params, null, cb);
+    }
+
+    /** releaseWxpayface: refused (SETTLING) while an order may still move money. */
+    public void releaseWxpayface(Map<String, ?> params, Callback cb) {
+        call(19, params, null, cb);
+    }
+
+    public void releaseWxpayface(Callback cb) {
+        releaseWxpayface(null, cb);
+    }
+
+    @Override
+    public void close() {
+        session.close();
+    }
+}

@@ -1,0 +1,593 @@
+package com.facepay.device;
+
+import android.content.Context;
+import com.tencent.wxpayface.IWxPayfaceCallback;
+import com.tencent.wxpayface.WxPayFace;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The device scenarios, run by the Rust tests inside an in-process JVM
+ * ({@code run(name)} returns "OK" or what failed) and by a {@code java} subprocess that
+ * loads the cdylib ({@code main}). Scenarios run one at a time (the SDK stand-in is global).
+ */
+public final class DeviceScenarios {
+    static final class Failed extends RuntimeException {
+        Failed(String m) {
+            super(m);
+        }
+    }
+
+    static void check(boolean ok, String what) {
+        if (!ok) {
+            throw new Failed(what);
+        }
+    }
+
+    /** Listener that records everything; optionally throws from every method after recording. */
+    static final class Recorder implements FacePayListener {
+        final LinkedBlockingQueue<Map<String, String>> concluded = new LinkedBlockingQueue<>();
+        final LinkedBlockingQueue<String> notices = new LinkedBlockingQueue<>();
+        final List<String> logs = Collections.synchronizedList(new ArrayList<String>());
+        final List<String> states = Collections.synchronizedList(new ArrayList<String>());
+        volatile boolean hostile;
+
+        @Override
+        public void onNotice(String kind, Map<String, String> fields) {
+            notices.add(kind);
+            if (kind.equals("OrderConcluded")) {
+                concluded.add(new HashMap<>(fields));
+            }
+            if (hostile) {
+                throw new IllegalStateException("listener failure");
+            }
+        }
+
+        @Override
+        public void onStateChanged(String state) {
+            states.add(state);
+            if (hostile) {
+                throw new IllegalStateException("listener failure");
+            }
+        }
+
+        @Override
+        public void onLog(String line) {
+            logs.add(line);
+        }
+
+        void awaitNotice(String kind) throws InterruptedException {
+            long end = System.currentTimeMillis() + 5000;
+            String n;
+            while ((n = notices.poll(Math.max(1, end - System.currentTimeMillis()), TimeUnit.MILLISECONDS)) != null) {
+                if (n.equals(kind)) {
+                    return;
+                }
+            }
+            throw new Failed("no " + kind + " notice; logs " + logs + " states " + states);
+        }
+
+        Map<String, String> awaitConclusion() throws InterruptedException {
+            Map<String, String> c = concluded.poll(5, TimeUnit.SECONDS);
+            check(c != null, "no conclusion; logs " + logs + " states " + states);
+            return c;
+        }
+    }
+
+    /** A scriptable backend: answers on its own thread by default. */
+    static class Backend implements FacePayBackend {
+        final List<BackendRequest> requests = Collections.synchronizedList(new ArrayList<BackendRequest>());
+        volatile boolean sameThread;
+
+        Map<String, Object> answer(BackendRequest r) {
+            Map<String, Object> m = new HashMap<>();
+            m.put("return_code", "SUCCESS");
+            switch (r.op) {
+                case "get_wxpayface_authinfo":
+                    m.put("authinfo", "AUTHINFO-1");
+                    m.put("expires_in", "7200");
+                    break;
+                case "submit":
+                    m.put("result_code", "SUCCESS");
+                    m.put("transaction_id", "4200000001");
+                    break;
+                case "query":
+                    m.put("result_code", "SUCCESS");
+                    m.put("trade_state", "SUCCESS");
+                    m.put("transaction_id", "4200000001");
+                    break;
+                default:
+                    m.put("result_code", "SUCCESS");
+                    m.put("recall", "N");
+            }
+            return m;
+        }
+
+        @Override
+        public void execute(BackendRequest request, BackendReply reply) {
+            requests.add(request);
+            Map<String, Object> a = answer(request);
+            if (a == null) {
+                return; // never answers
+            }
+            if (sameThread) {
+                reply.answer(a);
+            } else {
+                new Thread(() -> reply.answer(a), "http-" + request.op).start();
+            }
+        }
+
+        long count(String op) {
+            synchronized (requests) {
+                return requests.stream().filter(r -> r.op.equals(op)).count();
+            }
+        }
+
+        BackendRequest last(String op) {
+            synchronized (requests) {
+                for (int i = requests.size() - 1; i >= 0; i--) {
+                    if (requests.get(i).op.equals(op)) {
+                        return requests.get(i);
+                    }
+                }
+            }
+            throw new Failed("no " + op + " request");
+        }
+    }
+
+    static Map<String, Object> map(Object... kv) {
+        Map<String, Object> m = new HashMap<>();
+        for (int i = 0; i + 1 < kv.length; i += 2) {
+            m.put((String) kv[i], kv[i + 1]);
+        }
+        return m;
+    }
+
+    static Map<String, Object> merchant() {
+        return map("appid", "wx2421b1c4370ec43b", "mch_id", "10000100", "store_id", "S1");
+    }
+
+    static void awaitState(FacePaySession s, String state) throws InterruptedException {
+        for (int i = 0; i < 500; i++) {
+            if (s.state().equals(state)) {
+                return;
+            }
+            Thread.sleep(10);
+        }
+        throw new Failed("state " + s.state() + ", wanted " + state);
+    }
+
+    static FacePaySession started(Map<String, Object> options, Backend backend, Recorder rec) throws InterruptedException {
+        FacePaySession s = new FacePaySession(new Context(), options, backend, rec);
+        s.start(map(), merchant());
+        rec.awaitNotice("Ready");
+        return s;
+    }
+
+    /** Every scenario, by name. */
+    public static String run(String name) {
+        WxPayFace.reset();
+        try {
+            switch (name) {
+                case "happy0": happy("0"); break;
+                case "happy1": happy("1"); break;
+                case "ambiguous_submit_reverses": ambiguousSubmitReverses(); break;
+                case "concurrent_duplicate_late": concurrentDuplicateLate(); break;
+                case "host_exceptions": hostExceptions(); break;
+                case "release": release(); break;
+                case "malformed_maps": malformedMaps(); break;
+                case "facade_doc_order": facadeDocOrder(); break;
+                case "facade_refusals": facadeRefusals(); break;
+                default: return "unknown scenario " + name;
+            }
+            return "OK";
+        } catch (Throwable t) {
+            return name + ": " + t;
+        }
+    }
+
+    public static void main(String[] args) {
+        int failed = 0;
+        for (String a : args) {
+            String r = run(a);
+            System.out.println(a + ": " + r);
+            if (!r.equals("OK")) {
+                failed++;
+            }
+        }
+        System.exit(failed == 0 ? 0 : 1);
+    }
+
+    // ── scenarios ───────────────────────────────────────────────────────────────────────
+
+    static void happy(String faceCodeType) throws Exception {
+        Recorder rec = new Recorder();
+        Backend backend = new Backend();
+        // SDK 2.12 still takes updateWxpayfacePayResult: exercise it on the facepay path.
+        Map<String, Object> opts = faceCodeType.equals("0") ? map("sdk_version", "2.12") : map();
+        try (FacePaySession s = started(opts, backend, rec)) {
+            awaitState(s, "Idle");
+            s.startOrder(map("out_trade_no", "T-" + faceCodeType, "total_fee", "100", "face_code_type", faceCodeType));
+            Map<String, String> c = rec.awaitConclusion();
+            check(c.get("outcome").equals("Paid"), "outcome " + c);
+            check(c.get("transaction_id").equals("4200000001"), "transaction " + c);
+            BackendRequest submit = backend.last("submit");
+            if (faceCodeType.equals("0")) {
+                check(submit.path.equals("/pay/facepay"), submit.path);
+                check(submit.params.get("face_code").equals("b713b5d2-666c-48"), "face_code " + submit.params);
+                awaitState(s, "Idle");
+                int i = WxPayFace.CALLS.indexOf("updateWxpayfacePayResult");
+                check(i >= 0, "no pay result report: " + WxPayFace.CALLS);
+                check("SUCCESS".equals(WxPayFace.ARGS.get(i).get("payresult")), "payresult " + WxPayFace.ARGS.get(i));
+            } else {
+                check(submit.path.equals("/pay/micropay"), submit.path);
+                check("134567890123456789".equals(submit.params.get("face_code")), "face_code " + submit.params);
+                check(!WxPayFace.CALLS.contains("updateWxpayfacePayResult"), "2.13 needs no report");
+            }
+            int code = WxPayFace.CALLS.indexOf("getWxpayfaceCode");
+            Map<String, String> req = WxPayFace.ARGS.get(code);
+            check("AUTHINFO-1".equals(req.get("authinfo")) && "10000100".equals(req.get("mch_id")), "code request " + req);
+            check(backend.count("submit") == 1, "one submit");
+            awaitState(s, "Idle");
+        }
+    }
+
+    static void ambiguousSubmitReverses() throws Exception {
+        Recorder rec = new Recorder();
+        final List<Long> reverseAt = Collections.synchronizedList(new ArrayList<Long>());
+        final FacePaySession[] holder = new FacePaySession[1];
+        Backend backend = new Backend() {
+            @Override
+            Map<String, Object> answer(BackendRequest r) {
+                if (r.op.equals("submit")) {
+                    return map("return_code", "SUCCESS", "result_code", "FAIL", "err_code", "SYSTEMERROR");
+                }
+                if (r.op.equals("query")) {
+                    return map("return_code", "SUCCESS", "result_code", "SUCCESS", "trade_state", "USERPAYING");
+                }
+                if (r.op.equals("reverse")) {
+                    reverseAt.add(holder[0].now());
+                }
+                return super.answer(r);
+            }
+        };
+        backend.sameThread = true;
+        // Time is the test's: 60 s of session time in a few milliseconds of wall time.
+        try (FacePaySession s = started(map("clock", "manual", "poll_interval", "2000"), backend, rec)) {
+            holder[0] = s;
+            awaitState(s, "Idle");
+            s.startOrder(map("out_trade_no", "T-amb", "total_fee", "100", "face_code_type", "1"));
+            for (int i = 0; i < 500 && backend.count("submit") == 0; i++) {
+                Thread.sleep(5);
+            }
+            long submittedAt = s.now();
+            for (long t = 1000; t <= 60000 && rec.concluded.isEmpty(); t += 500) {
+                s.advanceClock(t);
+                Thread.sleep(1);
+            }
+            Map<String, String> c = rec.awaitConclusion();
+            check(c.get("outcome").equals("Reversed"), "outcome " + c);
+            check(backend.count("submit") == 1, "one submit");
+            check(backend.count("query") >= 2, "queries " + backend.count("query"));
+            check(!reverseAt.isEmpty() && reverseAt.get(0) - submittedAt >= 15000, "reverse too early: " + reverseAt);
+            check(rec.states.contains("Querying") && rec.states.contains("Reversing"), "states " + rec.states);
+        }
+    }
+
+    static void concurrentDuplicateLate() throws Exception {
+        Recorder rec = new Recorder();
+        Backend backend = new Backend();
+        final LinkedBlockingQueue<IWxPayfaceCallback> held = new LinkedBlockingQueue<>();
+        final AtomicInteger rawdataCalls = new AtomicInteger();
+        WxPayFace.script = (method, args, cb) -> {
+            if (method.equals("getWxpayfaceRawdata") && rawdataCalls.incrementAndGet() == 1) {
+                // The same answer from 8 Binder threads at once.
+                Map<String, Object> m = WxPayFace.success();
+                m.put("rawdata", "RAWDATA-1");
+                CountDownLatch go = new CountDownLatch(1);
+                for (int i = 0; i < 8; i++) {
+                    new Thread(() -> {
+                        try {
+                            go.await();
+                            cb.response(m);
+                        } catch (Exception e) {
+                            throw new RuntimeException(e);
+                        }
+                    }, "binder-dup-" + i).start();
+                }
+                go.countDown();
+            } else if (method.equals("getWxpayfaceCode")) {
+                held.add(cb);
+            } else {
+                WxPayFace.answerSuccess(method, args, cb);
+            }
+        };
+        try (FacePaySession s = started(map("clock", "manual", "face_scan_deadline", "5000"), backend, rec)) {
+            s.advanceClock(10);
+            for (int i = 0; i < 200 && backend.count("get_wxpayface_authinfo") == 0; i++) {
+                Thread.sleep(5);
+            }
+            awaitState(s, "Idle");
+            Thread.sleep(50);
+            check(backend.count("get_wxpayface_authinfo") == 1, "one authinfo call for 8 duplicate answers");
+            // Order 1: the face answer comes after its deadline.
+            s.startOrder(map("out_trade_no", "T-late", "total_fee", "1", "face_code_type", "1"));
+            IWxPayfaceCallback late = held.poll(5, TimeUnit.SECONDS);
+            check(late != null, "no face scan");
+            s.advanceClock(10_000);
+            Map<String, String> c = rec.awaitConclusion();
+            check(c.get("outcome").equals("NotPaid") && c.get("reason").contains("ScanTimedOut"), "timeout " + c);
+            Map<String, Object> face = WxPayFace.success();
+            face.put("face_code", "134567890123456789");
+            late.response(face);
+            Thread.sleep(50);
+            check(backend.count("submit") == 0, "a late face code was paid");
+            // Order 2: the face answer twice, from two threads at once.
+            s.startOrder(map("out_trade_no", "T-dup", "total_fee", "1", "face_code_type", "1"));
+            IWxPayfaceCallback cb = held.poll(5, TimeUnit.SECONDS);
+            check(cb != null, "no second face scan");
+            WxPayFace.answerLater(cb, face);
+            WxPayFace.answerLater(cb, face);
+            c = rec.awaitConclusion();
+            check(c.get("outcome").equals("Paid"), "dup " + c);
+            Thread.sleep(50);
+            check(backend.count("submit") == 1, "submits " + backend.count("submit"));
+            check(rec.concluded.isEmpty(), "a second conclusion " + rec.concluded);
+        }
+    }
+
+    static void hostExceptions() throws Exception {
+        Recorder rec = new Recorder();
+        Backend backend = new Backend() {
+            @Override
+            public void execute(BackendRequest r, BackendReply reply) {
+                if (r.op.equals("submit")) {
+                    requests.add(r);
+                    throw new IllegalStateException("merchant server down");
+                }
+                super.execute(r, reply);
+            }
+        };
+        try (FacePaySession s = started(map("clock", "manual"), backend, rec)) {
+            rec.hostile = true;
+            s.advanceClock(10);
+            awaitState(s, "Idle");
+            s.startOrder(map("out_trade_no", "T-exc", "total_fee", "1", "face_code_type", "1"));
+            // The exception is an ambiguous submit: query (not before the first query delay).
+            for (long t = 1000; t <= 30000 && rec.concluded.isEmpty(); t += 1000) {
+                s.advanceClock(t);
+                Thread.sleep(5);
+            }
+            Map<String, String> c = rec.awaitConclusion();
+            check(c.get("outcome").equals("Paid") && c.get("reason").contains("TradeState"), "outcome " + c);
+            check(backend.count("submit") == 1 && backend.count("query") >= 1, "submit/query " + backend.requests);
+            check(rec.logs.stream().anyMatch(l -> l.contains("merchant server down")), "logged " + rec.logs);
+            check(rec.logs.stream().anyMatch(l -> l.contains("listener failure")), "listener logged " + rec.logs);
+        }
+    }
+
+    static void release() throws Exception {
+        // While idle: released at once.
+        Recorder rec = new Recorder();
+        try (FacePaySession s = started(map("clock", "manual"), new Backend(), rec)) {
+            s.advanceClock(10);
+            awaitState(s, "Idle");
+            s.release();
+            rec.awaitNotice("Released");
+            check(s.state().equals("Released"), s.state());
+            check(WxPayFace.CALLS.contains("releaseWxpayface"), "SDK release " + WxPayFace.CALLS);
+        }
+        // While settling: refused until concluded.
+        WxPayFace.reset();
+        Recorder rec2 = new Recorder();
+        final LinkedBlockingQueue<BackendReply> submits = new LinkedBlockingQueue<>();
+        Backend backend = new Backend() {
+            @Override
+            public void execute(BackendRequest r, BackendReply reply) {
+                if (r.op.equals("submit")) {
+                    requests.add(r);
+                    submits.add(reply);
+                    return;
+                }
+                super.execute(r, reply);
+            }
+        };
+        try (FacePaySession s = started(map("clock", "manual"), backend, rec2)) {
+            s.advanceClock(10);
+            awaitState(s, "Idle");
+            s.startOrder(map("out_trade_no", "T-rel", "total_fee", "1", "face_code_type", "1"));
+            BackendReply reply = submits.poll(5, TimeUnit.SECONDS);
+            check(reply != null, "no submit");
+            s.release();
+            Thread.sleep(20);
+            check(s.state().equals("Submitting"), "released while settling: " + s.state());
+            check(rec2.logs.stream().anyMatch(l -> l.contains("Refused(Settling)")), "refusal logged " + rec2.logs);
+            check(!WxPayFace.CALLS.contains("releaseWxpayface"), "SDK released while settling");
+            reply.answer(map("return_code", "SUCCESS", "result_code", "SUCCESS", "transaction_id", "42"));
+            check(rec2.awaitConclusion().get("outcome").equals("Paid"), "paid");
+            awaitState(s, "Idle");
+            s.release();
+            rec2.awaitNotice("Released");
+        }
+    }
+
+    static void malformedMaps() throws Exception {
+        Recorder rec = new Recorder();
+        final LinkedBlockingQueue<IWxPayfaceCallback> held = new LinkedBlockingQueue<>();
+        WxPayFace.script = (method, args, cb) -> {
+            if (method.equals("getWxpayfaceRawdata")) {
+                held.add(cb);
+            } else {
+                WxPayFace.answerSuccess(method, args, cb);
+            }
+        };
+        Path trace = Files.createTempFile("facepay-malformed", ".jsonl");
+        try (FacePaySession s = started(map("clock", "manual", "trace_path", trace.toString(), "auth_retry_delay", "100"), new Backend(), rec)) {
+            StringBuilder big = new StringBuilder();
+            for (int i = 0; i < 3000; i++) {
+                big.append('x');
+            }
+            StringBuilder huge = new StringBuilder();
+            for (int i = 0; i < 100_000; i++) {
+                huge.append('y');
+            }
+            Object[] cases = {
+                null,
+                map("return_msg", "no code"),
+                map("return_code", Integer.valueOf(0)),
+                map("return_code", "SUCCESS"),
+                map("return_code", "SUCCESS", "rawdata", big.toString()),
+                map("return_code", "SUCCESS", "rawdata", huge.toString()),
+                map("return_code", "SUCCESS", "rawdata", "ab\uD800cd"),
+                map("return_code", "SUCCESS", "rawdata", new Object()),
+            };
+            long t = 10;
+            for (Object c : cases) {
+                s.advanceClock(t);
+                IWxPayfaceCallback cb = held.poll(5, TimeUnit.SECONDS);
+                check(cb != null, "no rawdata call at " + t + "; logs " + rec.logs);
+                cb.response((Map) c);
+                t += 200;
+                Thread.sleep(5);
+            }
+            String[] expected = {
+                "the callback map is null", "has no `return_code`", "`return_code` is not a string",
+                "has no `rawdata`", "over its capacity of 2048", "over its capacity", "`rawdata` does not have the documented form",
+                "`rawdata` is not a string",
+            };
+            for (String e : expected) {
+                check(rec.logs.stream().anyMatch(l -> l.contains(e)), "missing log '" + e + "' in " + rec.logs);
+            }
+            check(!s.state().equals("Closed"), "session alive");
+        }
+        String text = new String(Files.readAllBytes(trace), "UTF-8");
+        for (String e : new String[] {"null_map", "missing_key", "not_a_string", "too_long", "malformed"}) {
+            check(text.contains(e), "trace lacks " + e);
+        }
+        check(text.startsWith("{") && text.contains("facepay-trace"), "trace header");
+        Files.deleteIfExists(trace);
+    }
+
+    static final class Answers implements WxFacePay.Callback {
+        final LinkedBlockingQueue<Map<String, Object>> q = new LinkedBlockingQueue<>();
+
+        @Override
+        public void callback(Map<String, Object> ret) {
+            q.add(ret);
+        }
+
+        Map<String, Object> next(String what) throws InterruptedException {
+            Map<String, Object> r = q.poll(5, TimeUnit.SECONDS);
+            check(r != null, "no answer to " + what);
+            return r;
+        }
+    }
+
+    static void ok(Map<String, Object> r, String what, String... keys) {
+        check(Boolean.TRUE.equals(r.get("status")), what + " failed: " + r);
+        for (String k : keys) {
+            check(r.get(k) instanceof String, what + " lacks " + k + ": " + r);
+        }
+    }
+
+    static void err(Map<String, Object> r, String what, String code) {
+        check(Boolean.FALSE.equals(r.get("status")) && code.equals(r.get("errorCode")) && r.get("msg") instanceof String,
+            what + " should fail with " + code + ": " + r);
+    }
+
+    static void facadeDocOrder() throws Exception {
+        Recorder rec = new Recorder();
+        Map<String, Object> config = merchant();
+        config.put("sdk_version", "2.12");
+        try (WxFacePay pay = new WxFacePay(new Context(), config, new Backend(), rec)) {
+            Answers a = new Answers();
+            pay.initWxpayface(a);
+            ok(a.next("initWxpayface"), "initWxpayface");
+            pay.getWxpayfaceRawdata(a);
+            ok(a.next("getWxpayfaceRawdata"), "getWxpayfaceRawdata", "rawdata");
+            pay.getWxpayFaceAuthInfo(map(), a);
+            ok(a.next("getWxpayFaceAuthInfo"), "getWxpayFaceAuthInfo", "authinfo", "expires_in");
+            pay.getWxpayfaceUserInfo(map("appid", "wx2421b1c4370ec43b", "mch_id", "10000100", "store_id", "S1",
+                "face_authtype", "FACEID-ONCE", "authinfo", "AUTHINFO-1"), a);
+            Map<String, Object> user = a.next("getWxpayfaceUserInfo");
+            ok(user, "getWxpayfaceUserInfo", "openid", "sub_openid", "nickname");
+            check("张三".equals(user.get("nickname")), "nickname " + user);
+            pay.getWxpayfaceCode(map("appid", "wx2421b1c4370ec43b", "mch_id", "10000100", "store_id", "S1",
+                "face_authtype", "FACEPAY", "telephone", "", "openid", "", "out_trade_no", "T-doc",
+                "total_fee", "1", "authinfo", "AUTHINFO-1"), a);
+            ok(a.next("getWxpayfaceCode"), "getWxpayfaceCode", "face_code", "openid", "sub_openid", "telephone_used", "underage_state");
+            pay.micropay(map("out_trade_no", "T-doc"), a);
+            Map<String, Object> paid = a.next("micropay");
+            ok(paid, "micropay", "out_trade_no", "transaction_id");
+            check("Paid".equals(paid.get("outcome")), "micropay " + paid);
+            pay.orderquery(map("out_trade_no", "T-doc"), a);
+            Map<String, Object> q = a.next("orderquery");
+            ok(q, "orderquery", "trade_state");
+            check("SUCCESS".equals(q.get("trade_state")), "orderquery " + q);
+            pay.reverse(map("out_trade_no", "T-doc"), a);
+            err(a.next("reverse"), "reverse of a paid order", "ORDER_PAID");
+            pay.updateWxpayfacePayResult(map("appid", "wx2421b1c4370ec43b", "mch_id", "10000100", "store_id", "S1",
+                "authinfo", "AUTHINFO-1", "payresult", "SUCCESS"), a);
+            ok(a.next("updateWxpayfacePayResult"), "updateWxpayfacePayResult");
+            pay.releaseWxpayface(map(), a);
+            ok(a.next("releaseWxpayface"), "releaseWxpayface");
+        }
+    }
+
+    static void facadeRefusals() throws Exception {
+        Recorder rec = new Recorder();
+        final LinkedBlockingQueue<BackendReply> submits = new LinkedBlockingQueue<>();
+        Backend backend = new Backend() {
+            @Override
+            public void execute(BackendRequest r, BackendReply reply) {
+                if (r.op.equals("submit")) {
+                    requests.add(r);
+                    submits.add(reply);
+                    return;
+                }
+                super.execute(r, reply);
+            }
+        };
+        Map<String, Object> config = merchant();
+        config.put("clock", "manual");
+        try (WxFacePay pay = new WxFacePay(new Context(), config, backend, rec)) {
+            Answers a = new Answers();
+            pay.getWxpayfaceRawdata(a);
+            err(a.next("rawdata before init"), "rawdata before init", "NOT_STARTED");
+            pay.initWxpayface(a);
+            ok(a.next("initWxpayface"), "initWxpayface");
+            pay.session().advanceClock(10);
+            pay.getWxpayFaceAuthInfo(a);
+            ok(a.next("getWxpayFaceAuthInfo"), "authinfo");
+            pay.getWxpayfaceCode(map("out_trade_no", "T-1", "total_fee", "1", "face_code_type", "1"), a);
+            ok(a.next("getWxpayfaceCode"), "getWxpayfaceCode", "face_code");
+            BackendReply reply = submits.poll(5, TimeUnit.SECONDS);
+            check(reply != null, "no submit");
+            pay.getWxpayfaceCode(map("out_trade_no", "T-2", "total_fee", "1"), a);
+            err(a.next("second order while settling"), "second order while settling", "SETTLING");
+            pay.releaseWxpayface(a);
+            err(a.next("release while settling"), "release while settling", "SETTLING");
+            pay.getWxpayfaceCode(map("total_fee", "1"), a);
+            err(a.next("order without out_trade_no"), "order without out_trade_no", "PARAM_ERROR");
+            pay.micropay(map("out_trade_no", "T-1"), a);
+            pay.micropay(map("out_trade_no", "T-1"), a);
+            err(a.next("second micropay"), "second micropay", "DUPLICATE_SUBMIT");
+            reply.answer(map("return_code", "SUCCESS", "result_code", "FAIL", "err_code", "NOTENOUGH"));
+            err(a.next("micropay"), "declined micropay", "NOT_PAID");
+            check(backend.count("submit") == 1, "submits");
+            pay.updateWxpayfacePayResult(map("payresult", "SUCCESS"), a);
+            err(a.next("contradicting payresult"), "contradicting payresult", "PAYRESULT_MISMATCH");
+            pay.releaseWxpayface(a);
+            ok(a.next("release"), "release once concluded");
+        }
+    }
+}

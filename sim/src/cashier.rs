@@ -1,0 +1,303 @@
+//! The cashier: the app in front of the session. It starts the face service, maybe looks
+//! a member up, takes one purchase (a new out_trade_no per attempt, as long as the
+//! customer is patient and the last attempt provably did not charge), and releases. A
+//! later issue can add other strategies (peer terminals) beside this one.
+
+use facepay_fsm::{
+    AppEvent, Command, DiagnosticKind, FaceAuthType, FaceCodeType, Field, InitParams, MchId, Merchant, Notice,
+    OrderRequest, OutTradeNo, Outcome, Refusal, ScreenIndex, StoreId, UserInfoRequest,
+};
+
+use crate::rng::SimRng;
+
+/// What this cashier will do in the session.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct CashierScript {
+    /// Orders the customer will attempt for the one purchase (1–3).
+    pub patience: u8,
+    /// Look the member up by face before paying.
+    pub identify_first: bool,
+    /// Which API pays the face_code.
+    pub face_code_type: FaceCodeType,
+    /// Tell the face app the terminal will not report the pay result.
+    pub ignore_update_pay_result: bool,
+    /// The price, in fen.
+    pub total_fee: u32,
+    /// Chance, per order, that the cashier presses Cancel or Release at a random moment.
+    pub meddle: f64,
+}
+
+impl CashierScript {
+    /// A script drawn from `rng`.
+    pub fn draw(rng: &mut SimRng) -> Self {
+        CashierScript {
+            patience: rng.range(1, 3) as u8,
+            identify_first: rng.chance(0.1),
+            face_code_type: if rng.chance(0.7) {
+                FaceCodeType::Micropay
+            } else {
+                FaceCodeType::Facepay
+            },
+            ignore_update_pay_result: rng.chance(0.2),
+            total_fee: rng.range(1, 200_000) as u32,
+            meddle: 0.05,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Want {
+    Start,
+    Identify,
+    Order,
+    Release,
+    Done,
+}
+
+/// What the cashier does when its wake-up comes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// The next step of the script (stale unless `generation` is current).
+    Next {
+        /// Which scheduling this is.
+        generation: u32,
+    },
+    /// Press Cancel or Release in the middle of order `order`.
+    Meddle {
+        /// Which order (1-based).
+        order: u8,
+        /// Release rather than Cancel.
+        release: bool,
+    },
+}
+
+/// What the cashier wants the world to do after it looked at a step's commands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reaction {
+    /// Wake the cashier after this many ms.
+    pub wake: Option<(u64, Wake)>,
+    /// An order was accepted by the session (for the liveness check).
+    pub order_started: bool,
+    /// The session is released: the cashier is done.
+    pub done: bool,
+}
+
+/// One cashier.
+#[derive(Debug)]
+pub struct Cashier {
+    script: CashierScript,
+    want: Want,
+    after_start: Want,
+    orders: u8,
+    refusals: u32,
+    generation: u32,
+    prefix: u32,
+    sent_order: bool,
+}
+
+impl Cashier {
+    /// A cashier following `script`; `prefix` makes its out_trade_nos unique.
+    pub fn new(script: CashierScript, prefix: u32) -> Self {
+        Cashier {
+            script,
+            want: Want::Start,
+            after_start: if script.identify_first {
+                Want::Identify
+            } else {
+                Want::Order
+            },
+            orders: 0,
+            refusals: 0,
+            generation: 0,
+            prefix,
+            sent_order: false,
+        }
+    }
+
+    /// The first wake-up, at the start of the world.
+    pub fn first_wake(&mut self) -> Wake {
+        self.next_wake()
+    }
+
+    /// Orders started so far.
+    pub fn orders(&self) -> u8 {
+        self.orders
+    }
+
+    /// The out_trade_no of order `n` (1-based).
+    pub fn out_trade_no(&self, n: u8) -> OutTradeNo {
+        OutTradeNo::new(Field::OutTradeNo, &format!("FP{:08x}{n:02}", self.prefix)).unwrap_or_default()
+    }
+
+    fn next_wake(&mut self) -> Wake {
+        self.generation += 1;
+        Wake::Next {
+            generation: self.generation,
+        }
+    }
+
+    fn wake_after(&mut self, ms: u64) -> Reaction {
+        Reaction {
+            wake: Some((ms, self.next_wake())),
+            ..Reaction::default()
+        }
+    }
+
+    /// The app event for a wake-up, if any.
+    pub fn wake(&mut self, wake: Wake, current_order: bool) -> Option<AppEvent> {
+        self.sent_order = false;
+        match wake {
+            Wake::Next { generation } if generation == self.generation => {}
+            Wake::Next { .. } => return None,
+            Wake::Meddle { order, release } => {
+                return (order == self.orders && current_order).then_some(if release {
+                    AppEvent::Release
+                } else {
+                    AppEvent::Cancel
+                });
+            }
+        }
+        Some(match self.want {
+            Want::Start => AppEvent::Start {
+                init: InitParams::default(),
+                merchant: merchant(),
+            },
+            Want::Identify => AppEvent::IdentifyUser(UserInfoRequest {
+                face_authtype: FaceAuthType::FaceidOnce,
+                auth_mode_jump: false,
+                ask_unionid: false,
+                screen_index: ScreenIndex::empty(),
+            }),
+            Want::Order => {
+                self.sent_order = true;
+                let mut req = OrderRequest::new(
+                    self.out_trade_no(self.orders + 1),
+                    self.script.total_fee,
+                    self.script.face_code_type,
+                );
+                req.ignore_update_pay_result = self.script.ignore_update_pay_result;
+                req
+            }
+            .into_app(),
+            Want::Release => AppEvent::Release,
+            Want::Done => return None,
+        })
+    }
+
+    /// Looks at the commands the session emitted right after the cashier's own event.
+    pub fn after_own_event(&mut self, commands: &[Command], rng: &mut SimRng) -> Reaction {
+        let refusal = commands.iter().find_map(|c| match c {
+            Command::Diagnostic(d) => match d.kind {
+                DiagnosticKind::Refused(r) => Some(Some(r)),
+                DiagnosticKind::InvalidRequest(_) => Some(None),
+                _ => None,
+            },
+            _ => None,
+        });
+        let mut reaction = match refusal {
+            None if self.sent_order => {
+                self.orders += 1;
+                self.refusals = 0;
+                let mut r = Reaction {
+                    order_started: true,
+                    ..Reaction::default()
+                };
+                if rng.chance(self.script.meddle) {
+                    let release = rng.chance(0.2);
+                    let wake = Wake::Meddle {
+                        order: self.orders,
+                        release,
+                    };
+                    r.wake = Some((rng.range(0, 60_000), wake));
+                }
+                r
+            }
+            None => Reaction::default(),
+            Some(r) => {
+                self.refusals += 1;
+                match r {
+                    Some(Refusal::NotStarted) if self.want != Want::Start => {
+                        self.after_start = self.want;
+                        self.want = Want::Start;
+                    }
+                    Some(Refusal::AlreadyStarted) if self.want == Want::Start => self.want = self.after_start,
+                    Some(Refusal::Released) => self.want = Want::Done,
+                    // A member lookup is a nicety: give up on it after a few refusals.
+                    _ if self.want == Want::Identify && self.refusals > 3 => self.want = Want::Order,
+                    _ => {}
+                }
+                if self.want == Want::Done {
+                    return Reaction {
+                        done: true,
+                        ..Reaction::default()
+                    };
+                }
+                self.wake_after(1_000)
+            }
+        };
+        reaction.done = self.want == Want::Done;
+        reaction
+    }
+
+    /// Hears a notice from the session.
+    pub fn notice(&mut self, notice: &Notice, rng: &mut SimRng) -> Reaction {
+        let think = rng.range(200, 3_000);
+        match notice {
+            Notice::Ready => {
+                if self.want == Want::Start {
+                    self.want = self.after_start;
+                }
+                self.wake_after(think)
+            }
+            Notice::SdkUnavailable => {
+                if self.want != Want::Done && self.want != Want::Release {
+                    if self.want != Want::Start {
+                        self.after_start = self.want;
+                    }
+                    self.want = Want::Start;
+                }
+                self.wake_after(2_000)
+            }
+            Notice::OrderConcluded(c) => {
+                self.want = match c.outcome {
+                    Outcome::Paid | Outcome::NeedsReconciliation => Want::Release,
+                    Outcome::NotPaid | Outcome::Reversed if self.orders < self.script.patience => Want::Order,
+                    Outcome::NotPaid | Outcome::Reversed => Want::Release,
+                };
+                self.wake_after(think)
+            }
+            Notice::UserIdentified(_) | Notice::UserNotIdentified => {
+                if self.want == Want::Identify {
+                    self.want = Want::Order;
+                }
+                self.wake_after(think)
+            }
+            Notice::Released => {
+                self.want = Want::Done;
+                Reaction {
+                    done: true,
+                    ..Reaction::default()
+                }
+            }
+        }
+    }
+}
+
+trait IntoApp {
+    fn into_app(self) -> AppEvent;
+}
+
+impl IntoApp for OrderRequest {
+    fn into_app(self) -> AppEvent {
+        AppEvent::StartOrder(self)
+    }
+}
+
+fn merchant() -> Merchant {
+    Merchant {
+        appid: facepay_fsm::AppId::new(Field::Appid, "wx2421b1c4370ec43b").unwrap_or_default(),
+        mch_id: MchId::new(Field::MchId, "10000100").unwrap_or_default(),
+        store_id: StoreId::new(Field::StoreId, "store-7").unwrap_or_default(),
+        ..Merchant::default()
+    }
+}

@@ -1,0 +1,359 @@
+//! The invariant checker: holds what the terminal did against the backend's ledger after
+//! every step and at the end of the session — the safety properties of DESIGN.md.
+
+use std::fmt;
+
+use facepay_fsm::{BackendCall, Command, Notice, OutTradeNo, Outcome, PayCredential, PayResult, SdkCall, Session};
+
+use crate::ledger::Ledger;
+use crate::world::WorldMs;
+
+/// A broken property, with what shows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Violation {
+    /// Property 1: a second pay submission for one out_trade_no.
+    DoubleSubmit {
+        /// The order.
+        out_trade_no: String,
+    },
+    /// Property 1: a face_code or auth_code submitted twice.
+    CredentialReused {
+        /// The order of the second use.
+        out_trade_no: String,
+    },
+    /// Property 1: a new order was submitted while an earlier one was unresolved.
+    OverlappingOrders {
+        /// The unresolved order.
+        open: String,
+        /// The new one.
+        new: String,
+    },
+    /// Property 1: the backend charged one order more than once.
+    ChargedTwice {
+        /// The order.
+        out_trade_no: String,
+    },
+    /// Property 1: the customer is out of pocket for more than one order of one purchase.
+    CustomerChargedTwice {
+        /// How many orders are charged.
+        orders: usize,
+    },
+    /// Property 2: the terminal concluded NotPaid or Reversed, the ledger says charged.
+    UnpaidButCharged {
+        /// The order.
+        out_trade_no: String,
+        /// What the terminal concluded.
+        outcome: String,
+        /// True if found at the end of the session rather than at the conclusion.
+        at_end: bool,
+    },
+    /// Property 2: an order was concluded twice.
+    ConcludedTwice {
+        /// The order.
+        out_trade_no: String,
+    },
+    /// Property 2: a started or submitted order never concluded.
+    NeverConcluded {
+        /// The order.
+        out_trade_no: String,
+    },
+    /// Property 3: Paid without the ledger saying so.
+    PaidButNotCharged {
+        /// The order.
+        out_trade_no: String,
+    },
+    /// Property 3: updateWxpayfacePayResult(SUCCESS) without a payment.
+    PayResultWithoutPayment,
+    /// Property 4: an order took longer than the policy's bound.
+    OrderTooSlow {
+        /// The order.
+        out_trade_no: String,
+        /// How long it took, ms.
+        took_ms: u64,
+        /// The bound, ms.
+        bound_ms: u64,
+    },
+    /// Property 4: the session did not reach Released within the bound after faults stopped.
+    NotLive {
+        /// Where it was stuck.
+        state: String,
+        /// World time of the check.
+        at_ms: u64,
+    },
+    /// Property 5: the session lost commands (its queue overflowed).
+    LostCommands {
+        /// How many.
+        lost: u16,
+    },
+    /// Property 5: the session refused an input although its commands were drained.
+    Refused {
+        /// The error.
+        error: String,
+    },
+    /// Property 5: a panic.
+    Panic {
+        /// Its message.
+        message: String,
+    },
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Violation::DoubleSubmit { out_trade_no } => write!(f, "{out_trade_no}: submitted twice"),
+            Violation::CredentialReused { out_trade_no } => {
+                write!(f, "{out_trade_no}: a spent face_code/auth_code submitted again")
+            }
+            Violation::OverlappingOrders { open, new } => write!(f, "{new} submitted while {open} was unresolved"),
+            Violation::ChargedTwice { out_trade_no } => write!(f, "{out_trade_no}: charged twice by the backend"),
+            Violation::CustomerChargedTwice { orders } => {
+                write!(f, "the customer is charged for {orders} orders of one purchase")
+            }
+            Violation::UnpaidButCharged {
+                out_trade_no,
+                outcome,
+                at_end,
+            } => write!(
+                f,
+                "{out_trade_no}: concluded {outcome} but the ledger has it charged{}",
+                if *at_end { " at the end" } else { "" }
+            ),
+            Violation::ConcludedTwice { out_trade_no } => write!(f, "{out_trade_no}: concluded twice"),
+            Violation::NeverConcluded { out_trade_no } => write!(f, "{out_trade_no}: never concluded"),
+            Violation::PaidButNotCharged { out_trade_no } => {
+                write!(f, "{out_trade_no}: concluded Paid but the ledger has it unpaid")
+            }
+            Violation::PayResultWithoutPayment => {
+                f.write_str("updateWxpayfacePayResult(SUCCESS) without a confirmed payment")
+            }
+            Violation::OrderTooSlow {
+                out_trade_no,
+                took_ms,
+                bound_ms,
+            } => {
+                write!(
+                    f,
+                    "{out_trade_no}: concluded after {took_ms} ms, over the policy bound of {bound_ms} ms"
+                )
+            }
+            Violation::NotLive { state, at_ms } => {
+                write!(f, "not released {at_ms} ms into the world: stuck in {state}")
+            }
+            Violation::LostCommands { lost } => write!(f, "{lost} command(s) lost"),
+            Violation::Refused { error } => write!(f, "input refused: {error}"),
+            Violation::Panic { message } => write!(f, "panic: {message}"),
+        }
+    }
+}
+
+/// What the checker knows of one order.
+#[derive(Debug)]
+struct OrderRecord {
+    out_trade_no: OutTradeNo,
+    started_at: Option<WorldMs>,
+    submits: u32,
+    conclusions: u32,
+    outcome: Option<Outcome>,
+}
+
+/// Checks one session.
+#[derive(Debug, Default)]
+pub struct Checker {
+    orders: Vec<OrderRecord>,
+    credentials: Vec<String>,
+    open: Option<OutTradeNo>,
+    last_outcome: Option<Outcome>,
+    order_bound_ms: u64,
+    /// Every violation found, in order.
+    pub violations: Vec<Violation>,
+}
+
+impl Checker {
+    /// A checker for a session whose orders must conclude within `order_bound_ms` (world
+    /// time; the caller allows for clock drift).
+    pub fn new(order_bound_ms: u64) -> Self {
+        Checker {
+            order_bound_ms,
+            ..Checker::default()
+        }
+    }
+
+    fn record(&mut self, otn: &OutTradeNo) -> &mut OrderRecord {
+        if let Some(i) = self.orders.iter().position(|o| &o.out_trade_no == otn) {
+            return &mut self.orders[i];
+        }
+        self.orders.push(OrderRecord {
+            out_trade_no: otn.clone(),
+            started_at: None,
+            submits: 0,
+            conclusions: 0,
+            outcome: None,
+        });
+        let last = self.orders.len() - 1;
+        &mut self.orders[last]
+    }
+
+    /// The cashier's order `otn` was accepted at `now`.
+    pub fn order_started(&mut self, now: WorldMs, otn: &OutTradeNo) {
+        self.record(otn).started_at = Some(now);
+    }
+
+    /// Outcomes of the concluded orders, in order.
+    pub fn outcomes(&self) -> impl Iterator<Item = Outcome> + '_ {
+        self.orders.iter().filter_map(|o| o.outcome)
+    }
+
+    /// Checks one command the terminal emitted at `now`, against `ledger` as of `now`.
+    pub fn command(&mut self, now: WorldMs, command: &Command, ledger: &Ledger) {
+        match command {
+            Command::Backend {
+                call:
+                    BackendCall::Submit {
+                        out_trade_no,
+                        credential,
+                        ..
+                    },
+                ..
+            } => {
+                if let Some(open) = &self.open
+                    && open != out_trade_no
+                {
+                    self.violations.push(Violation::OverlappingOrders {
+                        open: open.to_string(),
+                        new: out_trade_no.to_string(),
+                    });
+                }
+                self.open = Some(out_trade_no.clone());
+                let code = match credential {
+                    PayCredential::FaceCode { face_code, .. } => face_code.as_str(),
+                    PayCredential::AuthCode(code) => code.as_str(),
+                };
+                if self.credentials.iter().any(|c| c == code) {
+                    self.violations.push(Violation::CredentialReused {
+                        out_trade_no: out_trade_no.to_string(),
+                    });
+                } else {
+                    self.credentials.push(code.to_string());
+                }
+                let rec = self.record(out_trade_no);
+                rec.submits += 1;
+                if rec.submits > 1 {
+                    self.violations.push(Violation::DoubleSubmit {
+                        out_trade_no: out_trade_no.to_string(),
+                    });
+                }
+            }
+            Command::Sdk {
+                call: SdkCall::UpdateWxpayfacePayResult(r),
+                ..
+            } if r.payresult == PayResult::Success => {
+                let paid = self.last_outcome == Some(Outcome::Paid);
+                let charged = self
+                    .orders
+                    .iter()
+                    .rev()
+                    .find(|o| o.outcome.is_some())
+                    .and_then(|o| ledger.get(&o.out_trade_no))
+                    .is_some_and(|e| e.net_charged());
+                if !(paid && charged) {
+                    self.violations.push(Violation::PayResultWithoutPayment);
+                }
+            }
+            Command::Notify(Notice::OrderConcluded(c)) => {
+                let bound = self.order_bound_ms;
+                let otn = c.out_trade_no.clone();
+                let rec = self.record(&otn);
+                rec.conclusions += 1;
+                rec.outcome = Some(c.outcome);
+                let twice = rec.conclusions > 1;
+                let took = rec.started_at.map(|s| now.saturating_sub(s));
+                if twice {
+                    self.violations.push(Violation::ConcludedTwice {
+                        out_trade_no: otn.to_string(),
+                    });
+                }
+                if let Some(took) = took
+                    && took > bound
+                {
+                    self.violations.push(Violation::OrderTooSlow {
+                        out_trade_no: otn.to_string(),
+                        took_ms: took,
+                        bound_ms: bound,
+                    });
+                }
+                if self.open.as_ref() == Some(&otn) {
+                    self.open = None;
+                }
+                self.last_outcome = Some(c.outcome);
+                let charged = ledger.get(&otn).is_some_and(|e| e.net_charged());
+                match c.outcome {
+                    Outcome::Paid if !charged => self.violations.push(Violation::PaidButNotCharged {
+                        out_trade_no: otn.to_string(),
+                    }),
+                    Outcome::NotPaid | Outcome::Reversed if charged => {
+                        self.violations.push(Violation::UnpaidButCharged {
+                            out_trade_no: otn.to_string(),
+                            outcome: c.outcome.to_string(),
+                            at_end: false,
+                        })
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Checks the session after a step.
+    pub fn after_step(&mut self, session: &Session) {
+        let lost = session.lost_commands();
+        if lost > 0
+            && !self
+                .violations
+                .iter()
+                .any(|v| matches!(v, Violation::LostCommands { .. }))
+        {
+            self.violations.push(Violation::LostCommands { lost });
+        }
+    }
+
+    /// The end of the session: every order concluded once, and the ledger — with every
+    /// password prompt resolved, however late — agrees with every conclusion.
+    pub fn finish(&mut self, ledger: &mut Ledger) {
+        ledger.advance_to_end();
+        for o in &self.orders {
+            let otn = o.out_trade_no.to_string();
+            if o.conclusions == 0 && (o.submits > 0 || o.started_at.is_some()) {
+                self.violations.push(Violation::NeverConcluded {
+                    out_trade_no: otn.clone(),
+                });
+            }
+            let charged = ledger.get(&o.out_trade_no).is_some_and(|e| e.net_charged());
+            match o.outcome {
+                Some(outcome @ (Outcome::NotPaid | Outcome::Reversed)) if charged => {
+                    self.violations.push(Violation::UnpaidButCharged {
+                        out_trade_no: otn,
+                        outcome: outcome.to_string(),
+                        at_end: true,
+                    })
+                }
+                Some(Outcome::Paid) if !charged => {
+                    self.violations.push(Violation::PaidButNotCharged { out_trade_no: otn })
+                }
+                _ => {}
+            }
+        }
+        for e in ledger.entries() {
+            if e.charges > 1 {
+                self.violations.push(Violation::ChargedTwice {
+                    out_trade_no: e.out_trade_no.to_string(),
+                });
+            }
+        }
+        let charged = ledger.entries().iter().filter(|e| e.net_charged()).count();
+        if charged > 1 {
+            self.violations
+                .push(Violation::CustomerChargedTwice { orders: charged });
+        }
+    }
+}

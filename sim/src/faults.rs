@@ -1,0 +1,243 @@
+//! Fault injection as a middleware between the terminal and the models (smoltcp's
+//! FaultInjector): requests lost or slow, replies lost, late (after the deadline) or
+//! doubled, the SDK service dying, the terminal's clock skewed. The models never know.
+
+use crate::rng::SimRng;
+use crate::world::{TerminalClock, WorldMs};
+
+/// The fault probabilities of one session, and when faults stop (for the liveness phase).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct FaultPlan {
+    /// A backend request never reaches the backend.
+    pub lose_request: f64,
+    /// A request reaches the backend only after a long delay (up to a minute).
+    pub slow_request: f64,
+    /// A reply (backend or SDK callback) never arrives.
+    pub lose_reply: f64,
+    /// A reply arrives after the caller's deadline.
+    pub late_reply: f64,
+    /// A reply arrives twice.
+    pub duplicate_reply: f64,
+    /// After an SDK call, the face service dies within the next 10 s.
+    pub sdk_death: f64,
+    /// The terminal's clock against the backend's.
+    pub clock: TerminalClock,
+    /// No fault is injected at or after this world time.
+    pub until: WorldMs,
+}
+
+impl FaultPlan {
+    /// No faults at all.
+    pub const NONE: FaultPlan = FaultPlan {
+        lose_request: 0.0,
+        slow_request: 0.0,
+        lose_reply: 0.0,
+        late_reply: 0.0,
+        duplicate_reply: 0.0,
+        sdk_death: 0.0,
+        clock: TerminalClock::EXACT,
+        until: 0,
+    };
+
+    /// The fixed mix of a plain campaign: every fault at a few percent, for ten minutes.
+    pub fn standard() -> FaultPlan {
+        FaultPlan {
+            lose_request: 0.02,
+            slow_request: 0.02,
+            lose_reply: 0.03,
+            late_reply: 0.03,
+            duplicate_reply: 0.03,
+            sdk_death: 0.01,
+            clock: TerminalClock {
+                skew_ms: 1_500,
+                drift_ppm: 50,
+            },
+            until: 600_000,
+        }
+    }
+
+    /// A plan drawn for swarm testing: each fault on or off, with its own probability, a
+    /// clock skew, and a time when faults stop.
+    pub fn swarm(rng: &mut SimRng) -> FaultPlan {
+        let skew_ms = match rng.below(4) {
+            0 => 0,
+            1 => rng.range(0, 10_000) as i64 - 5_000,
+            2 => rng.range(0, 600_000) as i64 - 300_000,
+            _ => rng.range(0, 14_400_000) as i64 - 7_200_000,
+        };
+        FaultPlan {
+            lose_request: rng.swarm_probability(),
+            slow_request: rng.swarm_probability(),
+            lose_reply: rng.swarm_probability(),
+            late_reply: rng.swarm_probability(),
+            duplicate_reply: rng.swarm_probability(),
+            sdk_death: rng.swarm_probability() / 4.0,
+            clock: TerminalClock {
+                skew_ms,
+                drift_ppm: rng.range(0, 2_000) as i32 - 1_000,
+            },
+            until: *rng.pick(&[0, 30_000, 120_000, 600_000, 3_600_000]),
+        }
+    }
+
+    fn active(&self, now: WorldMs) -> bool {
+        now < self.until
+    }
+}
+
+/// How many faults of each kind were injected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FaultCounts {
+    /// Requests lost.
+    pub lost_requests: u64,
+    /// Requests delayed.
+    pub slow_requests: u64,
+    /// Replies lost.
+    pub lost_replies: u64,
+    /// Replies after the deadline.
+    pub late_replies: u64,
+    /// Replies doubled.
+    pub duplicate_replies: u64,
+    /// SDK service deaths.
+    pub sdk_deaths: u64,
+}
+
+impl FaultCounts {
+    /// Adds `other` to these counts.
+    pub fn add(&mut self, other: &FaultCounts) {
+        self.lost_requests += other.lost_requests;
+        self.slow_requests += other.slow_requests;
+        self.lost_replies += other.lost_replies;
+        self.late_replies += other.late_replies;
+        self.duplicate_replies += other.duplicate_replies;
+        self.sdk_deaths += other.sdk_deaths;
+    }
+}
+
+/// The delays after which copies of one reply arrive: none (lost), one, or two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Copies {
+    delays: [u64; 2],
+    n: u8,
+}
+
+impl Copies {
+    /// The delays, in order of scheduling.
+    pub fn delays(&self) -> &[u64] {
+        &self.delays[..usize::from(self.n)]
+    }
+}
+
+/// The middleware: decides, message by message, what the network and the binder do.
+#[derive(Debug)]
+pub struct Faults {
+    /// The plan.
+    pub plan: FaultPlan,
+    /// What was injected.
+    pub counts: FaultCounts,
+}
+
+impl Faults {
+    /// Faults following `plan`.
+    pub fn new(plan: FaultPlan) -> Self {
+        Faults {
+            plan,
+            counts: FaultCounts::default(),
+        }
+    }
+
+    /// The delay before a backend request sent at `now` reaches the backend, or `None`
+    /// if it is lost.
+    pub fn request(&mut self, now: WorldMs, rng: &mut SimRng) -> Option<u64> {
+        let normal = rng.range(20, 400);
+        if !self.plan.active(now) {
+            return Some(normal);
+        }
+        if rng.chance(self.plan.lose_request) {
+            self.counts.lost_requests += 1;
+            return None;
+        }
+        if rng.chance(self.plan.slow_request) {
+            self.counts.slow_requests += 1;
+            return Some(normal + rng.range(1_000, 60_000));
+        }
+        Some(normal)
+    }
+
+    /// The delays after which a reply produced at `now`, normally taking `latency`, reaches
+    /// the caller whose deadline is `deadline_ms` after the call.
+    pub fn reply(&mut self, now: WorldMs, latency: u64, deadline_ms: u64, rng: &mut SimRng) -> Copies {
+        let mut c = Copies {
+            delays: [latency, 0],
+            n: 1,
+        };
+        if !self.plan.active(now) {
+            return c;
+        }
+        if rng.chance(self.plan.lose_reply) {
+            self.counts.lost_replies += 1;
+            c.n = 0;
+            return c;
+        }
+        if rng.chance(self.plan.late_reply) {
+            self.counts.late_replies += 1;
+            c.delays[0] = latency.max(deadline_ms) + rng.range(1, 30_000);
+        }
+        if rng.chance(self.plan.duplicate_reply) {
+            self.counts.duplicate_replies += 1;
+            c.delays[1] = c.delays[0] + rng.range(0, 5_000);
+            c.n = 2;
+        }
+        c
+    }
+
+    /// After an SDK call at `now`: the delay after which the face service dies, if it does.
+    pub fn sdk_death(&mut self, now: WorldMs, rng: &mut SimRng) -> Option<u64> {
+        if self.plan.active(now) && rng.chance(self.plan.sdk_death) {
+            self.counts.sdk_deaths += 1;
+            Some(rng.range(0, 10_000))
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_faults_after_they_stop() {
+        let plan = FaultPlan {
+            lose_request: 1.0,
+            lose_reply: 1.0,
+            sdk_death: 1.0,
+            until: 100,
+            ..FaultPlan::NONE
+        };
+        let mut f = Faults::new(plan);
+        let mut rng = SimRng::new(1);
+        assert_eq!(f.request(99, &mut rng), None);
+        assert!(f.request(100, &mut rng).is_some());
+        assert!(f.reply(99, 5, 10, &mut rng).delays().is_empty());
+        assert_eq!(f.reply(100, 5, 10, &mut rng).delays(), &[5]);
+        assert!(f.sdk_death(100, &mut rng).is_none());
+        assert_eq!(f.counts.lost_requests, 1);
+        assert_eq!(f.counts.lost_replies, 1);
+    }
+
+    #[test]
+    fn a_late_reply_misses_the_deadline_and_a_duplicate_follows_it() {
+        let plan = FaultPlan {
+            late_reply: 1.0,
+            duplicate_reply: 1.0,
+            until: u64::MAX,
+            ..FaultPlan::NONE
+        };
+        let mut f = Faults::new(plan);
+        let c = f.reply(0, 100, 10_000, &mut SimRng::new(2));
+        let d = c.delays();
+        assert_eq!(d.len(), 2);
+        assert!(d[0] > 10_000 && d[1] >= d[0]);
+    }
+}

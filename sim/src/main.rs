@@ -1,0 +1,187 @@
+//! `facepay-sim`: seeded simulation campaigns against the real facepay machine, and
+//! replay of recorded traces.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use facepay_sim::campaign::{CampaignConfig, Shard, Summary, record_session, run_campaign};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Deterministic simulation of facepay terminals against a model WeChat Pay backend.
+#[derive(Debug, Parser)]
+#[command(name = "facepay-sim", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a campaign of simulated sessions and check every safety property.
+    Run(RunArgs),
+    /// Replay recorded traces against today's machine.
+    Replay(facepay_sim::replay::ReplayArgs),
+}
+
+/// Arguments of `facepay-sim run`.
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Campaign seed. The same seed on the same commit gives the same sessions, byte for byte.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Sessions in the whole campaign (across all shards). Session i is seeded from (seed, i).
+    #[arg(long, default_value_t = 10_000)]
+    sessions: u64,
+    /// Swarm mode: each session also draws its fault probabilities, clock skew, backend and
+    /// user behaviour from its seed (as TigerBeetle's VOPR). Without it, a fixed standard mix.
+    #[arg(long)]
+    swarm: bool,
+    /// Run only shard I of N (sessions i with i % N == I), so a batch scheduler can spread
+    /// one campaign over machines; the shards together run exactly the whole campaign.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse, default_value = "0/1")]
+    shard: Shard,
+    /// Print the summary as JSON on stdout instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Worker threads (default: the number of cores). Results do not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Directory for the traces of violating sessions.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    trace_dir: PathBuf,
+    /// Write traces for at most this many violating sessions.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    max_traces: usize,
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Run(args) => run(args),
+        Command::Replay(args) => facepay_sim::replay::main(args),
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let cfg = CampaignConfig {
+        seed: args.seed,
+        sessions: args.sessions,
+        swarm: args.swarm,
+        shard: args.shard,
+        jobs,
+    };
+    let bar = ProgressBar::new(cfg.shard.len(cfg.sessions));
+    if std::io::stderr().is_terminal() {
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+    } else {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    let summary = run_campaign(&cfg, |done| bar.set_position(done));
+    bar.finish_and_clear();
+
+    if args.json {
+        match serde_json::to_string_pretty(&summary) {
+            Ok(s) => println!("{s}"),
+            Err(e) => eprintln!("cannot write the summary as JSON: {e}"),
+        }
+    } else {
+        print_table(&summary);
+    }
+    if summary.failures.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    for f in &summary.failures {
+        for v in &f.violations {
+            eprintln!("VIOLATION seed {} session {}: {v}", f.seed, f.session);
+        }
+    }
+    if let Err(e) = std::fs::create_dir_all(&args.trace_dir) {
+        eprintln!("cannot create {}: {e}", args.trace_dir.display());
+    }
+    for f in summary.failures.iter().take(args.max_traces) {
+        let path = args
+            .trace_dir
+            .join(format!("facepay-sim-seed{}-session{}.jsonl", f.seed, f.session));
+        let written = std::fs::File::create(&path)
+            .map(std::io::BufWriter::new)
+            .and_then(|w| record_session(f.seed, f.session, cfg.swarm, w));
+        match written {
+            Ok(_) => eprintln!(
+                "trace of seed {} session {} written to {} (replay: facepay-sim replay {})",
+                f.seed,
+                f.session,
+                path.display(),
+                path.display()
+            ),
+            Err(e) => eprintln!("cannot write {}: {e}", path.display()),
+        }
+    }
+    ExitCode::FAILURE
+}
+
+fn print_table(s: &Summary) {
+    let o = &s.outcomes;
+    let rows: [(&str, String); 14] = [
+        ("seed", s.config.seed.to_string()),
+        (
+            "mode",
+            format!(
+                "{}, shard {}/{}, {} job(s)",
+                if s.config.swarm { "swarm" } else { "standard" },
+                s.config.shard.index,
+                s.config.shard.count,
+                s.config.jobs
+            ),
+        ),
+        ("sessions", s.sessions.to_string()),
+        ("orders", o.total().to_string()),
+        ("  Paid", o.paid.to_string()),
+        ("  NotPaid", o.not_paid.to_string()),
+        ("  Reversed", o.reversed.to_string()),
+        ("  NeedsReconciliation", o.needs_reconciliation.to_string()),
+        (
+            "violations",
+            format!("{} in {} session(s)", s.violations, s.failures.len()),
+        ),
+        (
+            "virtual session p50",
+            format!("{:.1} s", s.p50_virtual_ms as f64 / 1000.0),
+        ),
+        (
+            "virtual session p99",
+            format!("{:.1} s", s.p99_virtual_ms as f64 / 1000.0),
+        ),
+        (
+            "faults injected",
+            format!(
+                "{} lost req, {} slow req, {} lost reply, {} late, {} dup, {} sdk deaths",
+                s.faults.lost_requests,
+                s.faults.slow_requests,
+                s.faults.lost_replies,
+                s.faults.late_replies,
+                s.faults.duplicate_replies,
+                s.faults.sdk_deaths
+            ),
+        ),
+        ("wall time", format!("{:.2} s", s.wall_secs)),
+        (
+            "simulated sessions/s",
+            format!("{:.0} (virtual/wall {:.0}x)", s.sessions_per_sec, s.virtual_to_wall),
+        ),
+    ];
+    let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    println!("{:-<1$}", "", w + 40);
+    for (k, v) in rows {
+        println!("{k:<w$}  {v}");
+    }
+    println!("{:-<1$}", "", w + 40);
+}

@@ -1,0 +1,365 @@
+//! One simulated session: a world (clock, agenda, chance) in which a cashier drives one
+//! terminal against the model face app and the model backend, through the fault
+//! middleware, with the checker watching every step. Everything follows from the seed.
+
+use facepay_fsm::{BackendCall, Command, Event, Outcome, Policy, PolicySettings, SdkEvent, SdkVersion, StateId};
+
+use crate::backend::{Backend, BackendOp, BackendProfile};
+use crate::cashier::{Cashier, CashierScript, Wake};
+use crate::checker::{Checker, Violation};
+use crate::faults::{FaultCounts, FaultPlan, Faults};
+use crate::rng::{SimRng, derive_seed};
+use crate::sdk::{Callback, FaceApp, ReplyTag, SdkProfile};
+use crate::terminal::{Observer, Terminal};
+use crate::world::{Agenda, TerminalClock, WorldMs};
+
+/// Everything that defines one session, drawn from `(campaign seed, index)`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SessionSpec {
+    /// The campaign seed.
+    pub campaign_seed: u64,
+    /// The session's index in the campaign.
+    pub index: u64,
+    /// The session's own seed (derived).
+    pub seed: u64,
+    /// The terminal's policy.
+    #[serde(skip)]
+    pub policy: Policy,
+    /// The backend's behaviour.
+    pub backend: BackendProfile,
+    /// The face app's and the user's behaviour.
+    pub sdk: SdkProfile,
+    /// The faults.
+    pub faults: FaultPlan,
+    /// The cashier.
+    pub cashier: CashierScript,
+}
+
+impl SessionSpec {
+    /// Session `index` of the campaign `seed`. In swarm mode every probability is drawn
+    /// from the seed too (TigerBeetle's VOPR); otherwise the standard mix is used.
+    pub fn draw(campaign_seed: u64, index: u64, swarm: bool) -> SessionSpec {
+        let seed = derive_seed(campaign_seed, index);
+        let mut rng = SimRng::new(seed ^ 0x5EED_5BEC);
+        let mut settings = PolicySettings::default();
+        if rng.chance(0.3) {
+            // An old face app that still wants updateWxpayfacePayResult.
+            settings.sdk_version = SdkVersion { major: 2, minor: 12 };
+        }
+        let (backend, sdk, faults) = if swarm {
+            (
+                BackendProfile::swarm(&mut rng),
+                SdkProfile::swarm(&mut rng),
+                FaultPlan::swarm(&mut rng),
+            )
+        } else {
+            (BackendProfile::default(), SdkProfile::default(), FaultPlan::standard())
+        };
+        SessionSpec {
+            campaign_seed,
+            index,
+            seed,
+            policy: Policy::new(settings).unwrap_or_default(),
+            backend,
+            sdk,
+            faults,
+            cashier: CashierScript::draw(&mut rng),
+        }
+    }
+
+    /// The bound, in world ms after faults stop, within which the session must be
+    /// released: a Start that needs every init attempt, every order the customer will try
+    /// (each within the policy's order bound, plus the cashier's pauses and refusals), a
+    /// member lookup behind a background authinfo refresh, and the release.
+    pub fn liveness_bound_ms(&self) -> u64 {
+        let s = self.policy.settings();
+        let init = u64::from(s.init_attempts) * u64::from(s.sdk_call_deadline.0 + s.init_retry_delay.0) + 2_000;
+        let refresh = u64::from(s.sdk_call_deadline.0) + u64::from(s.backend_deadline.0);
+        let identify = 4 * 1_000 + refresh + u64::from(s.face_scan_deadline.0) + 3_000;
+        let per_order = self.policy.order_bound_ms() + 3_000 + 1_000;
+        // One order may be in flight when faults stop, and may end with a lost service.
+        let orders = u64::from(self.cashier.patience) + 1;
+        2 * init + identify + orders * (per_order + init) + u64::from(s.sdk_call_deadline.0) + 3_000
+    }
+
+    /// The policy's order bound in world ms, allowing for the terminal clock's drift.
+    pub fn order_bound_world_ms(&self) -> u64 {
+        let b = self.policy.order_bound_ms();
+        b + b * u64::from(self.faults.clock.drift_ppm.unsigned_abs()) / 1_000_000 + 1
+    }
+}
+
+/// What a session did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct SessionReport {
+    /// The session's index.
+    pub index: u64,
+    /// Outcomes of its orders, in order.
+    pub outcomes: Vec<Outcome>,
+    /// Broken properties.
+    pub violations: Vec<Violation>,
+    /// World time from start to release (or to the liveness deadline).
+    pub virtual_ms: u64,
+    /// Inputs and timers the session handled.
+    pub steps: u64,
+    /// Faults injected.
+    pub faults: FaultCounts,
+}
+
+/// Things that happen in the world.
+enum Occurrence {
+    /// An SDK callback reaches the terminal (unless its binder died or it was superseded).
+    Sdk { tag: ReplyTag, event: Box<Event> },
+    /// A backend request reaches the backend.
+    BackendArrives {
+        id: facepay_fsm::RequestId,
+        op: Box<BackendOp>,
+    },
+    /// A backend answer reaches the terminal.
+    Backend { event: Box<Event> },
+    /// The face service dies.
+    ServiceDeath,
+    /// The cashier acts.
+    Cashier(Wake),
+}
+
+/// Buffers reused from session to session.
+#[derive(Default)]
+pub struct Scratch {
+    agenda: Agenda<Occurrence>,
+    commands: Vec<Command>,
+    callbacks: Vec<Callback>,
+    backend: Backend,
+}
+
+/// Runs the session `spec` to its end, watched by `observer`.
+pub fn run_session<O: Observer>(spec: &SessionSpec, scratch: &mut Scratch, observer: O) -> (SessionReport, O) {
+    let mut world = World::new(spec, scratch, observer);
+    world.run();
+    world.finish()
+}
+
+struct World<'s, O: Observer> {
+    spec: &'s SessionSpec,
+    scratch: &'s mut Scratch,
+    rng: SimRng,
+    now: WorldMs,
+    face_app: FaceApp,
+    faults: Faults,
+    terminal: Terminal<O>,
+    cashier: Cashier,
+    checker: Checker,
+    steps: u64,
+    done: bool,
+}
+
+/// A session that has not released this long after the liveness deadline is abandoned
+/// (and reported): the world must end.
+const WORLD_END_MS: u64 = 30 * 24 * 3600 * 1000;
+
+impl<'s, O: Observer> World<'s, O> {
+    fn new(spec: &'s SessionSpec, scratch: &'s mut Scratch, observer: O) -> Self {
+        scratch.agenda.clear();
+        scratch.backend.clear();
+        scratch.commands.clear();
+        scratch.callbacks.clear();
+        let prefix = (spec.seed >> 32) as u32 ^ spec.seed as u32;
+        let mut w = World {
+            spec,
+            scratch,
+            rng: SimRng::new(spec.seed),
+            now: 0,
+            face_app: FaceApp::new(prefix),
+            faults: Faults::new(spec.faults),
+            terminal: Terminal::new(spec.policy, spec.faults.clock, observer),
+            cashier: Cashier::new(spec.cashier, prefix),
+            checker: Checker::new(spec.order_bound_world_ms()),
+            steps: 0,
+            done: false,
+        };
+        let first = w.cashier.first_wake();
+        w.scratch.agenda.schedule(0, Occurrence::Cashier(first));
+        w
+    }
+
+    fn run(&mut self) {
+        let deadline = self
+            .spec
+            .faults
+            .until
+            .saturating_add(self.spec.liveness_bound_ms())
+            .min(WORLD_END_MS);
+        while !self.done {
+            let timer = self.terminal.next_deadline();
+            let event = self.scratch.agenda.next_at();
+            let next = match (timer, event) {
+                (None, None) => break,
+                (Some(t), None) => t,
+                (None, Some(e)) => e,
+                (Some(t), Some(e)) => t.min(e),
+            };
+            if next > deadline {
+                break;
+            }
+            self.now = self.now.max(next);
+            // A timer due at the same time as an arrival fires first: an answer exactly at
+            // its deadline is late.
+            if timer.is_some_and(|t| t <= next) {
+                self.steps += 1;
+                let r = self.terminal.fire_due(self.now, &mut self.scratch.commands);
+                self.after_step(r, false);
+            } else if let Some((_, occ)) = self.scratch.agenda.pop_due(self.now) {
+                self.occur(occ);
+            }
+        }
+        if !self.done {
+            self.checker.violations.push(Violation::NotLive {
+                state: self.terminal.session().state().path().to_string(),
+                at_ms: self.now.max(deadline.min(self.now.max(deadline))),
+            });
+        }
+    }
+
+    fn occur(&mut self, occ: Occurrence) {
+        match occ {
+            Occurrence::Sdk { tag, event } => {
+                if self.face_app.delivers(&tag) {
+                    self.input(&event, false);
+                }
+            }
+            Occurrence::Backend { event } => self.input(&event, false),
+            Occurrence::BackendArrives { id, op } => {
+                let at = TerminalClock::backend(self.now);
+                let answer = self
+                    .scratch
+                    .backend
+                    .serve(at, id, &op, &self.spec.backend, &mut self.rng);
+                let latency = self.rng.range(30, 1_500);
+                let deadline = u64::from(self.spec.policy.settings().backend_deadline.0);
+                let copies = self.faults.reply(self.now, latency, deadline, &mut self.rng);
+                let event = Event::Backend(answer);
+                for &d in copies.delays() {
+                    let event = Box::new(event.clone());
+                    self.scratch
+                        .agenda
+                        .schedule(self.now + d, Occurrence::Backend { event });
+                }
+            }
+            Occurrence::ServiceDeath => {
+                self.face_app.die();
+                self.input(&Event::Sdk(SdkEvent::ServiceLost), false);
+            }
+            Occurrence::Cashier(wake) => {
+                let in_order = self.terminal.session().state().in_order();
+                if let Some(app) = self.cashier.wake(wake, in_order) {
+                    self.input(&Event::App(app), true);
+                }
+            }
+        }
+    }
+
+    fn input(&mut self, event: &Event, own: bool) {
+        self.steps += 1;
+        let r = self.terminal.input(self.now, event, &mut self.scratch.commands);
+        self.after_step(r, own);
+    }
+
+    /// Checks the step, then carries out its commands.
+    fn after_step(&mut self, r: Result<(), facepay_fsm::HandleError>, own: bool) {
+        if let Err(e) = r {
+            self.checker
+                .violations
+                .push(Violation::Refused { error: e.to_string() });
+            self.done = true;
+            return;
+        }
+        self.checker.after_step(self.terminal.session());
+        let mut commands = std::mem::take(&mut self.scratch.commands);
+        let backend_now = TerminalClock::backend(self.now);
+        self.scratch.backend.ledger.advance(backend_now);
+        if own {
+            let reaction = self.cashier.after_own_event(&commands, &mut self.rng);
+            if reaction.order_started {
+                let otn = self.cashier.out_trade_no(self.cashier.orders());
+                self.checker.order_started(self.now, &otn);
+            }
+            self.react(reaction);
+        }
+        for c in commands.drain(..) {
+            self.checker.command(self.now, &c, &self.scratch.backend.ledger);
+            self.execute(c);
+        }
+        self.scratch.commands = commands;
+    }
+
+    fn react(&mut self, reaction: crate::cashier::Reaction) {
+        if let Some((after, wake)) = reaction.wake {
+            self.scratch
+                .agenda
+                .schedule(self.now + after, Occurrence::Cashier(wake));
+        }
+        if reaction.done {
+            self.done = true;
+        }
+    }
+
+    fn execute(&mut self, command: Command) {
+        match command {
+            Command::Sdk { id, call } => {
+                let terminal_ms = self.terminal.now(self.now).0;
+                let mut callbacks = std::mem::take(&mut self.scratch.callbacks);
+                self.face_app
+                    .call(terminal_ms, id, &call, &self.spec.sdk, &mut self.rng, &mut callbacks);
+                let s = self.spec.policy.settings();
+                let deadline = u64::from(match call {
+                    facepay_fsm::SdkCall::GetWxpayfaceCode(_) | facepay_fsm::SdkCall::GetWxpayfaceUserInfo(_) => {
+                        s.face_scan_deadline.0
+                    }
+                    facepay_fsm::SdkCall::StartCodeScanner => s.code_scan_deadline.0,
+                    _ => s.sdk_call_deadline.0,
+                });
+                for cb in callbacks.drain(..) {
+                    let copies = self.faults.reply(self.now, cb.after, deadline, &mut self.rng);
+                    for &d in copies.delays() {
+                        let event = cb.event.clone();
+                        self.scratch
+                            .agenda
+                            .schedule(self.now + d, Occurrence::Sdk { tag: cb.tag, event });
+                    }
+                }
+                self.scratch.callbacks = callbacks;
+                if let Some(after) = self.faults.sdk_death(self.now, &mut self.rng) {
+                    self.scratch.agenda.schedule(self.now + after, Occurrence::ServiceDeath);
+                }
+            }
+            Command::Backend { id, call } => {
+                if let Some(delay) = self.faults.request(self.now, &mut self.rng) {
+                    let op = Box::new(BackendOp::from_call(&call));
+                    self.scratch
+                        .agenda
+                        .schedule(self.now + delay, Occurrence::BackendArrives { id, op });
+                }
+                let _: &BackendCall = &call;
+            }
+            Command::Notify(notice) => {
+                let reaction = self.cashier.notice(&notice, &mut self.rng);
+                self.react(reaction);
+            }
+            Command::Diagnostic(_) => {}
+        }
+    }
+
+    fn finish(mut self) -> (SessionReport, O) {
+        self.checker.finish(&mut self.scratch.backend.ledger);
+        let report = SessionReport {
+            index: self.spec.index,
+            outcomes: self.checker.outcomes().collect(),
+            violations: std::mem::take(&mut self.checker.violations),
+            virtual_ms: self.now,
+            steps: self.steps,
+            faults: self.faults.counts,
+        };
+        let _ = StateId::Released;
+        (report, self.terminal.into_observer())
+    }
+}

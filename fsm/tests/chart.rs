@@ -4,7 +4,9 @@
 mod common;
 
 use common::*;
-use facepay_fsm::codes::{PayErrCode, QueryErrCode, Recall, ResultCode, ReturnCode, ReverseErrCode, SdkErrCode, SdkReturnCode, TradeState};
+use facepay_fsm::codes::{
+    PayErrCode, QueryErrCode, Recall, ResultCode, ReturnCode, ReverseErrCode, SdkErrCode, SdkReturnCode, TradeState,
+};
 use facepay_fsm::*;
 
 fn refused(why: Refusal) -> DiagnosticKind {
@@ -16,7 +18,10 @@ fn refused(why: Refusal) -> DiagnosticKind {
 #[test]
 fn uninitialized_refuses_orders_and_cancel() {
     let mut h = H::new(Policy::default());
-    assert_eq!(diags(&h.order("T1", 1, FaceCodeType::Micropay)), vec![refused(Refusal::NotStarted)]);
+    assert_eq!(
+        diags(&h.order("T1", 1, FaceCodeType::Micropay)),
+        vec![refused(Refusal::NotStarted)]
+    );
     assert_eq!(diags(&h.app(AppEvent::Cancel)), vec![refused(Refusal::NothingToCancel)]);
     assert_eq!(h.state(), StateId::Uninitialized);
     assert_eq!(h.s.poll_timeout(), None);
@@ -31,7 +36,9 @@ fn start_with_invalid_merchant_is_an_invalid_request() {
     });
     assert_eq!(
         diags(&out),
-        vec![DiagnosticKind::InvalidRequest(FieldError::Empty { field: Field::Appid })]
+        vec![DiagnosticKind::InvalidRequest(FieldError::Empty {
+            field: Field::Appid
+        })]
     );
     assert_eq!(h.state(), StateId::Uninitialized);
 }
@@ -61,7 +68,10 @@ fn init_not_initialised_or_timeout_retries_after_the_delay() {
     let mut h = H::new(Policy::default());
     h.start();
     h.at(100);
-    h.init_answer(SdkStatus::with_err(SdkReturnCode::Fail, SdkErrCode::ServiceNotInitialised));
+    h.init_answer(SdkStatus::with_err(
+        SdkReturnCode::Fail,
+        SdkErrCode::ServiceNotInitialised,
+    ));
     assert_eq!(h.state(), StateId::InitBackoff);
     let out = h.at(600);
     assert!(has_sdk(&out, SdkCallKind::InitWxpayface));
@@ -136,13 +146,17 @@ fn idle_rejects_an_order_of_zero_fen() {
     let out = h.order("T1", 0, FaceCodeType::Micropay);
     assert_eq!(
         diags(&out),
-        vec![DiagnosticKind::InvalidRequest(FieldError::Malformed { field: Field::TotalFee })]
+        vec![DiagnosticKind::InvalidRequest(FieldError::Malformed {
+            field: Field::TotalFee
+        })]
     );
     assert_eq!(h.state(), StateId::Idle);
     let out = h.order("", 100, FaceCodeType::Micropay);
     assert_eq!(
         diags(&out),
-        vec![DiagnosticKind::InvalidRequest(FieldError::Empty { field: Field::OutTradeNo })]
+        vec![DiagnosticKind::InvalidRequest(FieldError::Empty {
+            field: Field::OutTradeNo
+        })]
     );
 }
 
@@ -227,7 +241,10 @@ fn an_order_during_the_background_refresh_starts_at_once() {
 #[test]
 fn scanning_refuses_a_second_order() {
     let mut h = H::scanning(FaceCodeType::Micropay);
-    assert_eq!(diags(&h.order("T2", 1, FaceCodeType::Micropay)), vec![refused(Refusal::Busy)]);
+    assert_eq!(
+        diags(&h.order("T2", 1, FaceCodeType::Micropay)),
+        vec![refused(Refusal::Busy)]
+    );
     assert_eq!(diags(&h.start()), vec![refused(Refusal::AlreadyStarted)]);
     assert_eq!(h.state(), StateId::ScanningFace);
 }
@@ -241,7 +258,16 @@ fn cashier_cancel_while_scanning_ends_unpaid_and_the_late_face_code_is_stale() {
     let id = h.id(Call::Sdk(SdkCallKind::GetWxpayfaceCode));
     let out = h.face_with_id(id, SdkStatus::success(), PAY_CODE);
     assert_eq!(diags(&out), vec![DiagnosticKind::StaleAnswer(id)]);
-    assert_eq!(h.count(|c| matches!(c, Command::Backend { call: BackendCall::Submit { .. }, .. })), 0);
+    assert_eq!(
+        h.count(|c| matches!(
+            c,
+            Command::Backend {
+                call: BackendCall::Submit { .. },
+                ..
+            }
+        )),
+        0
+    );
 }
 
 #[test]
@@ -258,7 +284,10 @@ fn release_while_scanning_concludes_then_releases() {
     }));
     assert!(out.contains(&Command::Notify(Notice::Released)));
     assert_eq!(h.state(), StateId::Released);
-    assert_eq!(diags(&h.order("T2", 1, FaceCodeType::Micropay)), vec![refused(Refusal::Released)]);
+    assert_eq!(
+        diags(&h.order("T2", 1, FaceCodeType::Micropay)),
+        vec![refused(Refusal::Released)]
+    );
     // Released can start again.
     h.start();
     assert_eq!(h.state(), StateId::Initializing);
@@ -268,7 +297,11 @@ fn release_while_scanning_concludes_then_releases() {
 fn face_scan_outcomes_that_end_the_order() {
     let cases = [
         (SdkStatus::code(SdkReturnCode::UserCancel), "", Reason::UserCancelled),
-        (SdkStatus::code(SdkReturnCode::FacepayNotAuth), "", Reason::FacepayNotAuthorised),
+        (
+            SdkStatus::code(SdkReturnCode::FacepayNotAuth),
+            "",
+            Reason::FacepayNotAuthorised,
+        ),
         (
             SdkStatus::code(SdkReturnCode::SystemError),
             "",
@@ -325,7 +358,10 @@ fn code_scanner_keeps_scanning_past_other_codes_and_stops_on_cancel_or_deadline(
     let out = h.face(SdkStatus::code(SdkReturnCode::ScanPayment), "");
     assert!(has_sdk(&out, SdkCallKind::StartCodeScanner));
     assert_eq!(h.state(), StateId::ScanningCode);
-    assert_eq!(diags(&h.scanned("https://example.com/qr")), vec![DiagnosticKind::NotAPaymentCode]);
+    assert_eq!(
+        diags(&h.scanned("https://example.com/qr")),
+        vec![DiagnosticKind::NotAPaymentCode]
+    );
     assert_eq!(h.state(), StateId::ScanningCode);
     let out = h.app(AppEvent::Cancel);
     assert!(has_sdk(&out, SdkCallKind::StopCodeScanner));
@@ -375,7 +411,10 @@ fn settling_refuses_cancel_release_and_new_orders() {
 fn submit_declined_ends_unpaid() {
     let mut h = H::submitting();
     let out = h.submit_answer(Ok(pay_error(PayErrCode::NotEnough)));
-    assert_eq!(concluded(&out), Some((Outcome::NotPaid, Reason::Declined(PayErrCode::NotEnough))));
+    assert_eq!(
+        concluded(&out),
+        Some((Outcome::NotPaid, Reason::Declined(PayErrCode::NotEnough)))
+    );
     assert_eq!(h.state(), StateId::Idle);
 }
 
@@ -442,7 +481,12 @@ fn duplicate_submit_answer_after_paid_is_stale() {
 
 #[test]
 fn query_final_states_end_unpaid() {
-    for state in [TradeState::Refund, TradeState::Closed, TradeState::Revoked, TradeState::PayError] {
+    for state in [
+        TradeState::Refund,
+        TradeState::Closed,
+        TradeState::Revoked,
+        TradeState::PayError,
+    ] {
         let mut h = H::querying();
         h.at(10_100);
         let out = h.query_answer(Ok(query(state.clone())));
@@ -516,7 +560,10 @@ fn service_lost_while_settling_keeps_settling_then_reinitialises() {
     assert_eq!(h.state(), StateId::Querying);
     h.at(10_100);
     let out = h.query_answer(Ok(query(TradeState::Success)));
-    assert_eq!(concluded(&out), Some((Outcome::Paid, Reason::TradeState(TradeState::Success))));
+    assert_eq!(
+        concluded(&out),
+        Some((Outcome::Paid, Reason::TradeState(TradeState::Success)))
+    );
     assert!(has_sdk(&out, SdkCallKind::InitWxpayface));
     assert_eq!(h.state(), StateId::Initializing);
 }
@@ -550,7 +597,10 @@ fn reverse_expire_needs_reconciliation() {
     let out = h.reverse_answer(Ok(reverse(ResultCode::Fail, None, Some(ReverseErrCode::ReverseExpire))));
     assert_eq!(
         concluded(&out),
-        Some((Outcome::NeedsReconciliation, Reason::ReverseRefused(ReverseErrCode::ReverseExpire)))
+        Some((
+            Outcome::NeedsReconciliation,
+            Reason::ReverseRefused(ReverseErrCode::ReverseExpire)
+        ))
     );
     assert_eq!(h.state(), StateId::Idle);
 }
@@ -615,7 +665,10 @@ fn reporting_refuses_cancel_allows_release_and_times_out_to_idle() {
     assert!(has_sdk(&out, SdkCallKind::UpdateWxpayfacePayResult));
     assert_eq!(h.state(), StateId::Reporting);
     assert_eq!(diags(&h.app(AppEvent::Cancel)), vec![refused(Refusal::NothingToCancel)]);
-    assert_eq!(diags(&h.order("T2", 1, FaceCodeType::Micropay)), vec![refused(Refusal::Busy)]);
+    assert_eq!(
+        diags(&h.order("T2", 1, FaceCodeType::Micropay)),
+        vec![refused(Refusal::Busy)]
+    );
     h.at(5_000 + 12_000);
     assert_eq!(h.state(), StateId::Idle);
 
@@ -672,7 +725,10 @@ fn time_going_backwards_is_reported_and_ignored() {
             kinds.push(d.kind);
         }
     }
-    assert_eq!(kinds, vec![DiagnosticKind::TimeWentBackwards, refused(Refusal::Settling)]);
+    assert_eq!(
+        kinds,
+        vec![DiagnosticKind::TimeWentBackwards, refused(Refusal::Settling)]
+    );
     assert_eq!(h.s.now(), Instant(8_000));
     // The query is still due at its time.
     assert_eq!(h.s.next_timer(), Some((Timer::Wake, Instant(10_100))));
@@ -690,7 +746,12 @@ fn handle_timeout_before_any_deadline_does_nothing() {
 #[test]
 fn unknown_request_ids_are_stale_everywhere() {
     let bogus = RequestId(9_999);
-    for mut h in [H::idle(), H::scanning(FaceCodeType::Micropay), H::querying(), H::reversing()] {
+    for mut h in [
+        H::idle(),
+        H::scanning(FaceCodeType::Micropay),
+        H::querying(),
+        H::reversing(),
+    ] {
         let state = h.state();
         let out = h.ev(Event::Backend(BackendEvent::Queried {
             id: bogus,

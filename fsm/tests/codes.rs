@@ -23,7 +23,10 @@ fn check<C: std::fmt::Debug + PartialEq, K: std::fmt::Debug + PartialEq>(
     for (wire, expected) in table {
         let code = parse(wire);
         assert_eq!(as_str(&code), *wire, "{what} {wire} does not round-trip");
-        assert!(documented.contains(&code), "{what} {wire} parses to an undocumented value");
+        assert!(
+            documented.contains(&code),
+            "{what} {wire} parses to an undocumented value"
+        );
         assert_eq!(class(&code), *expected, "{what} {wire}");
     }
 }
@@ -222,10 +225,19 @@ fn answers_need_every_level_to_say_success() {
         err_code: err,
         transaction_id: TransactionId::empty(),
     };
-    assert_eq!(pay(ReturnCode::Success, Some(ResultCode::Success), None).class(), PayClass::Paid);
-    assert_eq!(pay(ReturnCode::Fail, Some(ResultCode::Success), None).class(), PayClass::Ambiguous);
+    assert_eq!(
+        pay(ReturnCode::Success, Some(ResultCode::Success), None).class(),
+        PayClass::Paid
+    );
+    assert_eq!(
+        pay(ReturnCode::Fail, Some(ResultCode::Success), None).class(),
+        PayClass::Ambiguous
+    );
     assert_eq!(pay(ReturnCode::Success, None, None).class(), PayClass::Ambiguous);
-    assert_eq!(pay(ReturnCode::Success, Some(ResultCode::Fail), None).class(), PayClass::Ambiguous);
+    assert_eq!(
+        pay(ReturnCode::Success, Some(ResultCode::Fail), None).class(),
+        PayClass::Ambiguous
+    );
     assert_eq!(
         pay(ReturnCode::Fail, None, Some(PayErrCode::NotEnough)).class(),
         PayClass::Ambiguous
@@ -238,7 +250,10 @@ fn answers_need_every_level_to_say_success() {
         trade_state: state,
         transaction_id: TransactionId::empty(),
     };
-    assert_eq!(query(Some(ResultCode::Success), Some(TradeState::Success)).class(), TradeClass::Paid);
+    assert_eq!(
+        query(Some(ResultCode::Success), Some(TradeState::Success)).class(),
+        TradeClass::Paid
+    );
     assert_eq!(query(None, Some(TradeState::Success)).class(), TradeClass::Pending);
     assert_eq!(query(Some(ResultCode::Success), None).class(), TradeClass::Pending);
 
@@ -248,12 +263,23 @@ fn answers_need_every_level_to_say_success() {
         err_code: err,
         recall,
     };
-    assert_eq!(rev(Some(ResultCode::Success), None, Some(Recall::N)).class(), ReverseClass::Confirmed);
-    assert_eq!(rev(Some(ResultCode::Success), None, Some(Recall::Y)).class(), ReverseClass::Retry);
+    assert_eq!(
+        rev(Some(ResultCode::Success), None, Some(Recall::N)).class(),
+        ReverseClass::Confirmed
+    );
+    assert_eq!(
+        rev(Some(ResultCode::Success), None, Some(Recall::Y)).class(),
+        ReverseClass::Retry
+    );
     assert_eq!(rev(Some(ResultCode::Success), None, None).class(), ReverseClass::Retry);
     // recall=Y outranks the err_code: the backend asks to call again.
     assert_eq!(
-        rev(Some(ResultCode::Fail), Some(ReverseErrCode::ReverseExpire), Some(Recall::Y)).class(),
+        rev(
+            Some(ResultCode::Fail),
+            Some(ReverseErrCode::ReverseExpire),
+            Some(Recall::Y)
+        )
+        .class(),
         ReverseClass::Retry
     );
     let fail_return = ReverseAnswer {

@@ -65,7 +65,10 @@ const SESSIONS: u32 = 100_000;
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u32 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) as u32
     }
     fn below(&mut self, n: u32) -> u32 {
@@ -137,7 +140,11 @@ fn text<T>(r: Result<T, FieldError>) -> T {
 fn pay(err: Option<PayErrCode>) -> Result<PayAnswer, TransportError> {
     Ok(PayAnswer {
         return_code: ReturnCode::Success,
-        result_code: Some(if err.is_some() { ResultCode::Fail } else { ResultCode::Success }),
+        result_code: Some(if err.is_some() {
+            ResultCode::Fail
+        } else {
+            ResultCode::Success
+        }),
         err_code: err,
         transaction_id: text(Text::new(Field::TransactionId, "4200000000000000001")),
     })
@@ -155,7 +162,11 @@ fn query(state: TradeState) -> Result<QueryAnswer, TransportError> {
 
 /// Runs one session of kind `kind` (0–4); returns how its order ended.
 fn run(kind: u32, rng: &mut Lcg) -> Outcome {
-    let ty = if rng.below(2) == 0 { FaceCodeType::Facepay } else { FaceCodeType::Micropay };
+    let ty = if rng.below(2) == 0 {
+        FaceCodeType::Facepay
+    } else {
+        FaceCodeType::Micropay
+    };
     let jitter = u64::from(rng.below(400));
     let mut h = Host {
         s: Session::new(Policy::default()),
@@ -169,8 +180,17 @@ fn run(kind: u32, rng: &mut Lcg) -> Outcome {
         mch_id: text(Text::new(Field::MchId, "10000100")),
         ..Merchant::default()
     };
-    h.ev(0, &Event::App(AppEvent::Start { init: InitParams::default(), merchant }));
-    h.sdk(100, |id| SdkEvent::Initialised { id, status: SdkStatus::success() });
+    h.ev(
+        0,
+        &Event::App(AppEvent::Start {
+            init: InitParams::default(),
+            merchant,
+        }),
+    );
+    h.sdk(100, |id| SdkEvent::Initialised {
+        id,
+        status: SdkStatus::success(),
+    });
     h.at(h.now); // the authinfo refresh is due at once
     h.sdk(100 + jitter, |id| SdkEvent::Rawdata {
         id,
@@ -186,7 +206,11 @@ fn run(kind: u32, rng: &mut Lcg) -> Outcome {
             expires_in: 3600,
         }),
     });
-    let order = OrderRequest::new(text(Text::new(Field::OutTradeNo, "T20260101000001")), 100 + jitter as u32, ty);
+    let order = OrderRequest::new(
+        text(Text::new(Field::OutTradeNo, "T20260101000001")),
+        100 + jitter as u32,
+        ty,
+    );
     h.ev(1_000, &Event::App(AppEvent::StartOrder(order)));
     let face = |id| SdkEvent::FaceCode {
         id,
@@ -211,19 +235,31 @@ fn run(kind: u32, rng: &mut Lcg) -> Outcome {
                 answer: pay(Some(PayErrCode::SystemError)),
             });
             h.at(h.now + 5_000);
-            h.backend(100, |id| BackendEvent::Queried { id, answer: query(TradeState::UserPaying) });
+            h.backend(100, |id| BackendEvent::Queried {
+                id,
+                answer: query(TradeState::UserPaying),
+            });
             h.at(h.now + 5_000);
-            h.backend(100, |id| BackendEvent::Queried { id, answer: query(TradeState::Success) });
+            h.backend(100, |id| BackendEvent::Queried {
+                id,
+                answer: query(TradeState::Success),
+            });
         }
         // ambiguous → NOTPAY until the budget → reverse (recall Y, then N)
         2 => {
             h.sdk(3_000, face);
-            h.backend(300, |id| BackendEvent::Submitted { id, answer: Err(TransportError::Timeout) });
+            h.backend(300, |id| BackendEvent::Submitted {
+                id,
+                answer: Err(TransportError::Timeout),
+            });
             while h.s.state() == StateId::Querying {
                 let next = h.s.poll_timeout().unwrap().0;
                 h.at(next);
                 if h.s.state() == StateId::Querying {
-                    h.backend(50 + jitter / 4, |id| BackendEvent::Queried { id, answer: query(TradeState::NotPay) });
+                    h.backend(50 + jitter / 4, |id| BackendEvent::Queried {
+                        id,
+                        answer: query(TradeState::NotPay),
+                    });
                 }
             }
             // The budget's end sent the first reverse at once (30 s > 15 s after submit).
@@ -234,9 +270,15 @@ fn run(kind: u32, rng: &mut Lcg) -> Outcome {
                 err_code: None,
                 recall: Some(recall),
             };
-            h.backend(100, |id| BackendEvent::Reversed { id, answer: Ok(reverse(Recall::Y)) });
+            h.backend(100, |id| BackendEvent::Reversed {
+                id,
+                answer: Ok(reverse(Recall::Y)),
+            });
             h.at(h.now + 2_000);
-            h.backend(100, |id| BackendEvent::Reversed { id, answer: Ok(reverse(Recall::N)) });
+            h.backend(100, |id| BackendEvent::Reversed {
+                id,
+                answer: Ok(reverse(Recall::N)),
+            });
         }
         // the cashier cancels the scan
         3 => h.ev(2_000 + jitter, &Event::App(AppEvent::Cancel)),

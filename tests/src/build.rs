@@ -4,8 +4,8 @@
 
 use facepay_fsm::codes::{PayErrCode, QueryErrCode, Recall, ResultCode, ReturnCode, ReverseErrCode, TradeState};
 use facepay_fsm::{
-    AuthInfoAnswer, FaceCodeType, Field, FieldError, Merchant, Message, OrderRequest, PayAnswer, QueryAnswer, ReverseAnswer,
-    Text, TransactionId,
+    AuthInfoAnswer, FaceCodeType, Field, FieldError, Merchant, Message, OrderRequest, PayAnswer, QueryAnswer,
+    ReverseAnswer, Text, TransactionId,
 };
 
 /// Unwraps a `Text::new` of a test value, panicking with the field on overflow.
@@ -28,7 +28,11 @@ pub fn merchant() -> Merchant {
 
 /// An order with the defaults of [`OrderRequest::new`].
 pub fn order(out_trade_no: &str, total_fee: u32, face_code_type: FaceCodeType) -> OrderRequest {
-    OrderRequest::new(ok(Text::new(Field::OutTradeNo, out_trade_no)), total_fee, face_code_type)
+    OrderRequest::new(
+        ok(Text::new(Field::OutTradeNo, out_trade_no)),
+        total_fee,
+        face_code_type,
+    )
 }
 
 /// `get_wxpayface_authinfo` SUCCESS with this authinfo and lifetime.

@@ -5,9 +5,9 @@ use std::fmt::Write;
 
 use facepay_fsm::codes::{Recall, ResultCode, SdkReturnCode, TradeState};
 use facepay_fsm::{
-    AppEvent, BackendCall, BackendEvent, Command, Conclusion, Event, FaceCodeAnswer, FaceCodeType, Field,
-    InitParams, Instant, Outcome, PayAnswer, Policy, QueryAnswer, RequestId, ReverseAnswer, SdkCall, SdkCallKind,
-    SdkEvent, SdkStatus, Session, StateId, Text, TransportError,
+    AppEvent, BackendCall, BackendEvent, Command, Conclusion, Event, FaceCodeAnswer, FaceCodeType, Field, InitParams,
+    Instant, Outcome, PayAnswer, Policy, QueryAnswer, RequestId, ReverseAnswer, SdkCall, SdkCallKind, SdkEvent,
+    SdkStatus, Session, StateId, Text, TransportError,
 };
 
 use crate::{build, render};
@@ -198,11 +198,22 @@ impl Driver {
         let _ = writeln!(self.transcript, "{:>9}  <- {input}  => {state:?}", self.now.to_string());
         self.last.clear();
         while let Some(c) = self.session.poll_command() {
-            let _ = writeln!(self.transcript, "{:>9}  -> {}", self.now.to_string(), render::command(&c));
+            let _ = writeln!(
+                self.transcript,
+                "{:>9}  -> {}",
+                self.now.to_string(),
+                render::command(&c)
+            );
             if let Some((call, id)) = Call::of(&c) {
                 self.waiting.insert(call, id);
             }
-            if matches!(c, Command::Sdk { call: SdkCall::StopCodeScanner, .. }) {
+            if matches!(
+                c,
+                Command::Sdk {
+                    call: SdkCall::StopCodeScanner,
+                    ..
+                }
+            ) {
                 self.waiting.remove(&Call::Sdk(SdkCallKind::StartCodeScanner));
             }
             self.outputs.push((self.now, c.clone()));

@@ -56,7 +56,11 @@ fn app(a: &AppEvent) -> String {
 fn sdk_event(s: &SdkEvent) -> String {
     match s {
         SdkEvent::Initialised { id, status: st } => format!("{id} initWxpayface: {}", status(st)),
-        SdkEvent::Rawdata { id, status: st, rawdata } => {
+        SdkEvent::Rawdata {
+            id,
+            status: st,
+            rawdata,
+        } => {
             format!("{id} getWxpayfaceRawdata: {} rawdata={rawdata:?}", status(st))
         }
         SdkEvent::FaceCode { id, status: st, answer } => {

@@ -26,7 +26,11 @@ fn scanning(face_code_type: FaceCodeType) -> Driver {
 fn submitted(face_code_type: FaceCodeType) -> Driver {
     let mut d = scanning(face_code_type);
     d.advance_to(5_000);
-    let code = if face_code_type == FaceCodeType::Facepay { FACE_CODE } else { PAY_CODE };
+    let code = if face_code_type == FaceCodeType::Facepay {
+        FACE_CODE
+    } else {
+        PAY_CODE
+    };
     d.answer_face_code_ok(code);
     assert_eq!(d.state(), StateId::Submitting);
     d
@@ -35,7 +39,15 @@ fn submitted(face_code_type: FaceCodeType) -> Driver {
 fn submits(d: &Driver) -> usize {
     d.outputs()
         .iter()
-        .filter(|(_, c)| matches!(c, Command::Backend { call: BackendCall::Submit { .. }, .. }))
+        .filter(|(_, c)| {
+            matches!(
+                c,
+                Command::Backend {
+                    call: BackendCall::Submit { .. },
+                    ..
+                }
+            )
+        })
         .count()
 }
 
@@ -67,7 +79,13 @@ fn happy_path_facepay_type_0() {
     assert_eq!(d.state(), StateId::Idle);
     assert!(d.outputs().iter().any(|(_, c)| matches!(
         c,
-        Command::Backend { call: BackendCall::Submit { api: facepay_fsm::PayApi::Facepay, .. }, .. }
+        Command::Backend {
+            call: BackendCall::Submit {
+                api: facepay_fsm::PayApi::Facepay,
+                ..
+            },
+            ..
+        }
     )));
     insta::assert_snapshot!(d.transcript());
 }
@@ -174,11 +192,16 @@ fn reverse_budget_exhausted_needs_reconciliation() {
     // Every reverse times out (10 s); 10 attempts with backoff 2, 4, 8, 16, 30, 30, ... s.
     d.advance_to(400_000);
     d.assert_concluded(Outcome::NeedsReconciliation);
-    assert_eq!(d.conclusion().map(|c| c.reason.clone()), Some(Reason::ReverseBudgetExhausted));
+    assert_eq!(
+        d.conclusion().map(|c| c.reason.clone()),
+        Some(Reason::ReverseBudgetExhausted)
+    );
     let reverses = times_of(&d, is_reverse);
     assert_eq!(
         reverses,
-        vec![35_000, 47_000, 61_000, 79_000, 105_000, 145_000, 185_000, 225_000, 265_000, 305_000]
+        vec![
+            35_000, 47_000, 61_000, 79_000, 105_000, 145_000, 185_000, 225_000, 265_000, 305_000
+        ]
     );
     assert_eq!(d.state(), StateId::Idle);
     insta::assert_snapshot!(d.transcript());
@@ -212,7 +235,13 @@ fn scan_payment_code_scanner_paid() {
     // A scanned payment code is always paid through micropay.
     assert!(d.last().iter().any(|c| matches!(
         c,
-        Command::Backend { call: BackendCall::Submit { api: facepay_fsm::PayApi::Micropay, .. }, .. }
+        Command::Backend {
+            call: BackendCall::Submit {
+                api: facepay_fsm::PayApi::Micropay,
+                ..
+            },
+            ..
+        }
     )));
     d.advance_to(9_500);
     d.answer_submit(build::pay_success("4200000000000000002"));
@@ -224,7 +253,10 @@ fn scan_payment_code_scanner_paid() {
 fn authinfo_expired_refresh_then_paid() {
     let mut d = scanning(FaceCodeType::Micropay);
     d.advance_to(4_000);
-    d.answer_face_code(SdkStatus::with_err(SdkReturnCode::Error, SdkErrCode::AuthInfoInvalid), "");
+    d.answer_face_code(
+        SdkStatus::with_err(SdkReturnCode::Error, SdkErrCode::AuthInfoInvalid),
+        "",
+    );
     assert_eq!(d.state(), StateId::PreparingRawdata);
     d.advance_to(4_200);
     d.answer_rawdata();
@@ -259,11 +291,23 @@ fn init_still_starting_twice_then_success() {
     d.advance_to(1_300);
     d.answer_init_ok();
     assert_eq!(d.state(), StateId::Idle);
-    assert!(d.last().iter().any(|c| matches!(c, Command::Notify(facepay_fsm::Notice::Ready))));
+    assert!(
+        d.last()
+            .iter()
+            .any(|c| matches!(c, Command::Notify(facepay_fsm::Notice::Ready)))
+    );
     let inits: Vec<u64> = d
         .outputs()
         .iter()
-        .filter(|(_, c)| matches!(c, Command::Sdk { call: SdkCall::InitWxpayface(_), .. }))
+        .filter(|(_, c)| {
+            matches!(
+                c,
+                Command::Sdk {
+                    call: SdkCall::InitWxpayface(_),
+                    ..
+                }
+            )
+        })
         .map(|(t, _)| t.0)
         .collect();
     // ~500 ms after each "still starting".
@@ -333,7 +377,10 @@ fn sdk_before_2_13_reports_pay_result() {
         .outputs()
         .iter()
         .filter_map(|(_, c)| match c {
-            Command::Sdk { call: SdkCall::UpdateWxpayfacePayResult(r), .. } => Some(r.payresult),
+            Command::Sdk {
+                call: SdkCall::UpdateWxpayfacePayResult(r),
+                ..
+            } => Some(r.payresult),
             _ => None,
         })
         .collect();

@@ -309,7 +309,8 @@ pub fn diags(cmds: &[Command]) -> Vec<DiagnosticKind> {
 }
 
 pub fn has_sdk(cmds: &[Command], kind: SdkCallKind) -> bool {
-    cmds.iter().any(|c| matches!(c, Command::Sdk { call, .. } if call.kind() == kind))
+    cmds.iter()
+        .any(|c| matches!(c, Command::Sdk { call, .. } if call.kind() == kind))
 }
 
 pub fn concluded(cmds: &[Command]) -> Option<(Outcome, Reason)> {

@@ -357,3 +357,57 @@ impl Checker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{PayingEnd, Trade};
+    use facepay_fsm::{Conclusion, Field, PayApi, Reason, TransactionId};
+
+    fn concluded(otn: &OutTradeNo, outcome: Outcome) -> Command {
+        Command::Notify(Notice::OrderConcluded(Conclusion {
+            out_trade_no: otn.clone(),
+            outcome,
+            reason: Reason::ReverseConfirmed,
+            transaction_id: TransactionId::empty(),
+        }))
+    }
+
+    #[test]
+    fn unpaid_conclusion_against_a_charge_settling_later_is_caught_at_the_end() {
+        let otn = OutTradeNo::new(Field::OutTradeNo, "T1").unwrap();
+        let mut ledger = Ledger::default();
+        let paying = Trade::Paying {
+            until: 90_000,
+            then: PayingEnd::Pays,
+            bank: false,
+        };
+        ledger.open(&otn, PayApi::Micropay, 0, paying);
+        let mut c = Checker::new(1_000_000);
+        c.order_started(0, &otn);
+        c.command(40_000, &concluded(&otn, Outcome::NotPaid), &ledger);
+        assert!(c.violations.is_empty(), "not charged yet at the conclusion");
+        c.finish(&mut ledger);
+        assert!(matches!(
+            c.violations.as_slice(),
+            [Violation::UnpaidButCharged { at_end: true, .. }]
+        ));
+    }
+
+    #[test]
+    fn paid_without_a_charge_and_slow_orders_are_caught() {
+        let otn = OutTradeNo::new(Field::OutTradeNo, "T2").unwrap();
+        let ledger = Ledger::default();
+        let mut c = Checker::new(1_000);
+        c.order_started(0, &otn);
+        c.command(2_000, &concluded(&otn, Outcome::Paid), &ledger);
+        c.command(2_001, &concluded(&otn, Outcome::Paid), &ledger);
+        assert!(c.violations.contains(&Violation::PaidButNotCharged {
+            out_trade_no: "T2".into()
+        }));
+        assert!(c.violations.contains(&Violation::ConcludedTwice {
+            out_trade_no: "T2".into()
+        }));
+        assert!(c.violations.iter().any(|v| matches!(v, Violation::OrderTooSlow { .. })));
+    }
+}

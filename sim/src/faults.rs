@@ -20,6 +20,9 @@ pub struct FaultPlan {
     pub duplicate_reply: f64,
     /// After an SDK call, the face service dies within the next 10 s.
     pub sdk_death: f64,
+    /// What happens to the first pay submission's reply, whatever the probabilities say:
+    /// the property suites aim at the ambiguous submit with it.
+    pub submit_reply: Option<SubmitReplyFault>,
     /// The terminal's clock against the backend's.
     pub clock: TerminalClock,
     /// No fault is injected at or after this world time.
@@ -35,6 +38,7 @@ impl FaultPlan {
         late_reply: 0.0,
         duplicate_reply: 0.0,
         sdk_death: 0.0,
+        submit_reply: None,
         clock: TerminalClock::EXACT,
         until: 0,
     };
@@ -48,6 +52,7 @@ impl FaultPlan {
             late_reply: 0.03,
             duplicate_reply: 0.03,
             sdk_death: 0.01,
+            submit_reply: None,
             clock: TerminalClock {
                 skew_ms: 1_500,
                 drift_ppm: 50,
@@ -72,6 +77,7 @@ impl FaultPlan {
             late_reply: rng.swarm_probability(),
             duplicate_reply: rng.swarm_probability(),
             sdk_death: rng.swarm_probability() / 4.0,
+            submit_reply: None,
             clock: TerminalClock {
                 skew_ms,
                 drift_ppm: rng.range(0, 2_000) as i32 - 1_000,
@@ -83,6 +89,15 @@ impl FaultPlan {
     fn active(&self, now: WorldMs) -> bool {
         now < self.until
     }
+}
+
+/// A fault aimed at the reply of a pay submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum SubmitReplyFault {
+    /// The reply never arrives.
+    Lost,
+    /// The reply arrives this long after the terminal's deadline.
+    Late(u64),
 }
 
 /// How many faults of each kind were injected.
@@ -189,6 +204,25 @@ impl Faults {
             c.n = 2;
         }
         c
+    }
+
+    /// The delays of a submit's reply: as [`Faults::reply`], unless the plan aims a fault
+    /// at the first submission.
+    pub fn submit_reply(&mut self, now: WorldMs, latency: u64, deadline_ms: u64, rng: &mut SimRng) -> Copies {
+        match self.plan.submit_reply.take() {
+            Some(SubmitReplyFault::Lost) => {
+                self.counts.lost_replies += 1;
+                Copies { delays: [0, 0], n: 0 }
+            }
+            Some(SubmitReplyFault::Late(after)) => {
+                self.counts.late_replies += 1;
+                Copies {
+                    delays: [deadline_ms.max(latency) + after.max(1), 0],
+                    n: 1,
+                }
+            }
+            None => self.reply(now, latency, deadline_ms, rng),
+        }
     }
 
     /// After an SDK call at `now`: the delay after which the face service dies, if it does.

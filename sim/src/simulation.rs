@@ -2,7 +2,7 @@
 //! terminal against the model face app and the model backend, through the fault
 //! middleware, with the checker watching every step. Everything follows from the seed.
 
-use facepay_fsm::{BackendCall, Command, Event, Outcome, Policy, PolicySettings, SdkEvent, SdkVersion, StateId};
+use facepay_fsm::{Command, Event, Outcome, Policy, PolicySettings, SdkEvent, SdkVersion};
 
 use crate::backend::{Backend, BackendOp, BackendProfile};
 use crate::cashier::{Cashier, CashierScript, Wake};
@@ -236,7 +236,11 @@ impl<'s, O: Observer> World<'s, O> {
                     .serve(at, id, &op, &self.spec.backend, &mut self.rng);
                 let latency = self.rng.range(30, 1_500);
                 let deadline = u64::from(self.spec.policy.settings().backend_deadline.0);
-                let copies = self.faults.reply(self.now, latency, deadline, &mut self.rng);
+                let copies = if matches!(*op, BackendOp::Submit { .. }) {
+                    self.faults.submit_reply(self.now, latency, deadline, &mut self.rng)
+                } else {
+                    self.faults.reply(self.now, latency, deadline, &mut self.rng)
+                };
                 let event = Event::Backend(answer);
                 for &d in copies.delays() {
                     let event = Box::new(event.clone());
@@ -339,7 +343,6 @@ impl<'s, O: Observer> World<'s, O> {
                         .agenda
                         .schedule(self.now + delay, Occurrence::BackendArrives { id, op });
                 }
-                let _: &BackendCall = &call;
             }
             Command::Notify(notice) => {
                 let reaction = self.cashier.notice(&notice, &mut self.rng);
@@ -359,7 +362,6 @@ impl<'s, O: Observer> World<'s, O> {
             steps: self.steps,
             faults: self.faults.counts,
         };
-        let _ = StateId::Released;
         (report, self.terminal.into_observer())
     }
 }

@@ -454,12 +454,7 @@ fn a_recorded_session_replays_exactly_and_a_changed_policy_diverges_at_the_right
     assert_eq!(d.line, concluded, "{report}");
     // The backend-deadline timeout of the second reverse now arms a backoff instead.
     assert!(
-        matches!(
-            &d.mismatch,
-            Mismatch::Missing {
-                expected: Command::Notify(_)
-            }
-        ),
+        matches!(&d.mismatch, Mismatch::Missing { expected } if matches!(**expected, Command::Notify(_))),
         "{report}"
     );
     assert_eq!(d.state, facepay_fsm::StateId::Reversing, "{report}");

@@ -2,6 +2,7 @@
 //! their times, and every command it emits must equal the recorded one, in order.
 
 use core::fmt;
+use std::boxed::Box;
 use std::collections::VecDeque;
 use std::vec::Vec;
 
@@ -34,20 +35,20 @@ pub enum Mismatch {
     /// The machine emitted another command than the recorded one.
     Command {
         /// Recorded.
-        expected: Command,
+        expected: Box<Command>,
         /// Emitted by the replayed machine.
-        actual: Command,
+        actual: Box<Command>,
     },
     /// The trace records a command the machine did not emit.
     Missing {
         /// Recorded.
-        expected: Command,
+        expected: Box<Command>,
     },
     /// The machine emitted a command the trace does not have (the trace moves on to its
     /// next input, or ends).
     Unexpected {
         /// Emitted by the replayed machine.
-        actual: Command,
+        actual: Box<Command>,
     },
     /// Another timer fired than the recorded one.
     Timer {
@@ -166,14 +167,14 @@ impl Replayer {
                 Some(actual) => Err(self.diverge(
                     line,
                     Mismatch::Command {
-                        expected: expected.clone(),
-                        actual,
+                        expected: Box::new(expected.clone()),
+                        actual: Box::new(actual),
                     },
                 )),
                 None => Err(self.diverge(
                     line,
                     Mismatch::Missing {
-                        expected: expected.clone(),
+                        expected: Box::new(expected.clone()),
                     },
                 )),
             },
@@ -236,7 +237,12 @@ impl Replayer {
 
     fn check_drained(&mut self, line: usize) -> Result<(), Divergence> {
         match self.pending.pop_front() {
-            Some(actual) => Err(self.diverge(line, Mismatch::Unexpected { actual })),
+            Some(actual) => Err(self.diverge(
+                line,
+                Mismatch::Unexpected {
+                    actual: Box::new(actual),
+                },
+            )),
             None => Ok(()),
         }
     }

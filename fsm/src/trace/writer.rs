@@ -205,10 +205,10 @@ impl<W: Write> RecordingSession<W> {
     }
 
     fn log(&mut self, f: impl FnOnce(&mut TraceWriter<W>) -> io::Result<()>) {
-        if self.error.is_none() {
-            if let Err(e) = f(&mut self.writer) {
-                self.error = Some(e);
-            }
+        if self.error.is_none()
+            && let Err(e) = f(&mut self.writer)
+        {
+            self.error = Some(e);
         }
     }
 }

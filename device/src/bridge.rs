@@ -20,7 +20,7 @@ use jni::vm::JavaVM;
 use jni::{Env, NativeMethod, jni_sig, jni_str, native_method};
 
 use facepay_fsm::trace::Redaction;
-use facepay_fsm::{AppEvent, BackendCall, Diagnostic, Notice, RequestId, SdkCall, StateId};
+use facepay_fsm::{AppEvent, BackendCall, Diagnostic, JournalRecord, Notice, RequestId, SdkCall, StateId};
 
 use crate::answer::{Entry, JavaValue, MAX_READ_UNITS, kind_index, kind_of, sdk_event};
 use crate::call::{Args, backend_args, sdk_args};
@@ -251,6 +251,12 @@ impl Host for JavaHost {
         self.log(&format!("diagnostic in {}: {:?}", d.state, d.kind));
     }
 
+    fn persist(&self, record: &JournalRecord) {
+        // The Java journal (FacePayJournal) lands with the device part of the power-loss
+        // issue; until then the record is logged so that it is at least never silent.
+        self.log(&format!("journal (not yet persisted by the bridge): {record:?}"));
+    }
+
     fn state_changed(&self, state: StateId) {
         self.with_java("onState", |env, this| {
             let s = env.new_string(format!("{state:?}"))?;
@@ -298,6 +304,7 @@ pub fn notice_args(n: &Notice) -> (&'static str, Args) {
         Notice::SdkUnavailable => ("SdkUnavailable", Args::new()),
         Notice::Released => ("Released", Args::new()),
         Notice::UserNotIdentified => ("UserNotIdentified", Args::new()),
+        Notice::JournalUnreadable => ("JournalUnreadable", Args::new()),
         Notice::UserIdentified(u) => (
             "UserIdentified",
             vec![

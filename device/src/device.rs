@@ -11,7 +11,8 @@ use std::time::Instant as WallInstant;
 
 use facepay_fsm::trace::{RecordingSession, Redaction, TraceHeader};
 use facepay_fsm::{
-    AppEvent, BackendCall, Command, Diagnostic, Event, Instant, Notice, Policy, RequestId, SdkCall, StateId,
+    AppEvent, BackendCall, Command, Diagnostic, Event, Instant, JournalRecord, Notice, Policy, RequestId, SdkCall,
+    StateId,
 };
 
 use crate::facade::{Answer, Facade, Op, Token};
@@ -28,6 +29,9 @@ pub trait Host: Send + Sync {
     fn notice(&self, notice: &Notice);
     /// Log a diagnostic.
     fn diagnostic(&self, d: &Diagnostic);
+    /// Write the journal record durably (replacing the previous one) before returning:
+    /// the next command runs only after this returns.
+    fn persist(&self, record: &JournalRecord);
     /// The leaf state changed.
     fn state_changed(&self, state: StateId);
     /// Answer a facade call.
@@ -209,6 +213,7 @@ impl Device {
             Effect::Command(Command::Backend { id, call }) => self.host.backend_call(id, &call),
             Effect::Command(Command::Notify(n)) => self.host.notice(&n),
             Effect::Command(Command::Diagnostic(d)) => self.host.diagnostic(&d),
+            Effect::Command(Command::Persist(r)) => self.host.persist(&r),
             Effect::State(s) => self.host.state_changed(s),
             Effect::Answer(t, a) => self.host.facade_answer(t, &a),
             Effect::Log(l) => self.host.log(&l),

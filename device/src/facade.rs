@@ -326,6 +326,7 @@ impl Facade {
                     .with("nickname", &u.nickname);
                 self.answer_all(out, |op| (*op == Op::UserInfo).then(|| a.clone()));
             }
+            Notice::JournalUnreadable => {}
             Notice::UserNotIdentified => self.answer_all(out, |op| {
                 (*op == Op::UserInfo).then(|| Answer::err("USER_NOT_IDENTIFIED", "no member was recognised"))
             }),

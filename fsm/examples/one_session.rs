@@ -109,6 +109,10 @@ fn output(c: &Command) -> String {
         }
         Command::Notify(n) => format!("notify {n:?}"),
         Command::Diagnostic(d) => format!("diagnostic {:?} in {:?}", d.kind, d.state),
+        Command::Persist(r) => format!(
+            "persist {} {:?} (write before the next command)",
+            r.out_trade_no, r.phase
+        ),
     }
 }
 

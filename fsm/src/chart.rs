@@ -27,6 +27,7 @@ use statig::prelude::*;
 use crate::codes::{PayClass, ReverseClass, SdkClass, TradeClass, TradeState};
 use crate::command::{DiagnosticKind, Outcome as OrderOutcome, Reason, Refusal};
 use crate::event::{AppEvent, BackendEvent, Event, SdkCallKind, SdkEvent};
+use crate::journal::JournalPhase;
 use crate::machine::{AuthStep, CredentialKind, Effects, Machine, Stimulus};
 use crate::outbox::{BackendKind, NoticeKind};
 use crate::text::is_payment_code;
@@ -63,6 +64,18 @@ impl Machine {
     #[state(superstate = "offline")]
     fn uninitialized(&mut self, context: &mut Effects<'_>, event: &Stimulus<'_>) -> Outcome<State> {
         match event {
+            // After a power loss: settle the journalled order before anything else.
+            Stimulus::Resume(record) => match record.phase {
+                JournalPhase::Submitting | JournalPhase::Querying => {
+                    self.accept_resume(context, record);
+                    Transition(State::querying())
+                }
+                JournalPhase::Reversing => {
+                    self.accept_resume(context, record);
+                    Transition(State::reversing())
+                }
+                JournalPhase::Concluded(_) => Handled,
+            },
             Stimulus::Event(Event::App(AppEvent::Start { init, merchant })) => {
                 if self.accept_start(context, init, merchant) {
                     Transition(State::initializing())
@@ -426,6 +439,12 @@ impl Machine {
     #[superstate(superstate = "order")]
     fn settling(&mut self, context: &mut Effects<'_>, event: &Stimulus<'_>) -> Outcome<State> {
         match event {
+            // A session resumed from the journal takes the app's Start and brings the face
+            // service up once the order is settled.
+            Stimulus::Event(Event::App(AppEvent::Start { init, merchant })) if !self.started => {
+                self.accept_start(context, init, merchant);
+                Handled
+            }
             Stimulus::Event(Event::App(_)) => {
                 self.refuse(context, Refusal::Settling);
                 Handled
@@ -442,6 +461,10 @@ impl Machine {
     #[action]
     fn enter_submitting(&mut self, context: &mut Effects<'_>) {
         self.submitted_at = context.now;
+        self.submitted = true;
+        // Journal first: if power fails after the submit leaves, the order is queried and
+        // reversed on restart, never submitted again.
+        self.persist(context, JournalPhase::Submitting);
         self.call_backend(context, BackendKind::Submit);
     }
 
@@ -484,6 +507,9 @@ impl Machine {
         let budget_end = self.submitted_at + s.query_budget;
         let at = (context.now + delay).min(budget_end).max(context.now);
         context.timers.arm(Timer::Wake, at);
+        if self.queries == 0 {
+            self.persist(context, JournalPhase::Querying);
+        }
     }
 
     #[state(superstate = "settling", entry_action = "enter_querying")]
@@ -537,15 +563,18 @@ impl Machine {
             }
             context.now + wait
         };
-        context.timers.arm(Timer::Wake, at.max(context.now));
+        if at <= context.now {
+            self.send_reverse(context);
+        } else {
+            context.timers.arm(Timer::Wake, at);
+        }
     }
 
     #[state(superstate = "settling", entry_action = "enter_reversing")]
     fn reversing(&mut self, context: &mut Effects<'_>, event: &Stimulus<'_>) -> Outcome<State> {
         match event {
             Stimulus::Timer(Timer::Wake) => {
-                self.reverse_attempts = self.reverse_attempts.saturating_add(1);
-                self.call_backend(context, BackendKind::Reverse);
+                self.send_reverse(context);
                 Handled
             }
             Stimulus::Event(Event::Backend(BackendEvent::Reversed { id, answer }))
@@ -658,9 +687,24 @@ impl Machine {
         }
     }
 
-    /// Where the machine goes once an order is fully done.
+    /// Where the machine goes once an order is fully done: back to Idle, or to start the
+    /// face service again if it went away, or (resumed from the journal, no `Start` yet)
+    /// to Uninitialized.
     pub(crate) fn after_order(&mut self) -> State {
-        if self.sdk_lost { self.reinit() } else { State::idle() }
+        if !self.started {
+            State::uninitialized()
+        } else if self.sdk_lost {
+            self.reinit()
+        } else {
+            State::idle()
+        }
+    }
+
+    /// One reverse call, journalled with the attempt it spends.
+    fn send_reverse(&mut self, context: &mut Effects<'_>) {
+        self.reverse_attempts = self.reverse_attempts.saturating_add(1);
+        self.persist(context, JournalPhase::Reversing);
+        self.call_backend(context, BackendKind::Reverse);
     }
 
     /// Starts the face service again after it was lost.

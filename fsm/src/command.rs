@@ -33,6 +33,10 @@ pub enum Command {
     Notify(Notice),
     /// Something did not make sense; log it. The machine has already done the safe thing.
     Diagnostic(Diagnostic),
+    /// Write this record durably (replacing the previous one) **before** executing the next
+    /// command; after a power loss, resume with it (`Session::resume`). A concluded record
+    /// means the journal may be cleared.
+    Persist(crate::journal::JournalRecord),
 }
 
 /// A WxPayFace SDK call with every request key.
@@ -349,6 +353,10 @@ pub enum Notice {
     UserNotIdentified,
     /// The face service is released.
     Released,
+    /// A journal record was found at start-up but could not be read, not even its
+    /// out_trade_no: an order may have been charged. A person must reconcile the day's
+    /// orders with the merchant platform.
+    JournalUnreadable,
 }
 
 /// Something the machine refused or ignored, with the state it was in. Hosts log these;

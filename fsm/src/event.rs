@@ -187,6 +187,8 @@ pub enum AnswerError {
     NotAString(crate::text::Field),
     /// A value was invalid UTF-16 or did not fit or parse.
     BadValue(FieldError),
+    /// Reading the map itself failed (it threw, e.g. modified while being read).
+    ReadFailed,
 }
 
 impl fmt::Display for AnswerError {
@@ -196,6 +198,7 @@ impl fmt::Display for AnswerError {
             AnswerError::MissingKey(k) => write!(f, "the callback map has no `{k}`"),
             AnswerError::NotAString(k) => write!(f, "`{k}` is not a string"),
             AnswerError::BadValue(e) => write!(f, "{e}"),
+            AnswerError::ReadFailed => f.write_str("reading the callback map failed"),
         }
     }
 }

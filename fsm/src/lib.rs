@@ -33,6 +33,7 @@ pub mod codes;
 mod command;
 mod config;
 mod event;
+mod journal;
 mod machine;
 mod outbox;
 mod policy;
@@ -55,6 +56,7 @@ pub use event::{
     AnswerError, AppEvent, AuthInfoAnswer, BackendEvent, Event, FaceCodeAnswer, PayAnswer, QueryAnswer, RequestId,
     ReverseAnswer, SdkCallKind, SdkEvent, SdkStatus, TransportError, UserInfo,
 };
+pub use journal::{JOURNAL_BYTES, JOURNAL_VERSION, JournalError, JournalPhase, JournalRecord};
 pub use outbox::OUTBOX_CAPACITY;
 pub use policy::{Policy, PolicyError, PolicySettings, SdkVersion};
 pub use session::{HandleError, Session};

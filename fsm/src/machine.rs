@@ -3,11 +3,12 @@
 
 use crate::codes::SdkClass;
 use crate::command::{
-    BackendCall, Command, Conclusion, DiagnosticKind, FaceCodeRequest, Notice, Outcome, PayApi,
-    PayCredential, PayResult, PayResultCall, Reason, Refusal, SdkCall, UserInfoCall,
+    BackendCall, Command, Conclusion, DiagnosticKind, FaceCodeRequest, Notice, Outcome, PayApi, PayCredential,
+    PayResult, PayResultCall, Reason, Refusal, SdkCall, UserInfoCall,
 };
 use crate::config::{FaceAuthType, FaceCodeType, InitParams, Merchant, OrderRequest, UserInfoRequest};
 use crate::event::{AppEvent, Event, RequestId, SdkCallKind, SdkEvent, UserInfo};
+use crate::journal::{JOURNAL_VERSION, JournalPhase, JournalRecord};
 use crate::outbox::{BackendKind, Note, NoticeKind, Outbox, PackedId, Queued};
 use crate::policy::Policy;
 use crate::state::StateId;
@@ -20,6 +21,8 @@ use crate::timer::{Timer, Timers};
 pub(crate) enum Stimulus<'a> {
     Event(&'a Event),
     Timer(Timer),
+    /// Continue an order from the journal after a power loss.
+    Resume(&'a JournalRecord),
 }
 
 /// Everything a step may touch besides the shared storage: the time, the outbox, the
@@ -66,7 +69,12 @@ pub(crate) struct Machine {
     /// The last reverse answer was USERPAYING: wait at least a poll interval.
     pub(crate) reverse_user_paying: bool,
     pub(crate) auth_retried: bool,
+    /// The face service must be started again once the order is done.
     pub(crate) sdk_lost: bool,
+    /// `Start` was accepted (false in a session resumed from the journal until it is).
+    pub(crate) started: bool,
+    /// The current order was submitted: money may have moved, so it is journalled.
+    pub(crate) submitted: bool,
     pub(crate) conclusion: Conclusion,
     pub(crate) user_request: UserInfoRequest,
     pub(crate) user: UserInfo,
@@ -95,6 +103,8 @@ impl Machine {
             reverse_user_paying: false,
             auth_retried: false,
             sdk_lost: false,
+            started: false,
+            submitted: false,
             conclusion: Conclusion {
                 out_trade_no: OutTradeNo::empty(),
                 outcome: Outcome::NotPaid,
@@ -196,7 +206,10 @@ impl Machine {
     pub(crate) fn arm_auth_refresh(&self, fx: &mut Effects<'_>) {
         if self.authinfo_fresh(fx.now) {
             let margin = u64::from(self.policy.settings().auth_refresh_margin.0);
-            fx.timers.arm(Timer::AuthRefresh, Instant(self.auth_expires_at.0.saturating_sub(margin)));
+            fx.timers.arm(
+                Timer::AuthRefresh,
+                Instant(self.auth_expires_at.0.saturating_sub(margin)),
+            );
         } else if fx.timers.get(Timer::AuthRefresh).is_none() {
             fx.timers.arm(Timer::AuthRefresh, fx.now);
         }
@@ -204,7 +217,8 @@ impl Machine {
 
     /// A fetch failed: try again after the retry delay (the timer survives transitions).
     pub(crate) fn auth_failed(&mut self, fx: &mut Effects<'_>) {
-        fx.timers.arm(Timer::AuthRefresh, fx.now + self.policy.settings().auth_retry_delay);
+        fx.timers
+            .arm(Timer::AuthRefresh, fx.now + self.policy.settings().auth_retry_delay);
     }
 
     /// The face app rejected the authinfo (271382020): never use it again; refresh at once.
@@ -222,6 +236,7 @@ impl Machine {
         self.init = init.clone();
         self.merchant = merchant.clone();
         self.init_attempt = 1;
+        self.started = true;
         true
     }
 
@@ -240,8 +255,40 @@ impl Machine {
         self.auth_retried = false;
         self.reverse_user_paying = false;
         self.sdk_lost = false;
+        self.submitted = false;
         self.conclusion.transaction_id = TransactionId::empty();
         true
+    }
+
+    /// Takes over an order from the journal: it was submitted, so it is settled by the
+    /// same rules and budgets, counting the time the record says was spent. The face
+    /// service is down after a restart; it is started once the app sends `Start`.
+    pub(crate) fn accept_resume(&mut self, fx: &mut Effects<'_>, r: &JournalRecord) {
+        self.order = OrderRequest::new(
+            r.out_trade_no.clone(),
+            r.total_fee,
+            match r.api {
+                PayApi::Facepay => FaceCodeType::Facepay,
+                PayApi::Micropay => FaceCodeType::Micropay,
+            },
+        );
+        self.credential = FaceCode::empty();
+        self.credential_kind = match r.api {
+            PayApi::Facepay => CredentialKind::FaceCode,
+            PayApi::Micropay => CredentialKind::AuthCode,
+        };
+        self.submitted = true;
+        self.submitted_at = Instant(fx.now.0.saturating_sub(u64::from(r.elapsed_ms)));
+        self.queries = r.queries;
+        self.reverse_attempts = r.reverse_attempts;
+        self.reverse_user_paying = false;
+        self.sdk_lost = true;
+        self.conclusion.transaction_id = TransactionId::empty();
+    }
+
+    /// Queues a journal record for the current order.
+    pub(crate) fn persist(&self, fx: &mut Effects<'_>, phase: JournalPhase) {
+        fx.out.push(Queued::Persist(phase));
     }
 
     /// Records how the order ended and tells the app. The caller picks the next state
@@ -250,6 +297,9 @@ impl Machine {
         self.conclusion.out_trade_no = self.order.out_trade_no.clone();
         self.conclusion.outcome = outcome;
         self.conclusion.reason = reason;
+        if self.submitted {
+            self.persist(fx, JournalPhase::Concluded(outcome));
+        }
         self.notify(fx, NoticeKind::OrderConcluded);
     }
 
@@ -353,14 +403,14 @@ impl Machine {
                 };
                 self.diagnose(fx, DiagnosticKind::StaleAnswer(id));
             }
-            Stimulus::Timer(_) => {}
+            Stimulus::Timer(_) | Stimulus::Resume(_) => {}
         }
     }
 
     /// Builds the full command for a queued tag from the current data. Sound because the
     /// session refuses new input until the queue is drained, so the data cannot change
     /// between queueing and polling.
-    pub(crate) fn materialize(&self, q: Queued) -> Command {
+    pub(crate) fn materialize(&self, q: Queued, now: Instant) -> Command {
         match q {
             Queued::Sdk(id, kind) => Command::Sdk {
                 id: RequestId(id.get()),
@@ -376,6 +426,16 @@ impl Machine {
                 None => Notice::OrderConcluded(self.conclusion.clone()),
             }),
             Queued::Diagnostic(state, note) => Command::Diagnostic(note.unpack(state)),
+            Queued::Persist(phase) => Command::Persist(JournalRecord {
+                version: JOURNAL_VERSION,
+                out_trade_no: self.order.out_trade_no.clone(),
+                api: self.pay_api(),
+                total_fee: self.order.total_fee,
+                phase,
+                elapsed_ms: u32::try_from(now.since(self.submitted_at)).unwrap_or(u32::MAX),
+                queries: self.queries,
+                reverse_attempts: self.reverse_attempts,
+            }),
         }
     }
 
@@ -434,9 +494,11 @@ impl Machine {
                 api,
                 out_trade_no,
                 total_fee: self.order.total_fee,
-                credential: match self.credential_kind {
-                    CredentialKind::AuthCode => PayCredential::AuthCode(self.credential.clone()),
-                    CredentialKind::FaceCode | CredentialKind::None => PayCredential::FaceCode {
+                // micropay takes the 18-digit code (a scanned one, or a face_code of
+                // face_code_type 1) as `auth_code`; facepay takes face_code and openid.
+                credential: match api {
+                    PayApi::Micropay => PayCredential::AuthCode(self.credential.clone()),
+                    PayApi::Facepay => PayCredential::FaceCode {
                         face_code: self.credential.clone(),
                         openid: self.payer_openid.clone(),
                     },

@@ -3,6 +3,7 @@
 
 use crate::command::{Diagnostic, DiagnosticKind, Notice, Refusal};
 use crate::event::{RequestId, SdkCallKind};
+use crate::journal::JournalPhase;
 use crate::state::StateId;
 use crate::text::{Field, FieldError};
 
@@ -28,6 +29,7 @@ pub(crate) enum NoticeKind {
     UserIdentified,
     UserNotIdentified,
     Released,
+    JournalUnreadable,
 }
 
 impl NoticeKind {
@@ -37,6 +39,7 @@ impl NoticeKind {
             NoticeKind::SdkUnavailable => Some(Notice::SdkUnavailable),
             NoticeKind::UserNotIdentified => Some(Notice::UserNotIdentified),
             NoticeKind::Released => Some(Notice::Released),
+            NoticeKind::JournalUnreadable => Some(Notice::JournalUnreadable),
             NoticeKind::OrderConcluded | NoticeKind::UserIdentified => None,
         }
     }
@@ -63,7 +66,10 @@ pub(crate) enum Note {
     Stale(PackedId),
     Refused(Refusal),
     /// The machine only ever sees bounded text, so an invalid field is empty or malformed.
-    Invalid { field: Field, empty: bool },
+    Invalid {
+        field: Field,
+        empty: bool,
+    },
     Unreadable(SdkCallKind),
     NotAPaymentCode,
     TimeWentBackwards,
@@ -105,6 +111,7 @@ pub(crate) enum Queued {
     Backend(PackedId, BackendKind),
     Notice(NoticeKind),
     Diagnostic(StateId, Note),
+    Persist(JournalPhase),
 }
 
 /// FIFO of [`Queued`] tags.

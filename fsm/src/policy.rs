@@ -253,14 +253,36 @@ mod tests {
     #[test]
     fn rejects_with_a_reason() {
         let d = PolicySettings::default;
-        let s = PolicySettings { reverse_not_before: Duration::secs(10), ..d() };
+        let s = PolicySettings {
+            reverse_not_before: Duration::secs(10),
+            ..d()
+        };
         assert_eq!(Policy::new(s), Err(PolicyError::ReverseTooEarly));
-        let s = PolicySettings { poll_interval: Duration(0), ..d() };
-        assert_eq!(Policy::new(s), Err(PolicyError::Zero { setting: "poll_interval" }));
-        let s = PolicySettings { query_budget: Duration::secs(15), ..d() };
+        let s = PolicySettings {
+            poll_interval: Duration(0),
+            ..d()
+        };
+        assert_eq!(
+            Policy::new(s),
+            Err(PolicyError::Zero {
+                setting: "poll_interval"
+            })
+        );
+        let s = PolicySettings {
+            query_budget: Duration::secs(15),
+            ..d()
+        };
         assert_eq!(Policy::new(s), Err(PolicyError::QueryBudgetTooShort));
-        let s = PolicySettings { reverse_attempts: 0, ..d() };
-        assert_eq!(Policy::new(s), Err(PolicyError::Count { setting: "reverse_attempts" }));
+        let s = PolicySettings {
+            reverse_attempts: 0,
+            ..d()
+        };
+        assert_eq!(
+            Policy::new(s),
+            Err(PolicyError::Count {
+                setting: "reverse_attempts"
+            })
+        );
     }
 
     #[test]

@@ -6,8 +6,9 @@ use statig::blocking::{InitializedStateMachine, IntoStateMachineExt};
 
 use crate::command::{Command, Conclusion, DiagnosticKind};
 use crate::event::Event;
+use crate::journal::{JOURNAL_VERSION, JournalError, JournalPhase, JournalRecord};
 use crate::machine::{Effects, Machine, Stimulus};
-use crate::outbox::{Note, Outbox, Queued};
+use crate::outbox::{Note, NoticeKind, Outbox, Queued};
 use crate::policy::Policy;
 use crate::state::StateId;
 use crate::time::Instant;
@@ -92,6 +93,63 @@ impl Session {
         }
     }
 
+    /// A session that continues the journalled order after a power loss or a kill: it
+    /// queries first, then reverses by the same rules and budgets, counting the time the
+    /// record says was spent; it never submits again. Send `AppEvent::Start` as usual: the
+    /// face service comes up once the order has concluded. A concluded record gives a
+    /// fresh session.
+    pub fn resume(policy: Policy, record: &JournalRecord, now: Instant) -> Self {
+        let mut s = Session::new(policy);
+        s.now = now;
+        let mut fx = Effects {
+            now,
+            state: s.state(),
+            out: &mut s.outbox,
+            timers: &mut s.timers,
+        };
+        s.machine.handle_with_context(&Stimulus::Resume(record), &mut fx);
+        s
+    }
+
+    /// Like [`Session::resume`], from the stored binary record (or an empty slice when
+    /// there is none; erased storage, all 0x00 or all 0xFF, also counts as none).
+    ///
+    /// A record that fails its checksum or is from a newer version is never dropped: if
+    /// its out_trade_no still reads, the order is resumed as ambiguous (query, then
+    /// reverse, from the start of both budgets); if not, the session's first command is
+    /// `Notice::JournalUnreadable`. Either way the error is returned for the host's log.
+    pub fn resume_from_bytes(policy: Policy, bytes: &[u8], now: Instant) -> (Self, Option<JournalError>) {
+        if bytes.iter().all(|&b| b == 0) || bytes.iter().all(|&b| b == 0xFF) {
+            let mut s = Session::new(policy);
+            s.now = now;
+            return (s, None);
+        }
+        match JournalRecord::decode(bytes) {
+            Ok(record) => (Session::resume(policy, &record, now), None),
+            Err(error) => match JournalRecord::salvage(bytes) {
+                Some((out_trade_no, api)) => {
+                    let record = JournalRecord {
+                        version: JOURNAL_VERSION,
+                        out_trade_no,
+                        api,
+                        total_fee: 0,
+                        phase: JournalPhase::Querying,
+                        elapsed_ms: 0,
+                        queries: 0,
+                        reverse_attempts: 0,
+                    };
+                    (Session::resume(policy, &record, now), Some(error))
+                }
+                None => {
+                    let mut s = Session::new(policy);
+                    s.now = now;
+                    s.outbox.push(Queued::Notice(NoticeKind::JournalUnreadable));
+                    (s, Some(error))
+                }
+            },
+        }
+    }
+
     /// Feeds one event at time `now`. Afterwards, drain [`Session::poll_command`] and look
     /// at [`Session::poll_timeout`] again.
     ///
@@ -135,7 +193,7 @@ impl Session {
     /// The next command to execute, in order, or `None` when the queue is empty.
     pub fn poll_command(&mut self) -> Option<Command> {
         let q = self.outbox.pop()?;
-        Some(self.machine.inner().materialize(q))
+        Some(self.machine.inner().materialize(q, self.now))
     }
 
     /// The current leaf state, for display.
@@ -184,7 +242,8 @@ impl Session {
     fn advance(&mut self, now: Instant) {
         if now < self.now {
             let state = self.state();
-            self.outbox.push(Queued::Diagnostic(state, Note::pack(DiagnosticKind::TimeWentBackwards)));
+            self.outbox
+                .push(Queued::Diagnostic(state, Note::pack(DiagnosticKind::TimeWentBackwards)));
         } else {
             self.now = now;
         }

@@ -52,6 +52,10 @@ pub enum Field {
     CodeMsg,
     AskUnionid,
     AuthMode,
+    AskFacePermit,
+    AskRetPage,
+    IgnoreUpdatePayResult,
+    Payresult,
 }
 
 impl Field {
@@ -97,6 +101,10 @@ impl Field {
             Field::CodeMsg => "code_msg",
             Field::AskUnionid => "ask_unionid",
             Field::AuthMode => "auth_mode",
+            Field::AskFacePermit => "ask_face_permit",
+            Field::AskRetPage => "ask_ret_page",
+            Field::IgnoreUpdatePayResult => "ignore_update_pay_result",
+            Field::Payresult => "payresult",
         }
     }
 }

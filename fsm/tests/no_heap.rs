@@ -83,6 +83,7 @@ struct Host {
     sdk: RequestId,
     backend: RequestId,
     concluded: Option<Outcome>,
+    journal: [u8; facepay_fsm::JOURNAL_BYTES],
 }
 
 impl Host {
@@ -96,6 +97,8 @@ impl Host {
                 }
                 Command::Backend { id, .. } => self.backend = id,
                 Command::Notify(Notice::OrderConcluded(k)) => self.concluded = Some(k.outcome),
+                // A real host writes the 64-byte form to flash here; encoding must not allocate.
+                Command::Persist(r) => self.journal = r.encode(),
                 Command::Notify(_) => {}
                 Command::Diagnostic(d) => panic!("unexpected diagnostic {d:?}"),
             }
@@ -174,6 +177,7 @@ fn run(kind: u32, rng: &mut Lcg) -> Outcome {
         sdk: RequestId(0),
         backend: RequestId(0),
         concluded: None,
+        journal: [0; facepay_fsm::JOURNAL_BYTES],
     };
     let merchant = Merchant {
         appid: text(Text::new(Field::Appid, "wx2421b1c4370ec43b")),

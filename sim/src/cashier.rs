@@ -249,6 +249,8 @@ impl Cashier {
                 }
                 self.wake_after(think)
             }
+            // The simulated terminal always starts fresh, so its journal is never unreadable.
+            Notice::JournalUnreadable => self.wake_after(think),
             Notice::SdkUnavailable => {
                 if self.want != Want::Done && self.want != Want::Release {
                     if self.want != Want::Start {

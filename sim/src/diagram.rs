@@ -200,6 +200,14 @@ fn command_row(t: u64, command: &Command) -> Row {
             lane: Lane::Terminal,
             text: format!("notify: {}", tag(body)),
         },
+        Command::Persist(record) => Row::Note {
+            t,
+            lane: Lane::Terminal,
+            text: format!(
+                "journal: {}",
+                tag(&serde_json::to_value(record.phase).unwrap_or(Value::Null))
+            ),
+        },
         Command::Diagnostic(_) => Row::Note {
             t,
             lane: Lane::Terminal,

@@ -348,7 +348,8 @@ impl<'s, O: Observer> World<'s, O> {
                 let reaction = self.cashier.notice(&notice, &mut self.rng);
                 self.react(reaction);
             }
-            Command::Diagnostic(_) => {}
+            // Written durably by a real host; the simulated terminal never loses power.
+            Command::Diagnostic(_) | Command::Persist(_) => {}
         }
     }
 

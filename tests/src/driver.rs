@@ -40,7 +40,7 @@ impl Call {
                 },
                 *id,
             )),
-            Command::Notify(_) | Command::Diagnostic(_) => None,
+            Command::Notify(_) | Command::Diagnostic(_) | Command::Persist(_) => None,
         }
     }
 }

@@ -147,6 +147,10 @@ pub fn command(c: &Command) -> String {
         Command::Backend { id, call } => format!("backend {id} {}", backend_call(call)),
         Command::Notify(n) => format!("notify {}", notice(n)),
         Command::Diagnostic(d) => format!("diagnostic {} (in {:?})", diagnostic(&d.kind), d.state),
+        Command::Persist(r) => format!(
+            "persist {:?} {:?} elapsed={}ms queries={} reverses={}",
+            r.out_trade_no, r.phase, r.elapsed_ms, r.queries, r.reverse_attempts
+        ),
     }
 }
 
@@ -212,7 +216,11 @@ fn notice(n: &Notice) -> String {
     match n {
         Notice::OrderConcluded(c) => format!("OrderConcluded {}", conclusion(c)),
         Notice::UserIdentified(u) => format!("UserIdentified openid={:?}", u.openid),
-        Notice::Ready | Notice::SdkUnavailable | Notice::UserNotIdentified | Notice::Released => format!("{n:?}"),
+        Notice::Ready
+        | Notice::SdkUnavailable
+        | Notice::UserNotIdentified
+        | Notice::Released
+        | Notice::JournalUnreadable => format!("{n:?}"),
     }
 }
 

@@ -450,11 +450,12 @@ fn a_recorded_session_replays_exactly_and_a_changed_policy_diverges_at_the_right
     let changed = text.replacen("\"reverse_attempts\":2", "\"reverse_attempts\":3", 1);
     let report = replay_bytes(changed.as_bytes(), false);
     let d = report.divergence.clone().expect("diverges");
-    let concluded = text.lines().position(|l| l.contains("order_concluded")).unwrap() + 1;
+    // The first output of the conclusion is its journal record (written before the notice).
+    let concluded = text.lines().position(|l| l.contains("{\"concluded\":")).unwrap() + 1;
     assert_eq!(d.line, concluded, "{report}");
     // The backend-deadline timeout of the second reverse now arms a backoff instead.
     assert!(
-        matches!(&d.mismatch, Mismatch::Missing { expected } if matches!(**expected, Command::Notify(_))),
+        matches!(&d.mismatch, Mismatch::Missing { expected } if matches!(**expected, Command::Persist(_))),
         "{report}"
     );
     assert_eq!(d.state, facepay_fsm::StateId::Reversing, "{report}");

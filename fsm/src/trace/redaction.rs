@@ -86,7 +86,7 @@ impl Redactor {
                 },
                 BackendCall::Query { .. } | BackendCall::Reverse { .. } => {}
             },
-            Command::Notify(_) | Command::Diagnostic(_) => {}
+            Command::Notify(_) | Command::Diagnostic(_) | Command::Persist(_) => {}
         }
     }
 

@@ -230,7 +230,7 @@ public final class DeviceScenarios {
                 check("SUCCESS".equals(WxPayFace.ARGS.get(i).get("payresult")), "payresult " + WxPayFace.ARGS.get(i));
             } else {
                 check(submit.path.equals("/pay/micropay"), submit.path);
-                check("134567890123456789".equals(submit.params.get("face_code")), "face_code " + submit.params);
+                check("134567890123456789".equals(submit.params.get("auth_code")) && !submit.params.containsKey("face_code"), "micropay takes the code as auth_code " + submit.params);
                 check(!WxPayFace.CALLS.contains("updateWxpayfacePayResult"), "2.13 needs no report");
             }
             int code = WxPayFace.CALLS.indexOf("getWxpayfaceCode");

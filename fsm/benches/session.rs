@@ -144,6 +144,7 @@ enum Tag {
     Ready,
     Concluded,
     Stale(u32),
+    Persist(JournalPhase),
 }
 
 struct Baseline {
@@ -162,6 +163,8 @@ struct Baseline {
     deadline: u64,
     refresh_at: u64,
     queue: [Option<Tag>; 4],
+    submitted_at: u64,
+    now: u64,
     head: usize,
     len: usize,
 }
@@ -189,6 +192,8 @@ impl Baseline {
             deadline: u64::MAX,
             refresh_at: u64::MAX,
             queue: [None; 4],
+            submitted_at: 0,
+            now: 0,
             head: 0,
             len: 0,
         }
@@ -209,6 +214,7 @@ impl Baseline {
     }
 
     fn handle(&mut self, now: u64, e: &Event) {
+        self.now = now;
         match (self.state, e) {
             (St::Uninitialized, Event::App(AppEvent::Start { init, merchant })) => {
                 if init.validate().and_then(|()| merchant.validate()).is_ok() {
@@ -250,6 +256,8 @@ impl Baseline {
             {
                 self.credential = answer.face_code.clone();
                 self.payer_openid = answer.openid.clone();
+                self.submitted_at = now;
+                self.push(Tag::Persist(JournalPhase::Submitting));
                 self.call(now, Tag::Submit);
                 self.state = St::Submitting;
             }
@@ -260,6 +268,7 @@ impl Baseline {
                 self.conclusion.outcome = Outcome::Paid;
                 self.conclusion.reason = Reason::SubmitSucceeded;
                 self.conclusion.transaction_id = a.transaction_id.clone();
+                self.push(Tag::Persist(JournalPhase::Concluded(Outcome::Paid)));
                 self.push(Tag::Concluded);
                 self.deadline = u64::MAX;
                 self.state = St::Idle;
@@ -318,14 +327,21 @@ impl Baseline {
                     api: PayApi::Micropay,
                     out_trade_no: self.order.out_trade_no.clone(),
                     total_fee: self.order.total_fee,
-                    credential: PayCredential::FaceCode {
-                        face_code: self.credential.clone(),
-                        openid: self.payer_openid.clone(),
-                    },
+                    credential: PayCredential::AuthCode(self.credential.clone()),
                 },
             },
             Tag::Ready => Command::Notify(Notice::Ready),
             Tag::Concluded => Command::Notify(Notice::OrderConcluded(self.conclusion.clone())),
+            Tag::Persist(phase) => Command::Persist(JournalRecord {
+                version: JOURNAL_VERSION,
+                out_trade_no: self.order.out_trade_no.clone(),
+                api: PayApi::Micropay,
+                total_fee: self.order.total_fee,
+                phase,
+                elapsed_ms: u32::try_from(self.now.saturating_sub(self.submitted_at)).unwrap_or(u32::MAX),
+                queries: 0,
+                reverse_attempts: 0,
+            }),
             Tag::Stale(id) => Command::Diagnostic(Diagnostic {
                 kind: DiagnosticKind::StaleAnswer(RequestId(id)),
                 state: StateId::Idle,

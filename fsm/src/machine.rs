@@ -85,6 +85,7 @@ pub(crate) struct Machine {
 }
 
 impl Machine {
+    #[inline(always)]
     pub(crate) fn new(policy: Policy) -> Self {
         Machine {
             policy,
@@ -439,6 +440,7 @@ impl Machine {
         }
     }
 
+    #[inline(always)]
     fn sdk_call(&self, kind: SdkCallKind) -> SdkCall {
         match kind {
             SdkCallKind::InitWxpayface => SdkCall::InitWxpayface(self.init.clone()),
@@ -483,6 +485,7 @@ impl Machine {
         }
     }
 
+    #[inline(always)]
     fn backend_call(&self, kind: BackendKind) -> BackendCall {
         let api = self.pay_api();
         let out_trade_no = self.order.out_trade_no.clone();

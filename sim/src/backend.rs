@@ -11,6 +11,92 @@ use facepay_fsm::{
 
 use crate::ledger::{Ledger, PayingEnd, Trade};
 use crate::rng::SimRng;
+use crate::stack_fmt::StackText;
+
+/// A backend answer as it travels back: compact (an authinfo is kept as the numbers its
+/// text is made of); [`BackendReply::event`] builds the fsm event on delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BackendReply {
+    /// get_wxpayface_authinfo: `issued` is `(serial, expires_at)`, or `None` for a FAIL.
+    AuthInfo {
+        /// Request.
+        id: RequestId,
+        /// What was issued.
+        issued: Option<(u32, u64)>,
+        /// `expires_in`, seconds.
+        expires_in: u32,
+    },
+    /// micropay / facepay.
+    Submitted {
+        /// Request.
+        id: RequestId,
+        /// Answer.
+        answer: PayAnswer,
+    },
+    /// orderquery.
+    Queried {
+        /// Request.
+        id: RequestId,
+        /// Answer.
+        answer: QueryAnswer,
+    },
+    /// reverse.
+    Reversed {
+        /// Request.
+        id: RequestId,
+        /// Answer.
+        answer: ReverseAnswer,
+    },
+}
+
+impl BackendReply {
+    /// The fsm event the terminal receives.
+    pub fn event(&self) -> BackendEvent {
+        match self {
+            BackendReply::AuthInfo {
+                id,
+                issued: None,
+                expires_in: _,
+            } => BackendEvent::AuthInfo {
+                id: *id,
+                answer: Ok(AuthInfoAnswer {
+                    return_code: ReturnCode::Fail,
+                    return_msg: Message::new(Field::ReturnMsg, "SYSTEMERROR").unwrap_or_default(),
+                    authinfo: AuthInfo::empty(),
+                    expires_in: 0,
+                }),
+            },
+            BackendReply::AuthInfo {
+                id,
+                issued: Some((serial, expires_at)),
+                expires_in,
+            } => {
+                let text = StackText::<48>::format(format_args!("authinfo-{serial}-{expires_at}"));
+                BackendEvent::AuthInfo {
+                    id: *id,
+                    answer: Ok(AuthInfoAnswer {
+                        return_code: ReturnCode::Success,
+                        return_msg: Message::empty(),
+                        authinfo: AuthInfo::new(Field::Authinfo, text.as_str()).unwrap_or_default(),
+                        expires_in: *expires_in,
+                    }),
+                }
+            }
+            BackendReply::Submitted { id, answer } => BackendEvent::Submitted {
+                id: *id,
+                answer: Ok(answer.clone()),
+            },
+            BackendReply::Queried { id, answer } => BackendEvent::Queried {
+                id: *id,
+                answer: Ok(answer.clone()),
+            },
+            BackendReply::Reversed { id, answer } => BackendEvent::Reversed {
+                id: *id,
+                answer: Ok(answer.clone()),
+            },
+        }
+    }
+}
 
 /// A backend request as it travels (the rawdata of an authinfo call is not needed).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -176,49 +262,51 @@ impl Backend {
         p: &BackendProfile,
         rng: &mut SimRng,
     ) -> BackendEvent {
+        self.serve_reply(now, id, op, p, rng).event()
+    }
+
+    /// As [`Backend::serve`], with the answer in its compact travelling form.
+    pub fn serve_reply(
+        &mut self,
+        now: u64,
+        id: RequestId,
+        op: &BackendOp,
+        p: &BackendProfile,
+        rng: &mut SimRng,
+    ) -> BackendReply {
         self.ledger.advance(now);
         match op {
-            BackendOp::AuthInfo => BackendEvent::AuthInfo {
+            BackendOp::AuthInfo => BackendReply::AuthInfo {
                 id,
-                answer: Ok(self.authinfo(now, p, rng)),
+                issued: self.authinfo(now, p, rng),
+                expires_in: p.authinfo_expires_in,
             },
             BackendOp::Submit {
                 api,
                 out_trade_no,
                 credential,
-            } => BackendEvent::Submitted {
+            } => BackendReply::Submitted {
                 id,
-                answer: Ok(self.submit(now, *api, out_trade_no, credential, p, rng)),
+                answer: self.submit(now, *api, out_trade_no, credential, p, rng),
             },
-            BackendOp::Query { out_trade_no, .. } => BackendEvent::Queried {
+            BackendOp::Query { out_trade_no, .. } => BackendReply::Queried {
                 id,
-                answer: Ok(self.query(out_trade_no, p, rng)),
+                answer: self.query(out_trade_no, p, rng),
             },
-            BackendOp::Reverse { api, out_trade_no } => BackendEvent::Reversed {
+            BackendOp::Reverse { api, out_trade_no } => BackendReply::Reversed {
                 id,
-                answer: Ok(self.reverse(now, *api, out_trade_no, p, rng)),
+                answer: self.reverse(now, *api, out_trade_no, p, rng),
             },
         }
     }
 
-    fn authinfo(&mut self, now: u64, p: &BackendProfile, rng: &mut SimRng) -> AuthInfoAnswer {
+    fn authinfo(&mut self, now: u64, p: &BackendProfile, rng: &mut SimRng) -> Option<(u32, u64)> {
         if rng.chance(p.authinfo_error) {
-            return AuthInfoAnswer {
-                return_code: ReturnCode::Fail,
-                return_msg: Message::new(Field::ReturnMsg, "SYSTEMERROR").unwrap_or_default(),
-                authinfo: AuthInfo::empty(),
-                expires_in: 0,
-            };
+            return None;
         }
         self.issued += 1;
         self.authinfo_expires_at = now + u64::from(p.authinfo_expires_in) * 1000;
-        let text = format!("authinfo-{}-{}", self.issued, self.authinfo_expires_at);
-        AuthInfoAnswer {
-            return_code: ReturnCode::Success,
-            return_msg: Message::empty(),
-            authinfo: AuthInfo::new(Field::Authinfo, &text).unwrap_or_default(),
-            expires_in: p.authinfo_expires_in,
-        }
+        Some((self.issued, self.authinfo_expires_at))
     }
 
     fn submit(
@@ -421,7 +509,8 @@ fn reverse_fail(code: ReverseErrCode) -> ReverseAnswer {
 }
 
 fn transaction_id(n: u32) -> TransactionId {
-    TransactionId::new(Field::TransactionId, &format!("42000{n:015}")).unwrap_or_default()
+    let text = StackText::<32>::format(format_args!("42000{n:015}"));
+    TransactionId::new(Field::TransactionId, text.as_str()).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use facepay_fsm::{
 };
 
 use crate::rng::SimRng;
+use crate::stack_fmt::StackText;
 
 /// What this cashier will do in the session.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -126,7 +127,8 @@ impl Cashier {
 
     /// The out_trade_no of order `n` (1-based).
     pub fn out_trade_no(&self, n: u8) -> OutTradeNo {
-        OutTradeNo::new(Field::OutTradeNo, &format!("FP{:08x}{n:02}", self.prefix)).unwrap_or_default()
+        let text = StackText::<16>::format(format_args!("FP{:08x}{n:02}", self.prefix));
+        OutTradeNo::new(Field::OutTradeNo, text.as_str()).unwrap_or_default()
     }
 
     fn next_wake(&mut self) -> Wake {

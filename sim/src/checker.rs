@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use facepay_fsm::{BackendCall, Command, Notice, OutTradeNo, Outcome, PayCredential, PayResult, SdkCall, Session};
+use facepay_fsm::{
+    BackendCall, Command, FaceCode, Notice, OutTradeNo, Outcome, PayCredential, PayResult, SdkCall, Session,
+};
 
 use crate::ledger::Ledger;
 use crate::world::WorldMs;
@@ -160,7 +162,7 @@ struct OrderRecord {
 #[derive(Debug, Default)]
 pub struct Checker {
     orders: Vec<OrderRecord>,
-    credentials: Vec<String>,
+    credentials: Vec<FaceCode>,
     open: Option<OutTradeNo>,
     last_outcome: Option<Outcome>,
     order_bound_ms: u64,
@@ -224,16 +226,17 @@ impl Checker {
                     });
                 }
                 self.open = Some(out_trade_no.clone());
-                let code = match credential {
-                    PayCredential::FaceCode { face_code, .. } => face_code.as_str(),
-                    PayCredential::AuthCode(code) => code.as_str(),
+                // A face_code and an auth_code are the same text type: one list of spent codes.
+                let code: &FaceCode = match credential {
+                    PayCredential::FaceCode { face_code, .. } => face_code,
+                    PayCredential::AuthCode(code) => code,
                 };
-                if self.credentials.iter().any(|c| c == code) {
+                if self.credentials.contains(code) {
                     self.violations.push(Violation::CredentialReused {
                         out_trade_no: out_trade_no.to_string(),
                     });
                 } else {
-                    self.credentials.push(code.to_string());
+                    self.credentials.push(code.clone());
                 }
                 let rec = self.record(out_trade_no);
                 rec.submits += 1;

@@ -19,5 +19,6 @@ pub mod replay;
 pub mod rng;
 pub mod sdk;
 pub mod simulation;
+pub mod stack_fmt;
 pub mod terminal;
 pub mod world;

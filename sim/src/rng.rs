@@ -53,11 +53,17 @@ impl SimRng {
         if self.chance(0.5) {
             0.0
         } else {
-            let exp = self.range(0, 1000) as f64 / 1000.0; // 0..=1
-            0.001 * (500f64).powf(exp)
+            SWARM_PROBABILITIES.get_or_init(|| {
+                // 0.1% * 500^(k/1000), k = 0..=1000: computed once, the same values.
+                (0..=1000u32)
+                    .map(|k| 0.001 * (500f64).powf(f64::from(k) / 1000.0))
+                    .collect()
+            })[self.range(0, 1000) as usize]
         }
     }
 }
+
+static SWARM_PROBABILITIES: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
 
 /// A well-mixed seed for item `index` of a stream `seed` (SplitMix64 finaliser), so that
 /// neighbouring sessions share nothing.

@@ -5,11 +5,12 @@
 
 use facepay_fsm::codes::{SdkErrCode, SdkReturnCode};
 use facepay_fsm::{
-    AuthCode, Event, FaceCode, FaceCodeAnswer, FaceCodeType, Field, OpenId, RawData, RequestId, SdkCall, SdkEvent,
-    SdkStatus, UserInfo,
+    AuthCode, Event, FaceCode, FaceCodeAnswer, FaceCodeType, Field, Message, OpenId, RawData, RequestId, SdkCall,
+    SdkEvent, SdkStatus, UserInfo,
 };
 
 use crate::rng::SimRng;
+use crate::stack_fmt::StackText;
 
 /// How the face app and its user behave for one session.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -104,9 +105,120 @@ pub struct Callback {
     pub after: u64,
     /// What it depends on.
     pub tag: ReplyTag,
-    /// The callback.
-    pub event: Box<Event>,
+    /// The callback, compact: [`FaceApp::event`] builds the fsm event on delivery.
+    pub reply: SdkReply,
 }
+
+/// The status of a model callback (`return_msg` is always empty).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    return_code: SdkReturnCode,
+    err_code: Option<SdkErrCode>,
+}
+
+impl Status {
+    fn success() -> Self {
+        Status::code(SdkReturnCode::Success)
+    }
+
+    fn code(return_code: SdkReturnCode) -> Self {
+        Status {
+            return_code,
+            err_code: None,
+        }
+    }
+
+    fn with_err(return_code: SdkReturnCode, err_code: SdkErrCode) -> Self {
+        Status {
+            return_code,
+            err_code: Some(err_code),
+        }
+    }
+
+    fn full(&self) -> SdkStatus {
+        SdkStatus {
+            return_code: self.return_code.clone(),
+            err_code: self.err_code.clone(),
+            return_msg: Message::empty(),
+        }
+    }
+}
+
+/// A scanned code as it travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scanned {
+    /// Nothing (a fallback answer).
+    Nothing,
+    /// A product barcode.
+    Barcode,
+    /// The customer's payment code number `n`.
+    PaymentCode(u32),
+}
+
+/// A model callback as it waits in the agenda: a few bytes, where the fsm's `Event` holds
+/// kilobytes of fixed-capacity text. [`FaceApp::event`] builds the event on delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SdkReply {
+    /// initWxpayface.
+    Initialised {
+        /// Request.
+        id: RequestId,
+        /// Status.
+        status: Status,
+    },
+    /// getWxpayfaceRawdata; `ok` carries the model's rawdata, else it is empty.
+    Rawdata {
+        /// Request.
+        id: RequestId,
+        /// Status.
+        status: Status,
+        /// Rawdata present.
+        ok: bool,
+    },
+    /// getWxpayfaceCode; `code` is the face code's kind and number on success.
+    FaceCode {
+        /// Request.
+        id: RequestId,
+        /// Status.
+        status: Status,
+        /// The face code issued.
+        code: Option<(FaceCodeType, u32)>,
+    },
+    /// The code scanner read a code.
+    CodeScanned {
+        /// Request.
+        id: RequestId,
+        /// Status.
+        status: Status,
+        /// What it read.
+        code: Scanned,
+    },
+    /// getWxpayfaceUserInfo; `identified` carries the model's openid.
+    UserInfo {
+        /// Request.
+        id: RequestId,
+        /// Status.
+        status: Status,
+        /// A user was found.
+        identified: bool,
+    },
+    /// updateWxpayfacePayResult.
+    PayResultUpdated {
+        /// Request.
+        id: RequestId,
+        /// Status.
+        status: Status,
+    },
+    /// releaseWxpayface.
+    Released {
+        /// Request.
+        id: RequestId,
+        /// Status.
+        status: Status,
+    },
+}
+
+const MODEL_OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
 
 /// The AAR answers a call on a dead binder after this long (DOMAIN §1.1).
 pub const AAR_FALLBACK_MS: u64 = 10_000;
@@ -164,13 +276,7 @@ impl FaceApp {
         rng: &mut SimRng,
         out: &mut Vec<Callback>,
     ) {
-        let mut push = |after: u64, tag: ReplyTag, e: SdkEvent| {
-            out.push(Callback {
-                after,
-                tag,
-                event: Box::new(Event::Sdk(e)),
-            })
-        };
+        let mut push = |after: u64, tag: ReplyTag, reply: SdkReply| out.push(Callback { after, tag, reply });
         if let SdkCall::InitWxpayface(_) = call {
             self.rebind(p, rng);
             let status = match self.binding {
@@ -178,14 +284,14 @@ impl FaceApp {
                     self.binding = Binding::Starting {
                         answers_left: answers_left - 1,
                     };
-                    SdkStatus::with_err(SdkReturnCode::Fail, SdkErrCode::ServiceInitialising)
+                    Status::with_err(SdkReturnCode::Fail, SdkErrCode::ServiceInitialising)
                 }
                 _ => {
                     self.binding = Binding::Up;
-                    SdkStatus::success()
+                    Status::success()
                 }
             };
-            push(rng.range(50, 800), self.tag(), SdkEvent::Initialised { id, status });
+            push(rng.range(50, 800), self.tag(), SdkReply::Initialised { id, status });
             return;
         }
         if matches!(call, SdkCall::StopCodeScanner) {
@@ -203,7 +309,7 @@ impl FaceApp {
                 SdkErrCode::ServiceInitialising
             };
             self.rebind(p, rng);
-            let status = SdkStatus::with_err(SdkReturnCode::Fail, err);
+            let status = Status::with_err(SdkReturnCode::Fail, err);
             if let Some(e) = fallback(id, call, status) {
                 push(AAR_FALLBACK_MS, self.tag(), e);
             }
@@ -212,17 +318,12 @@ impl FaceApp {
         match call {
             SdkCall::InitWxpayface(_) | SdkCall::StopCodeScanner => {}
             SdkCall::GetWxpayfaceRawdata => {
-                let (status, raw) = if rng.chance(p.rawdata_error) {
-                    (SdkStatus::code(SdkReturnCode::Error), "")
+                let (status, ok) = if rng.chance(p.rawdata_error) {
+                    (Status::code(SdkReturnCode::Error), false)
                 } else {
-                    (SdkStatus::success(), "rawdata-model-face-app")
+                    (Status::success(), true)
                 };
-                let rawdata = RawData::new(Field::Rawdata, raw).unwrap_or_default();
-                push(
-                    rng.range(30, 300),
-                    self.tag(),
-                    SdkEvent::Rawdata { id, status, rawdata },
-                );
+                push(rng.range(30, 300), self.tag(), SdkReply::Rawdata { id, status, ok });
             }
             SdkCall::GetWxpayfaceCode(req) => {
                 // Only the newest getWxpayfaceCode callback fires (DOMAIN §4).
@@ -232,32 +333,24 @@ impl FaceApp {
                     ..self.tag()
                 };
                 let after = rng.range(1_500, p.user_max_ms.max(1_500));
-                let (status, answer) = if p.merchant_not_enabled {
-                    (
-                        SdkStatus::code(SdkReturnCode::FacepayNotAuth),
-                        FaceCodeAnswer::default(),
-                    )
+                let (status, code) = if p.merchant_not_enabled {
+                    (Status::code(SdkReturnCode::FacepayNotAuth), None)
                 } else if authinfo_expired(&req.authinfo, terminal_ms) || rng.chance(p.authinfo_rejected) {
-                    let s = SdkStatus::with_err(SdkReturnCode::Error, SdkErrCode::AuthInfoInvalid);
-                    (s, FaceCodeAnswer::default())
+                    (
+                        Status::with_err(SdkReturnCode::Error, SdkErrCode::AuthInfoInvalid),
+                        None,
+                    )
                 } else if rng.chance(p.user_cancel) {
-                    (SdkStatus::code(SdkReturnCode::UserCancel), FaceCodeAnswer::default())
+                    (Status::code(SdkReturnCode::UserCancel), None)
                 } else if rng.chance(p.scan_payment) {
-                    (SdkStatus::code(SdkReturnCode::ScanPayment), FaceCodeAnswer::default())
+                    (Status::code(SdkReturnCode::ScanPayment), None)
                 } else if rng.chance(p.scan_error) {
                     let code = rng.pick(&[SdkReturnCode::Error, SdkReturnCode::SystemError]).clone();
-                    (SdkStatus::code(code), FaceCodeAnswer::default())
+                    (Status::code(code), None)
                 } else {
-                    let code = self.next_code(req.face_code_type);
-                    let answer = FaceCodeAnswer {
-                        face_code: FaceCode::new(Field::FaceCode, &code).unwrap_or_default(),
-                        openid: OpenId::new(Field::Openid, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o").unwrap_or_default(),
-                        underage_state: 1,
-                        ..FaceCodeAnswer::default()
-                    };
-                    (SdkStatus::success(), answer)
+                    (Status::success(), Some((req.face_code_type, self.next_code())))
                 };
-                push(after, tag, SdkEvent::FaceCode { id, status, answer });
+                push(after, tag, SdkReply::FaceCode { id, status, code });
             }
             SdkCall::StartCodeScanner => {
                 self.scanner += 1;
@@ -268,27 +361,25 @@ impl FaceApp {
                 let mut at = 0;
                 if rng.chance(p.barcode_first) {
                     at += rng.range(500, 3_000);
-                    let code = AuthCode::new(Field::AuthCode, "6901234567892").unwrap_or_default();
                     push(
                         at,
                         tag,
-                        SdkEvent::CodeScanned {
+                        SdkReply::CodeScanned {
                             id,
-                            status: SdkStatus::success(),
-                            code,
+                            status: Status::success(),
+                            code: Scanned::Barcode,
                         },
                     );
                 }
                 if !rng.chance(p.never_scans) {
                     at += rng.range(1_000, 15_000);
-                    let text = self.next_code(FaceCodeType::Micropay);
-                    let code = AuthCode::new(Field::AuthCode, &text).unwrap_or_default();
+                    let code = Scanned::PaymentCode(self.next_code());
                     push(
                         at,
                         tag,
-                        SdkEvent::CodeScanned {
+                        SdkReply::CodeScanned {
                             id,
-                            status: SdkStatus::success(),
+                            status: Status::success(),
                             code,
                         },
                     );
@@ -301,22 +392,17 @@ impl FaceApp {
                     ..self.tag()
                 };
                 let after = rng.range(1_000, p.user_max_ms.max(1_000));
-                let (status, user) = if authinfo_expired(&req.authinfo, terminal_ms) {
-                    let s = SdkStatus::with_err(SdkReturnCode::Error, SdkErrCode::AuthInfoInvalid);
-                    (s, UserInfo::default())
-                } else if rng.chance(p.user_cancel + p.scan_error) {
-                    (SdkStatus::code(SdkReturnCode::Error), UserInfo::default())
-                } else {
-                    let openid = OpenId::new(Field::Openid, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o").unwrap_or_default();
+                let (status, identified) = if authinfo_expired(&req.authinfo, terminal_ms) {
                     (
-                        SdkStatus::success(),
-                        UserInfo {
-                            openid,
-                            ..UserInfo::default()
-                        },
+                        Status::with_err(SdkReturnCode::Error, SdkErrCode::AuthInfoInvalid),
+                        false,
                     )
+                } else if rng.chance(p.user_cancel + p.scan_error) {
+                    (Status::code(SdkReturnCode::Error), false)
+                } else {
+                    (Status::success(), true)
                 };
-                push(after, tag, SdkEvent::UserInfo { id, status, user });
+                push(after, tag, SdkReply::UserInfo { id, status, identified });
             }
             SdkCall::StopWxpayface { .. } => {
                 // Ends a running getWxpayfaceUserInfo: its callback never comes.
@@ -326,9 +412,9 @@ impl FaceApp {
                 push(
                     rng.range(100, 600),
                     self.tag(),
-                    SdkEvent::PayResultUpdated {
+                    SdkReply::PayResultUpdated {
                         id,
-                        status: SdkStatus::success(),
+                        status: Status::success(),
                     },
                 );
             }
@@ -336,9 +422,9 @@ impl FaceApp {
                 push(
                     rng.range(50, 300),
                     self.tag(),
-                    SdkEvent::Released {
+                    SdkReply::Released {
                         id,
-                        status: SdkStatus::success(),
+                        status: Status::success(),
                     },
                 );
                 // Unbound once released: the next Start binds again. Pending callbacks of
@@ -348,14 +434,84 @@ impl FaceApp {
         }
     }
 
-    fn next_code(&mut self, kind: FaceCodeType) -> String {
+    fn next_code(&mut self) -> u32 {
         self.codes += 1;
+        self.codes
+    }
+
+    /// The code number `n` of this face app as text.
+    fn code_text(&self, kind: FaceCodeType, n: u32) -> StackText<40> {
         match kind {
             // An 18-digit 刷卡付款码.
-            FaceCodeType::Micropay => format!("13{:010}{:06}", self.prefix, self.codes),
+            FaceCodeType::Micropay => StackText::format(format_args!("13{:010}{:06}", self.prefix, n)),
             // A 人脸付款码 with a dash: not a valid auth_code.
-            FaceCodeType::Facepay => format!("{:08x}-{:04x}-fc", self.prefix, self.codes),
+            FaceCodeType::Facepay => StackText::format(format_args!("{:08x}-{:04x}-fc", self.prefix, n)),
         }
+    }
+
+    /// The fsm event of a callback, built on delivery.
+    pub fn event(&self, reply: &SdkReply) -> Event {
+        Event::Sdk(match reply {
+            SdkReply::Initialised { id, status } => SdkEvent::Initialised {
+                id: *id,
+                status: status.full(),
+            },
+            SdkReply::Rawdata { id, status, ok } => SdkEvent::Rawdata {
+                id: *id,
+                status: status.full(),
+                rawdata: if *ok {
+                    RawData::new(Field::Rawdata, "rawdata-model-face-app").unwrap_or_default()
+                } else {
+                    RawData::empty()
+                },
+            },
+            SdkReply::FaceCode { id, status, code } => SdkEvent::FaceCode {
+                id: *id,
+                status: status.full(),
+                answer: match code {
+                    Some((kind, n)) => FaceCodeAnswer {
+                        face_code: FaceCode::new(Field::FaceCode, self.code_text(*kind, *n).as_str())
+                            .unwrap_or_default(),
+                        openid: OpenId::new(Field::Openid, MODEL_OPENID).unwrap_or_default(),
+                        underage_state: 1,
+                        ..FaceCodeAnswer::default()
+                    },
+                    None => FaceCodeAnswer::default(),
+                },
+            },
+            SdkReply::CodeScanned { id, status, code } => SdkEvent::CodeScanned {
+                id: *id,
+                status: status.full(),
+                code: match code {
+                    Scanned::Nothing => AuthCode::empty(),
+                    Scanned::Barcode => AuthCode::new(Field::AuthCode, "6901234567892").unwrap_or_default(),
+                    Scanned::PaymentCode(n) => {
+                        AuthCode::new(Field::AuthCode, self.code_text(FaceCodeType::Micropay, *n).as_str())
+                            .unwrap_or_default()
+                    }
+                },
+            },
+            SdkReply::UserInfo { id, status, identified } => SdkEvent::UserInfo {
+                id: *id,
+                status: status.full(),
+                user: if *identified {
+                    UserInfo {
+                        openid: OpenId::new(Field::Openid, MODEL_OPENID).unwrap_or_default(),
+                        ..UserInfo::default()
+                    }
+                } else {
+                    UserInfo::default()
+                },
+            },
+            SdkReply::PayResultUpdated { id, status } => SdkEvent::PayResultUpdated {
+                id: *id,
+                status: status.full(),
+            },
+            SdkReply::Released { id, status } => SdkEvent::Released {
+                id: *id,
+                status: status.full(),
+            },
+        })
     }
 }
 
@@ -369,31 +525,23 @@ fn authinfo_expired(authinfo: &str, terminal_ms: u64) -> bool {
 }
 
 /// The AAR's fallback answer for a call on an unbound service.
-fn fallback(id: RequestId, call: &SdkCall, status: SdkStatus) -> Option<SdkEvent> {
+fn fallback(id: RequestId, call: &SdkCall, status: Status) -> Option<SdkReply> {
     Some(match call {
-        SdkCall::InitWxpayface(_) => SdkEvent::Initialised { id, status },
-        SdkCall::GetWxpayfaceRawdata => SdkEvent::Rawdata {
+        SdkCall::InitWxpayface(_) => SdkReply::Initialised { id, status },
+        SdkCall::GetWxpayfaceRawdata => SdkReply::Rawdata { id, status, ok: false },
+        SdkCall::GetWxpayfaceCode(_) => SdkReply::FaceCode { id, status, code: None },
+        SdkCall::GetWxpayfaceUserInfo(_) => SdkReply::UserInfo {
             id,
             status,
-            rawdata: RawData::empty(),
+            identified: false,
         },
-        SdkCall::GetWxpayfaceCode(_) => SdkEvent::FaceCode {
+        SdkCall::StartCodeScanner => SdkReply::CodeScanned {
             id,
             status,
-            answer: FaceCodeAnswer::default(),
+            code: Scanned::Nothing,
         },
-        SdkCall::GetWxpayfaceUserInfo(_) => SdkEvent::UserInfo {
-            id,
-            status,
-            user: UserInfo::default(),
-        },
-        SdkCall::StartCodeScanner => SdkEvent::CodeScanned {
-            id,
-            status,
-            code: AuthCode::empty(),
-        },
-        SdkCall::UpdateWxpayfacePayResult(_) => SdkEvent::PayResultUpdated { id, status },
-        SdkCall::ReleaseWxpayface => SdkEvent::Released { id, status },
+        SdkCall::UpdateWxpayfacePayResult(_) => SdkReply::PayResultUpdated { id, status },
+        SdkCall::ReleaseWxpayface => SdkReply::Released { id, status },
         SdkCall::StopCodeScanner | SdkCall::StopWxpayface { .. } => return None,
     })
 }
@@ -413,7 +561,8 @@ mod tests {
             rng,
             &mut out,
         );
-        match *out.remove(0).event {
+        let cb = out.remove(0);
+        match app.event(&cb.reply) {
             Event::Sdk(SdkEvent::Initialised { status, .. }) => status,
             _ => unreachable!(),
         }

@@ -4,12 +4,12 @@
 
 use facepay_fsm::{Command, Event, Outcome, Policy, PolicySettings, SdkEvent, SdkVersion};
 
-use crate::backend::{Backend, BackendOp, BackendProfile};
+use crate::backend::{Backend, BackendOp, BackendProfile, BackendReply};
 use crate::cashier::{Cashier, CashierScript, Wake};
 use crate::checker::{Checker, Violation};
 use crate::faults::{FaultCounts, FaultPlan, Faults};
 use crate::rng::{SimRng, derive_seed};
-use crate::sdk::{Callback, FaceApp, ReplyTag, SdkProfile};
+use crate::sdk::{Callback, FaceApp, ReplyTag, SdkProfile, SdkReply};
 use crate::terminal::{Observer, Terminal};
 use crate::world::{Agenda, TerminalClock, WorldMs};
 
@@ -109,14 +109,14 @@ pub struct SessionReport {
 /// Things that happen in the world.
 enum Occurrence {
     /// An SDK callback reaches the terminal (unless its binder died or it was superseded).
-    Sdk { tag: ReplyTag, event: Box<Event> },
+    Sdk { tag: ReplyTag, reply: SdkReply },
     /// A backend request reaches the backend.
     BackendArrives {
         id: facepay_fsm::RequestId,
         op: Box<BackendOp>,
     },
     /// A backend answer reaches the terminal.
-    Backend { event: Box<Event> },
+    Backend { reply: BackendReply },
     /// The face service dies.
     ServiceDeath,
     /// The cashier acts.
@@ -222,18 +222,22 @@ impl<'s, O: Observer> World<'s, O> {
 
     fn occur(&mut self, occ: Occurrence) {
         match occ {
-            Occurrence::Sdk { tag, event } => {
+            Occurrence::Sdk { tag, reply } => {
                 if self.face_app.delivers(&tag) {
+                    let event = self.face_app.event(&reply);
                     self.input(&event, false);
                 }
             }
-            Occurrence::Backend { event } => self.input(&event, false),
+            Occurrence::Backend { reply } => {
+                let event = Event::Backend(reply.event());
+                self.input(&event, false);
+            }
             Occurrence::BackendArrives { id, op } => {
                 let at = TerminalClock::backend(self.now);
-                let answer = self
+                let reply = self
                     .scratch
                     .backend
-                    .serve(at, id, &op, &self.spec.backend, &mut self.rng);
+                    .serve_reply(at, id, &op, &self.spec.backend, &mut self.rng);
                 let latency = self.rng.range(30, 1_500);
                 let deadline = u64::from(self.spec.policy.settings().backend_deadline.0);
                 let copies = if matches!(*op, BackendOp::Submit { .. }) {
@@ -241,12 +245,11 @@ impl<'s, O: Observer> World<'s, O> {
                 } else {
                     self.faults.reply(self.now, latency, deadline, &mut self.rng)
                 };
-                let event = Event::Backend(answer);
                 for &d in copies.delays() {
-                    let event = Box::new(event.clone());
+                    let reply = reply.clone();
                     self.scratch
                         .agenda
-                        .schedule(self.now + d, Occurrence::Backend { event });
+                        .schedule(self.now + d, Occurrence::Backend { reply });
                 }
             }
             Occurrence::ServiceDeath => {
@@ -289,10 +292,11 @@ impl<'s, O: Observer> World<'s, O> {
             }
             self.react(reaction);
         }
-        for c in commands.drain(..) {
-            self.checker.command(self.now, &c, &self.scratch.backend.ledger);
+        for c in &commands {
+            self.checker.command(self.now, c, &self.scratch.backend.ledger);
             self.execute(c);
         }
+        commands.clear();
         self.scratch.commands = commands;
     }
 
@@ -307,13 +311,13 @@ impl<'s, O: Observer> World<'s, O> {
         }
     }
 
-    fn execute(&mut self, command: Command) {
+    fn execute(&mut self, command: &Command) {
         match command {
             Command::Sdk { id, call } => {
                 let terminal_ms = self.terminal.now(self.now).0;
                 let mut callbacks = std::mem::take(&mut self.scratch.callbacks);
                 self.face_app
-                    .call(terminal_ms, id, &call, &self.spec.sdk, &mut self.rng, &mut callbacks);
+                    .call(terminal_ms, *id, call, &self.spec.sdk, &mut self.rng, &mut callbacks);
                 let s = self.spec.policy.settings();
                 let deadline = u64::from(match call {
                     facepay_fsm::SdkCall::GetWxpayfaceCode(_) | facepay_fsm::SdkCall::GetWxpayfaceUserInfo(_) => {
@@ -325,10 +329,10 @@ impl<'s, O: Observer> World<'s, O> {
                 for cb in callbacks.drain(..) {
                     let copies = self.faults.reply(self.now, cb.after, deadline, &mut self.rng);
                     for &d in copies.delays() {
-                        let event = cb.event.clone();
+                        let reply = cb.reply.clone();
                         self.scratch
                             .agenda
-                            .schedule(self.now + d, Occurrence::Sdk { tag: cb.tag, event });
+                            .schedule(self.now + d, Occurrence::Sdk { tag: cb.tag, reply });
                     }
                 }
                 self.scratch.callbacks = callbacks;
@@ -338,14 +342,14 @@ impl<'s, O: Observer> World<'s, O> {
             }
             Command::Backend { id, call } => {
                 if let Some(delay) = self.faults.request(self.now, &mut self.rng) {
-                    let op = Box::new(BackendOp::from_call(&call));
+                    let op = Box::new(BackendOp::from_call(call));
                     self.scratch
                         .agenda
-                        .schedule(self.now + delay, Occurrence::BackendArrives { id, op });
+                        .schedule(self.now + delay, Occurrence::BackendArrives { id: *id, op });
                 }
             }
             Command::Notify(notice) => {
-                let reaction = self.cashier.notice(&notice, &mut self.rng);
+                let reaction = self.cashier.notice(notice, &mut self.rng);
                 self.react(reaction);
             }
             // Written durably by a real host; the simulated terminal never loses power.

@@ -7,25 +7,21 @@ use std::collections::BinaryHeap;
 /// Virtual world time in milliseconds since the start of a session's world.
 pub type WorldMs = u64;
 
-/// Something due at a time; ties go to what was scheduled first.
-struct Entry<T> {
+/// Something due at a time; ties go to what was scheduled first. The heap holds only
+/// these 24-byte keys: the things themselves wait in slots, so sifting moves no payloads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Entry {
     at: WorldMs,
     seq: u64,
-    what: T,
+    slot: u32,
 }
 
-impl<T> PartialEq for Entry<T> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-impl<T> Eq for Entry<T> {}
-impl<T> PartialOrd for Entry<T> {
+impl PartialOrd for Entry {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<T> Ord for Entry<T> {
+impl Ord for Entry {
     // BinaryHeap is a max-heap: the earliest (time, insertion) must compare greatest.
     fn cmp(&self, other: &Self) -> Ordering {
         (other.at, other.seq).cmp(&(self.at, self.seq))
@@ -35,7 +31,9 @@ impl<T> Ord for Entry<T> {
 /// The event queue of the world: `schedule` things, `pop_due` them in (time, insertion)
 /// order. Reuse one agenda across sessions with [`Agenda::clear`] to keep its allocation.
 pub struct Agenda<T> {
-    heap: BinaryHeap<Entry<T>>,
+    heap: BinaryHeap<Entry>,
+    slots: Vec<Option<T>>,
+    free: Vec<u32>,
     next_seq: u64,
 }
 
@@ -43,6 +41,8 @@ impl<T> Default for Agenda<T> {
     fn default() -> Self {
         Agenda {
             heap: BinaryHeap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
             next_seq: 0,
         }
     }
@@ -54,7 +54,17 @@ impl<T> Agenda<T> {
     pub fn schedule(&mut self, at: WorldMs, what: T) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { at, seq, what });
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(what);
+                slot
+            }
+            None => {
+                self.slots.push(Some(what));
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 things scheduled at once")
+            }
+        };
+        self.heap.push(Entry { at, seq, slot });
     }
 
     /// When the earliest thing is due, if anything is scheduled.
@@ -65,10 +75,28 @@ impl<T> Agenda<T> {
     /// Takes the earliest thing if it is due at or before `now`.
     pub fn pop_due(&mut self, now: WorldMs) -> Option<(WorldMs, T)> {
         if self.heap.peek().is_some_and(|e| e.at <= now) {
-            self.heap.pop().map(|e| (e.at, e.what))
+            let e = self.heap.pop()?;
+            let what = self.slots[e.slot as usize].take()?;
+            self.free.push(e.slot);
+            Some((e.at, what))
         } else {
             None
         }
+    }
+
+    /// Drops every scheduled thing for which `keep` is false (a terminal that lost power
+    /// loses what was addressed to it). The order of the rest is unchanged.
+    pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        let slots = &mut self.slots;
+        let free = &mut self.free;
+        self.heap.retain(|e| {
+            let k = slots[e.slot as usize].as_ref().is_some_and(&mut keep);
+            if !k {
+                slots[e.slot as usize] = None;
+                free.push(e.slot);
+            }
+            k
+        });
     }
 
     /// How many things are scheduled.
@@ -84,6 +112,8 @@ impl<T> Agenda<T> {
     /// Forgets everything, keeping the allocation.
     pub fn clear(&mut self) {
         self.heap.clear();
+        self.slots.clear();
+        self.free.clear();
         self.next_seq = 0;
     }
 }
@@ -115,6 +145,17 @@ impl TerminalClock {
 
     /// The terminal's reading of world time `t`.
     pub fn terminal(&self, t: WorldMs) -> u64 {
+        // The same arithmetic in i64 when it cannot overflow (always, in practice): the
+        // i128 division is a library call, and this runs on every step.
+        if let Ok(ti) = i64::try_from(t)
+            && let Some(p) = ti.checked_mul(i64::from(self.drift_ppm))
+            && let Some(v) = (UNIX_BASE as i64)
+                .checked_add(ti)
+                .and_then(|v| v.checked_add(self.skew_ms))
+                .and_then(|v| v.checked_add(p / 1_000_000))
+        {
+            return v.max(0) as u64;
+        }
         let drift = i128::from(t) * i128::from(self.drift_ppm) / 1_000_000;
         let v = i128::from(UNIX_BASE) + i128::from(t) + i128::from(self.skew_ms) + drift;
         u64::try_from(v.max(0)).unwrap_or(0)
@@ -127,9 +168,20 @@ impl TerminalClock {
         if delta <= 0 {
             return 0;
         }
+        if self.drift_ppm == 0 {
+            // terminal(t) = base + t exactly.
+            return u64::try_from(delta).unwrap_or(u64::MAX / 2);
+        }
         // Invert the linear map, then step to the exact earliest millisecond.
-        let rate = 1_000_000 + i128::from(self.drift_ppm);
-        let mut t = u64::try_from((delta * 1_000_000 / rate).max(0)).unwrap_or(u64::MAX / 2);
+        let rate = 1_000_000 + i64::from(self.drift_ppm);
+        let guess = match i64::try_from(delta).ok().and_then(|d| d.checked_mul(1_000_000)) {
+            Some(scaled) if rate > 0 => (scaled / rate).max(0) as u64,
+            _ => {
+                let rate = i128::from(rate);
+                u64::try_from((delta * 1_000_000 / rate).max(0)).unwrap_or(u64::MAX / 2)
+            }
+        };
+        let mut t = guess;
         while t > 0 && self.terminal(t - 1) >= reading {
             t -= 1;
         }
@@ -162,6 +214,30 @@ mod tests {
         assert_eq!(a.pop_due(9), None);
         assert_eq!(a.next_at(), Some(10));
         assert_eq!(a.pop_due(10), Some((10, 1)));
+    }
+
+    #[test]
+    fn retain_drops_only_what_it_must_and_keeps_the_order() {
+        let mut a = Agenda::default();
+        for (at, w) in [(10, 1), (5, 2), (10, 3), (7, 4), (10, 5)] {
+            a.schedule(at, w);
+        }
+        a.retain(|w| w % 2 == 1);
+        a.schedule(10, 7);
+        let order: Vec<_> = std::iter::from_fn(|| a.pop_due(100).map(|(_, w)| w)).collect();
+        assert_eq!(order, [1, 3, 5, 7]);
+    }
+
+    #[test]
+    fn terminal_clock_fast_path_matches_the_wide_arithmetic() {
+        for (skew_ms, drift_ppm) in [(0, 0), (-7_200_000, 999), (7_200_000, -1_000), (3, -1), (-300_000, 400)] {
+            let c = TerminalClock { skew_ms, drift_ppm };
+            for t in [0u64, 1, 17, 999_999, 2_592_000_000, 1 << 40] {
+                let drift = i128::from(t) * i128::from(drift_ppm) / 1_000_000;
+                let v = i128::from(UNIX_BASE) + i128::from(t) + i128::from(skew_ms) + drift;
+                assert_eq!(c.terminal(t), u64::try_from(v.max(0)).unwrap_or(0), "{c:?} {t}");
+            }
+        }
     }
 
     #[test]

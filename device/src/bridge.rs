@@ -13,7 +13,7 @@
 use std::sync::OnceLock;
 
 use jni::errors::{Error as JniError, LogErrorAndDefault, ThrowRuntimeExAndDefault};
-use jni::objects::{JCharArray, JClassLoader, JMap, JObject, JString, JThread, JValue};
+use jni::objects::{JByteArray, JCharArray, JClassLoader, JMap, JObject, JString, JThread, JValue};
 use jni::refs::Global;
 use jni::sys::{jint, jlong};
 use jni::vm::JavaVM;
@@ -24,7 +24,7 @@ use facepay_fsm::{AppEvent, BackendCall, Diagnostic, JournalRecord, Notice, Requ
 
 use crate::answer::{Entry, JavaValue, MAX_READ_UNITS, kind_index, kind_of, sdk_event};
 use crate::call::{Args, backend_args, sdk_args};
-use crate::device::{Device, Host, Input, TraceOut};
+use crate::device::{Device, Host, Input, JournalStart, TraceOut};
 use crate::facade::{Answer, Op, Token, Value};
 use crate::registry::{Handle, Registry};
 use crate::request;
@@ -139,6 +139,14 @@ struct JavaHost {
     this: Global<JObject<'static>>,
 }
 
+/// Reads a Java `String` result that may be null (`None`).
+fn opt_string(env: &mut Env<'_>, obj: JObject<'_>) -> JResult<Option<String>> {
+    if obj.is_null() {
+        return Ok(None);
+    }
+    Ok(Some(env.cast_local::<JString>(obj)?.try_to_string(env)?))
+}
+
 fn new_map<'l>(env: &mut Env<'l>, args: &Args) -> JResult<JMap<'l>> {
     let obj = env.new_object(jni_str!("java/util/HashMap"), jni_sig!("()V"), &[])?;
     let map = env.cast_local::<JMap>(obj)?;
@@ -191,6 +199,21 @@ impl JavaHost {
             // Java code threw (the bridge catches host exceptions itself, so this is rare)
             // or the VM is gone: nothing to hand it to but stderr.
             eprintln!("facepay-device: {what} failed: {e}");
+        }
+    }
+
+    /// Like [`JavaHost::with_java`], for a journal call whose answer matters: a Java
+    /// error string (the bridge method caught the journal's exception) or a JNI failure
+    /// (a pending exception is cleared by `attach_current_thread`) becomes `Err`.
+    fn journal_call(
+        &self,
+        f: impl FnOnce(&mut Env<'_>, &JObject<'_>) -> JResult<Option<String>>,
+    ) -> Result<(), String> {
+        let r = JavaVM::singleton().and_then(|vm| vm.attach_current_thread(|env| f(env, &self.this)));
+        match r {
+            Ok(None) => Ok(()),
+            Ok(Some(e)) => Err(e),
+            Err(e) => Err(format!("journal call failed in JNI: {e}")),
         }
     }
 }
@@ -251,10 +274,43 @@ impl Host for JavaHost {
         self.log(&format!("diagnostic in {}: {:?}", d.state, d.kind));
     }
 
-    fn persist(&self, record: &JournalRecord) {
-        // The Java journal (FacePayJournal) lands with the device part of the power-loss
-        // issue; until then the record is logged so that it is at least never silent.
-        self.log(&format!("journal (not yet persisted by the bridge): {record:?}"));
+    fn persist(&self, record: &JournalRecord) -> Result<(), String> {
+        let bytes = record.encode();
+        self.journal_call(|env, this| {
+            let arr = env.byte_array_from_slice(&bytes)?;
+            let r = env
+                .call_method(
+                    this,
+                    jni_str!("journalWrite"),
+                    jni_sig!("([B)Ljava/lang/String;"),
+                    &[JValue::Object(&arr)],
+                )?
+                .l()?;
+            opt_string(env, r)
+        })
+    }
+
+    fn journal_clear(&self) -> Result<(), String> {
+        self.journal_call(|env, this| {
+            let r = env
+                .call_method(this, jni_str!("journalClear"), jni_sig!("()Ljava/lang/String;"), &[])?
+                .l()?;
+            opt_string(env, r)
+        })
+    }
+
+    fn journal_notice(&self, kind: &'static str, fields: &Args) {
+        self.with_java("onNotice", |env, this| {
+            let k = env.new_string(kind)?;
+            let m = new_map(env, fields)?;
+            env.call_method(
+                this,
+                jni_str!("onNotice"),
+                jni_sig!("(Ljava/lang/String;Ljava/util/Map;)V"),
+                &[JValue::Object(&k), JValue::Object(&m)],
+            )?
+            .v()
+        });
     }
 
     fn state_changed(&self, state: StateId) {
@@ -420,6 +476,7 @@ fn create(env: &mut Env<'_>, _class: jni::objects::JClass<'_>, this: JObject<'_>
     } else {
         Redaction::Raw
     };
+    let journal = read_journal(env, &this);
     let host = JavaHost {
         this: env.new_global_ref(&this)?,
     };
@@ -430,6 +487,7 @@ fn create(env: &mut Env<'_>, _class: jni::objects::JClass<'_>, this: JObject<'_>
         redaction,
         Box::new(host),
         Some(schedule),
+        journal,
     )
     .map_err(|e| JniError::ParseFailed(e.to_string()))?;
     let h = SESSIONS.insert(device);
@@ -437,6 +495,33 @@ fn create(env: &mut Env<'_>, _class: jni::objects::JClass<'_>, this: JObject<'_>
         d.set_handle(h);
     }
     Ok(i64::from_ne_bytes(h.to_ne_bytes()))
+}
+
+/// `Object journalRead()`: null without a journal, the stored bytes (empty when none), or
+/// a String saying why the journal could not be read. Never throws into `create`.
+fn read_journal(env: &mut Env<'_>, this: &JObject<'_>) -> JournalStart {
+    let r = env.with_local_frame(8, |env| -> JResult<JournalStart> {
+        let obj = env
+            .call_method(this, jni_str!("journalRead"), jni_sig!("()Ljava/lang/Object;"), &[])?
+            .l()?;
+        if obj.is_null() {
+            return Ok(JournalStart::Absent);
+        }
+        if env.is_instance_of(&obj, jni_str!("[B"))? {
+            let arr = env.cast_local::<JByteArray>(obj)?;
+            return Ok(JournalStart::Stored(env.convert_byte_array(&arr)?));
+        }
+        let text = env
+            .call_method(&obj, jni_str!("toString"), jni_sig!("()Ljava/lang/String;"), &[])?
+            .l()?;
+        Ok(JournalStart::Unreadable(opt_string(env, text)?.unwrap_or_default()))
+    });
+    r.unwrap_or_else(|e| {
+        if env.exception_check() {
+            env.exception_clear();
+        }
+        JournalStart::Unreadable(format!("journal read failed in JNI: {e}"))
+    })
 }
 
 fn param_error(e: impl std::fmt::Display) -> String {
@@ -621,6 +706,13 @@ fn backend_failed<'l>(
     Ok(())
 }
 
+fn boot(_env: &mut Env<'_>, _class: jni::objects::JClass<'_>, h: jlong) -> JResult<()> {
+    if let Some(d) = session(h) {
+        d.boot();
+    }
+    Ok(())
+}
+
 fn advance_clock(_env: &mut Env<'_>, _class: jni::objects::JClass<'_>, h: jlong, ms: jlong) -> JResult<()> {
     if let Some(d) = session(h) {
         d.submit(Input::Advance(u64::try_from(ms).unwrap_or(0)));
@@ -647,7 +739,7 @@ fn close(_env: &mut Env<'_>, _class: jni::objects::JClass<'_>, h: jlong) -> JRes
 /// The natives of `com.facepay.device.FacePaySession`, for `RegisterNatives` (tests and
 /// hosts that load the code without `System.loadLibrary`). They are also exported under
 /// their JNI names for `System.loadLibrary`.
-pub const NATIVES: [NativeMethod; 9] = [
+pub const NATIVES: [NativeMethod; 10] = [
     native_method! {
         java_type = "com.facepay.device.FacePaySession",
         static extern fn create(this: JObject, options: java.util.Map) -> jlong,
@@ -677,6 +769,12 @@ pub const NATIVES: [NativeMethod; 9] = [
         static extern fn backend_failed(h: jlong, id: jlong, op: JString, kind: JString, http_status: jint) -> (),
         name = "nativeBackendFailed",
         error_policy = LogErrorAndDefault,
+    },
+    native_method! {
+        java_type = "com.facepay.device.FacePaySession",
+        static extern fn boot(h: jlong) -> (),
+        name = "nativeBoot",
+        error_policy = ThrowRuntimeExAndDefault,
     },
     native_method! {
         java_type = "com.facepay.device.FacePaySession",

@@ -140,6 +140,13 @@ pub struct Facade {
 }
 
 impl Facade {
+    /// The session continues `out_trade_no` from the journal (after a restart): micropay,
+    /// orderquery and reverse act on it and answer once it concludes.
+    pub fn resume(&mut self, out_trade_no: String) {
+        self.order = Some(out_trade_no);
+        self.concluded = None;
+    }
+
     /// A facade call that does not go to the machine: answered now from what the facade
     /// has seen, or parked until the session gets there.
     pub fn ask(&mut self, token: Token, op: Op, state: StateId) -> Option<Answer> {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
+use facepay_fsm::{Field, JOURNAL_VERSION, JournalError, JournalPhase, JournalRecord, OutTradeNo, PayApi};
 use jni::objects::{JString, JValue};
 use jni::vm::{InitArgsBuilder, JavaVM};
 use jni::{JNIVersion, jni_sig, jni_str};
@@ -90,19 +91,25 @@ fn jvm() -> &'static JavaVM {
 
 /// Scenarios share the SDK stand-in (a singleton, like the real one): one at a time.
 fn scenario(name: &str) {
+    scenario_with(name, "");
+}
+
+/// A scenario that takes an argument (e.g. journal files written here).
+fn scenario_with(name: &str, arg: &str) {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let vm = jvm();
     let result = vm
         .attach_current_thread(|env| -> jni::errors::Result<String> {
             let cls = env.load_class(jni_str!("com.facepay.device.DeviceScenarios"))?;
-            let arg = env.new_string(name)?;
+            let name = env.new_string(name)?;
+            let arg = env.new_string(arg)?;
             let r = env
                 .call_static_method(
                     &cls,
                     jni_str!("run"),
-                    jni_sig!("(Ljava/lang/String;)Ljava/lang/String;"),
-                    &[JValue::Object(&arg)],
+                    jni_sig!("(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;"),
+                    &[JValue::Object(&name), JValue::Object(&arg)],
                 )?
                 .l()?;
             env.cast_local::<JString>(r)?.try_to_string(env)
@@ -156,6 +163,82 @@ fn facade_refusals_answer_status_false() {
     scenario("facade_refusals");
 }
 
+// ── power loss ──────────────────────────────────────────────────────────────────────────
+
+/// A fresh directory for one test's journal files.
+fn journal_dir(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("facepay-journals")
+        .join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn record(
+    out_trade_no: &str,
+    phase: JournalPhase,
+    elapsed_ms: u32,
+    queries: u8,
+    reverse_attempts: u8,
+) -> JournalRecord {
+    JournalRecord {
+        version: JOURNAL_VERSION,
+        out_trade_no: OutTradeNo::new(Field::OutTradeNo, out_trade_no).unwrap(),
+        api: PayApi::Micropay,
+        total_fee: 100,
+        phase,
+        elapsed_ms,
+        queries,
+        reverse_attempts,
+    }
+}
+
+#[test]
+fn journal_a_submit_abandoned_mid_settling_resumes_in_the_next_session() {
+    scenario("journal_abandoned_submit_resumes");
+}
+
+#[test]
+fn journal_a_rust_written_reversing_record_resumes_through_the_facade() {
+    let path = journal_dir("rust_record").join("journal");
+    let bytes = record("T-rust-rev", JournalPhase::Reversing, 20_000, 3, 1).encode();
+    std::fs::write(&path, bytes).unwrap();
+    scenario_with("journal_rust_record_reverses", path.to_str().unwrap());
+}
+
+#[test]
+fn journal_write_failures_are_reported_and_refuse_new_orders() {
+    scenario("journal_write_fails");
+}
+
+#[test]
+fn journal_a_torn_record_resumes_as_ambiguous_and_garbage_is_reported() {
+    let dir = journal_dir("torn");
+    let torn = dir.join("torn");
+    let mut bytes = record("T-torn", JournalPhase::Querying, 12_000, 2, 0).encode();
+    bytes[10] ^= 0x40; // total_fee: the CRC no longer matches, the out_trade_no still reads
+    assert_eq!(JournalRecord::decode(&bytes), Err(JournalError::Corrupt));
+    std::fs::write(&torn, bytes).unwrap();
+    let garbage = dir.join("garbage");
+    let mut g = vec![0x5Au8; 64];
+    g[..4].copy_from_slice(b"FPJR");
+    g[4] = JOURNAL_VERSION;
+    g[18] = 200; // no out_trade_no can be read
+    assert_eq!(JournalRecord::decode(&g), Err(JournalError::Corrupt));
+    assert_eq!(JournalRecord::salvage(&g), None);
+    std::fs::write(&garbage, g).unwrap();
+    scenario_with(
+        "journal_torn_record",
+        &format!("{}|{}", torn.to_str().unwrap(), garbage.to_str().unwrap()),
+    );
+}
+
+#[test]
+fn journal_file_is_replaced_atomically_and_ignores_a_stray_temp_file() {
+    scenario("file_journal_atomic");
+}
+
 /// The built cdylib, found next to this test executable (`target/<profile>/deps/..`).
 fn cdylib_dir() -> PathBuf {
     let name = format!(
@@ -180,7 +263,13 @@ fn subprocess_loads_the_cdylib() {
         .arg("-cp")
         .arg(classes())
         .arg("com.facepay.device.DeviceScenarios")
-        .args(["happy0", "happy1", "malformed_maps", "facade_doc_order"])
+        .args([
+            "happy0",
+            "happy1",
+            "malformed_maps",
+            "facade_doc_order",
+            "journal_abandoned_submit_resumes",
+        ])
         .output()
         .unwrap_or_else(|e| panic!("java failed to start: {e}; {INSTALL}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -189,5 +278,5 @@ fn subprocess_loads_the_cdylib() {
         "java subprocess failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(stdout.matches(": OK").count(), 4, "{stdout}");
+    assert_eq!(stdout.matches(": OK").count(), 5, "{stdout}");
 }

@@ -8,6 +8,15 @@ public interface FacePayListener {
      * A notice: Ready, SdkUnavailable, OrderConcluded (fields out_trade_no, outcome = Paid |
      * NotPaid | Reversed | NeedsReconciliation, reason, transaction_id), UserIdentified,
      * UserNotIdentified, Released. Persist an OrderConcluded before showing it.
+     *
+     * <p>The power-loss journal adds: JournalResumed (out_trade_no, phase: an order from
+     * before the restart is being settled), JournalDamaged (error, out_trade_no: the stored
+     * record was torn; the order is settled as ambiguous, or, with no out_trade_no, cannot
+     * be), JournalUnreadable (nothing could be read: reconcile the day's orders),
+     * JournalFailed (operation = read | write | start_order, error, out_trade_no, phase:
+     * the journal cannot be written, so an order in flight would be lost at a power loss;
+     * new orders are refused until it works) and JournalHealthy (it works again). Show the
+     * failures to the cashier: they need a person.
      */
     void onNotice(String kind, Map<String, String> fields);
 

@@ -2,6 +2,7 @@ package com.facepay.device;
 
 import android.content.Context;
 import com.tencent.wxpayface.WxPayFace;
+import java.io.File;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -18,7 +19,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * ({@code backend_deadline}, {@code poll_interval}, {@code query_budget},
  * {@code reverse_not_before}, ...), {@code sdk_version} ("2.13"), {@code trace_path} (a
  * file the session appends its trace to, format v1), {@code trace_redact} ("0" keeps
- * secrets), {@code clock} ("manual": time moves only through {@link #advanceClock}).
+ * secrets), {@code clock} ("manual": time moves only through {@link #advanceClock}),
+ * {@code journal_path} (where the default {@link FileJournal} keeps the power-loss record;
+ * "" for none).
+ *
+ * <p><b>Power loss.</b> From the submit until the conclusion the session keeps a record of
+ * the order in a {@link FacePayJournal}, written durably before every settling step. A
+ * session created with a journal that holds a record resumes that order at once (it is
+ * queried or reversed through the backend, never submitted again; {@link #start} is taken
+ * meanwhile and the face service comes up after the conclusion). Without an explicit
+ * journal the default is a {@link FileJournal} at {@code journal_path}, or else at
+ * {@code <context.getFilesDir()>/facepay-journal}; a session with none logs that an order in
+ * flight at a power loss would be forgotten. {@link #close} never clears the journal.
  */
 public final class FacePaySession implements AutoCloseable {
     static final String LIBRARY = "facepay_device";
@@ -39,21 +51,70 @@ public final class FacePaySession implements AutoCloseable {
     private final WxPayFace face;
     private final FacePayBackend backend;
     private final FacePayListener listener;
+    private final FacePayJournal journal;
     private final Map<Long, FacadeCallback> waiting = new ConcurrentHashMap<>();
     private final AtomicLong tokens = new AtomicLong();
     private volatile long handle;
 
+    /** A session with the default journal (see the class comment). */
     public FacePaySession(Context context, Map<String, ?> options, FacePayBackend backend, FacePayListener listener) {
         this(context, WxPayFace.getInstance(), options, backend, listener);
     }
 
+    /** A session with the default journal (see the class comment). */
     public FacePaySession(Context context, WxPayFace face, Map<String, ?> options, FacePayBackend backend,
             FacePayListener listener) {
+        this(context, face, options, backend, listener, defaultJournal(context, options));
+    }
+
+    /** A session keeping its power-loss record in {@code journal} (null: none; not recommended). */
+    public FacePaySession(Context context, Map<String, ?> options, FacePayBackend backend, FacePayListener listener,
+            FacePayJournal journal) {
+        this(context, WxPayFace.getInstance(), options, backend, listener, journal);
+    }
+
+    /**
+     * A session keeping its power-loss record in {@code journal} (null: none; not
+     * recommended). If the journal holds a record, the session resumes that order now.
+     */
+    public FacePaySession(Context context, WxPayFace face, Map<String, ?> options, FacePayBackend backend,
+            FacePayListener listener, FacePayJournal journal) {
         this.context = context;
         this.face = face;
         this.backend = backend;
         this.listener = listener;
-        this.handle = nativeCreate(this, options == null ? new HashMap<String, String>() : options);
+        this.journal = journal;
+        Map<String, Object> native_ = new HashMap<>();
+        if (options != null) {
+            native_.putAll(options);
+        }
+        native_.remove(JOURNAL_PATH);
+        this.handle = nativeCreate(this, native_);
+        // With the handle set (a backend answering on this thread needs it), run what the
+        // journal's resume queued.
+        nativeBoot(handle);
+    }
+
+    static final String JOURNAL_PATH = "journal_path";
+
+    /**
+     * The journal a session gets when none is passed: a {@link FileJournal} at option
+     * {@code journal_path} ("" for none), else {@code facepay-journal} in the app's files
+     * directory, else none.
+     */
+    public static FacePayJournal defaultJournal(Context context, Map<String, ?> options) {
+        Object path = options == null ? null : options.get(JOURNAL_PATH);
+        if (path != null) {
+            String p = path.toString();
+            return p.isEmpty() ? null : new FileJournal(new File(p));
+        }
+        File dir = context == null ? null : context.getFilesDir();
+        return dir == null ? null : new FileJournal(new File(dir, "facepay-journal"));
+    }
+
+    /** The journal this session writes (null: none). */
+    public FacePayJournal journal() {
+        return journal;
     }
 
     long handle() {
@@ -174,6 +235,45 @@ public final class FacePaySession implements AutoCloseable {
         }
     }
 
+    /** Null without a journal, the stored bytes (empty when none), or why it could not be read. */
+    Object journalRead() {
+        if (journal == null) {
+            return null;
+        }
+        try {
+            byte[] b = journal.read();
+            return b == null ? new byte[0] : b;
+        } catch (Throwable t) {
+            return String.valueOf(t);
+        }
+    }
+
+    /** Null once {@code record} is durable, else why not. Never throws into native code. */
+    String journalWrite(byte[] record) {
+        if (journal == null) {
+            return null;
+        }
+        try {
+            journal.write(record);
+            return null;
+        } catch (Throwable t) {
+            return String.valueOf(t);
+        }
+    }
+
+    /** Null once the journal is empty, else why not. */
+    String journalClear() {
+        if (journal == null) {
+            return null;
+        }
+        try {
+            journal.clear();
+            return null;
+        } catch (Throwable t) {
+            return String.valueOf(t);
+        }
+    }
+
     void onNotice(String kind, Map<String, String> fields) {
         try {
             listener.onNotice(kind, fields);
@@ -223,6 +323,8 @@ public final class FacePaySession implements AutoCloseable {
     static native void nativeBackendAnswer(long handle, long id, String op, Map<String, ?> answer);
 
     static native void nativeBackendFailed(long handle, long id, String op, String kind, int httpStatus);
+
+    static native void nativeBoot(long handle);
 
     static native void nativeAdvanceClock(long handle, long ms);
 

@@ -28,7 +28,18 @@ public final class WxFacePay implements AutoCloseable {
     private final FacePaySession session;
     private final Map<String, Object> merchant = new HashMap<>();
 
+    /** With the default journal ({@link FacePaySession#defaultJournal}; config may hold journal_path). */
     public WxFacePay(Context context, Map<String, ?> config, FacePayBackend backend, FacePayListener listener) {
+        this(context, config, backend, listener, FacePaySession.defaultJournal(context, config));
+    }
+
+    /**
+     * With an explicit power-loss journal (null: none). After a restart the journalled
+     * order is the current one: micropay, orderquery and reverse act on it and answer once
+     * it has concluded.
+     */
+    public WxFacePay(Context context, Map<String, ?> config, FacePayBackend backend, FacePayListener listener,
+            FacePayJournal journal) {
         Map<String, Object> options = new HashMap<>();
         if (config != null) {
             for (Map.Entry<String, ?> e : config.entrySet()) {
@@ -39,7 +50,7 @@ public final class WxFacePay implements AutoCloseable {
                 }
             }
         }
-        session = new FacePaySession(context, options, backend, listener);
+        session = new FacePaySession(context, options, backend, listener, journal);
     }
 
     private static boolean isMerchantKey(String k) {

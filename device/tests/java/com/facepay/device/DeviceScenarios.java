@@ -3,8 +3,13 @@ package com.facepay.device;
 import android.content.Context;
 import com.tencent.wxpayface.IWxPayfaceCallback;
 import com.tencent.wxpayface.WxPayFace;
+import java.io.File;
+import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.zip.CRC32;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -34,7 +39,7 @@ public final class DeviceScenarios {
     }
 
     /** Listener that records everything; optionally throws from every method after recording. */
-    static final class Recorder implements FacePayListener {
+    static class Recorder implements FacePayListener {
         final LinkedBlockingQueue<Map<String, String>> concluded = new LinkedBlockingQueue<>();
         final LinkedBlockingQueue<String> notices = new LinkedBlockingQueue<>();
         final List<String> logs = Collections.synchronizedList(new ArrayList<String>());
@@ -175,9 +180,19 @@ public final class DeviceScenarios {
 
     /** Every scenario, by name. */
     public static String run(String name) {
+        return run(name, "");
+    }
+
+    /** Every scenario, by name; {@code arg} for those that take one (journal files the Rust test wrote). */
+    public static String run(String name, String arg) {
         WxPayFace.reset();
         try {
             switch (name) {
+                case "journal_abandoned_submit_resumes": journalAbandonedSubmitResumes(); break;
+                case "journal_rust_record_reverses": journalRustRecordReverses(arg); break;
+                case "journal_write_fails": journalWriteFails(); break;
+                case "journal_torn_record": journalTornRecord(arg); break;
+                case "file_journal_atomic": fileJournalAtomic(); break;
                 case "happy0": happy("0"); break;
                 case "happy1": happy("1"); break;
                 case "ambiguous_submit_reverses": ambiguousSubmitReverses(); break;
@@ -589,5 +604,354 @@ public final class DeviceScenarios {
             pay.releaseWxpayface(a);
             ok(a.next("release"), "release once concluded");
         }
+    }
+
+    // ── power loss: the journal ─────────────────────────────────────────────────────────
+
+    /** The 64-byte record checks that Java can make: magic, CRC-32 of bytes 0..59 (zlib's, little-endian). */
+    static void checkRecord(byte[] b, int phase, String outTradeNo) {
+        check(b != null && b.length == 64, "record length " + (b == null ? "null" : b.length));
+        check(b[0] == 'F' && b[1] == 'P' && b[2] == 'J' && b[3] == 'R', "magic " + Arrays.toString(b));
+        CRC32 crc = new CRC32();
+        crc.update(b, 0, 60);
+        long stored = (b[60] & 0xFFL) | (b[61] & 0xFFL) << 8 | (b[62] & 0xFFL) << 16 | (b[63] & 0xFFL) << 24;
+        check(crc.getValue() == stored, "crc " + crc.getValue() + " != " + stored);
+        check(b[5] == phase, "phase " + b[5] + ", wanted " + phase);
+        String otn = new String(b, 19, b[18], java.nio.charset.StandardCharsets.US_ASCII);
+        check(otn.equals(outTradeNo), "out_trade_no " + otn);
+    }
+
+    /** A recorder that also keeps every notice's fields. */
+    static final class NoticeRecorder extends Recorder {
+        final List<String> journal = Collections.synchronizedList(new ArrayList<String>());
+
+        @Override
+        public void onNotice(String kind, Map<String, String> fields) {
+            if (kind.startsWith("Journal")) {
+                journal.add(kind + new java.util.TreeMap<>(fields));
+            }
+            super.onNotice(kind, fields);
+        }
+
+        boolean saw(String prefix, String... parts) {
+            synchronized (journal) {
+                for (String j : journal) {
+                    boolean all = j.startsWith(prefix);
+                    for (String p : parts) {
+                        all &= j.contains(p);
+                    }
+                    if (all) {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        }
+    }
+
+    static void advanceUntil(FacePaySession s, Recorder rec, long from, long to, long step) throws InterruptedException {
+        for (long t = from; t <= to && rec.concluded.isEmpty(); t += step) {
+            s.advanceClock(t);
+            Thread.sleep(1);
+        }
+    }
+
+    /**
+     * (a) A submit that never gets its answer, then the session is dropped (the kill): the
+     * next session on the same journal resumes the order at creation, queries it, never
+     * submits, concludes, takes the app's start meanwhile and clears the journal.
+     */
+    static void journalAbandonedSubmitResumes() throws Exception {
+        Context ctx = new Context(); // one app install: the default journal is in its files dir
+        File file = new File(ctx.getFilesDir(), "facepay-journal");
+        final LinkedBlockingQueue<BackendReply> held = new LinkedBlockingQueue<>();
+        Backend before = new Backend() {
+            @Override
+            public void execute(BackendRequest r, BackendReply reply) {
+                if (r.op.equals("submit")) {
+                    requests.add(r);
+                    held.add(reply); // the answer is lost with the power
+                    return;
+                }
+                super.execute(r, reply);
+            }
+        };
+        Recorder rec1 = new Recorder();
+        FacePaySession s1 = new FacePaySession(ctx, map("clock", "manual"), before, rec1);
+        check(s1.journal() instanceof FileJournal && ((FileJournal) s1.journal()).file().equals(file.getAbsoluteFile()),
+            "default journal " + s1.journal());
+        s1.start(map(), merchant());
+        rec1.awaitNotice("Ready");
+        s1.advanceClock(10);
+        awaitState(s1, "Idle");
+        s1.startOrder(map("out_trade_no", "T-pl", "total_fee", "100", "face_code_type", "1"));
+        BackendReply lost = held.poll(5, TimeUnit.SECONDS);
+        check(lost != null, "no submit");
+        checkRecord(Files.readAllBytes(file.toPath()), 0, "T-pl");
+        s1.close(); // killed: nothing concluded, nothing cleared
+        checkRecord(Files.readAllBytes(file.toPath()), 0, "T-pl");
+
+        WxPayFace.reset();
+        NoticeRecorder rec = new NoticeRecorder();
+        Backend after = new Backend();
+        after.sameThread = true;
+        try (FacePaySession s = new FacePaySession(ctx, map("clock", "manual"), after, rec)) {
+            check(rec.saw("JournalResumed", "out_trade_no=T-pl", "phase=Submitting"), "resume notice " + rec.journal);
+            check(s.state().equals("Querying"), "resumed in " + s.state());
+            checkRecord(Files.readAllBytes(file.toPath()), 1, "T-pl"); // Querying, written before the first query
+            s.start(map(), merchant()); // taken while the order settles
+            check(WxPayFace.CALLS.isEmpty(), "the face service came up while settling: " + WxPayFace.CALLS);
+            advanceUntil(s, rec, 1000, 40_000, 1000);
+            Map<String, String> c = rec.awaitConclusion();
+            check(c.get("out_trade_no").equals("T-pl") && c.get("outcome").equals("Paid"), "outcome " + c);
+            check(after.count("submit") == 0, "submitted again after the restart");
+            check(after.count("query") >= 1 && "T-pl".equals(after.last("query").params.get("out_trade_no")), "query " + after.requests);
+            rec.awaitNotice("Ready");
+            check(WxPayFace.CALLS.contains("initWxpayface"), "the face service after the conclusion " + WxPayFace.CALLS);
+            check(!file.exists() && s.journal().read() == null, "journal cleared after the conclusion");
+            check(!new File(file.getPath() + ".tmp").exists(), "stray temp file");
+            // The old session's answer arrives after all: its handle is closed, nothing happens.
+            lost.answer(map("return_code", "SUCCESS", "result_code", "SUCCESS", "transaction_id", "42"));
+            Thread.sleep(20);
+            check(rec.concluded.isEmpty(), "a second conclusion " + rec.concluded);
+            awaitState(s, "Idle");
+        }
+    }
+
+    /**
+     * (a) A Reversing record written by Rust's JournalRecord::encode (arg: its path): the
+     * facade after the restart sees the order as the current one; the reverse continues its
+     * budget (attempt 2), nothing is submitted or queried, micropay and orderquery answer
+     * once it concluded, init once the face service is up.
+     */
+    static void journalRustRecordReverses(String path) throws Exception {
+        NoticeRecorder rec = new NoticeRecorder();
+        Backend backend = new Backend();
+        backend.sameThread = true;
+        Map<String, Object> config = merchant();
+        config.put("clock", "manual");
+        config.put("journal_path", path);
+        try (WxFacePay pay = new WxFacePay(new Context(), config, backend, rec)) {
+            FacePaySession s = pay.session();
+            check(rec.saw("JournalResumed", "out_trade_no=T-rust-rev", "phase=Reversing"), "resume " + rec.journal);
+            check(s.state().equals("Reversing"), "resumed in " + s.state());
+            Answers query = new Answers();
+            Answers pay1 = new Answers();
+            Answers other = new Answers();
+            Answers init = new Answers();
+            pay.orderquery(map("out_trade_no", "T-rust-rev"), query);
+            pay.micropay(map(), pay1);
+            pay.orderquery(map("out_trade_no", "T-other"), other);
+            err(other.next("orderquery of another order"), "orderquery of another order", "ORDER_NOT_FOUND");
+            pay.initWxpayface(init);
+            check(query.q.isEmpty() && pay1.q.isEmpty() && init.q.isEmpty(), "answered while settling");
+            advanceUntil(s, rec, 500, 60_000, 500);
+            Map<String, String> c = rec.awaitConclusion();
+            check(c.get("outcome").equals("Reversed"), "outcome " + c);
+            check(backend.count("submit") == 0 && backend.count("query") == 0, "requests " + backend.requests);
+            check("2".equals(backend.last("reverse").params.get("attempt")), "reverse attempt " + backend.last("reverse").params);
+            Map<String, Object> q = query.next("orderquery");
+            ok(q, "orderquery", "trade_state");
+            check("REVOKED".equals(q.get("trade_state")) && "T-rust-rev".equals(q.get("out_trade_no")), "orderquery " + q);
+            err(pay1.next("micropay"), "micropay of a reversed order", "REVERSED");
+            ok(init.next("initWxpayface"), "initWxpayface after the conclusion");
+            check(!new File(path).exists(), "journal cleared");
+        }
+    }
+
+    /** An in-memory journal that can break: write throws IOException, read and clear a RuntimeException. */
+    static final class FlakyJournal implements FacePayJournal {
+        volatile boolean broken;
+        volatile byte[] stored;
+        final AtomicInteger writes = new AtomicInteger();
+
+        @Override
+        public byte[] read() {
+            if (broken) {
+                throw new IllegalStateException("flash controller gone");
+            }
+            return stored;
+        }
+
+        @Override
+        public void write(byte[] record) throws IOException {
+            writes.incrementAndGet();
+            if (broken) {
+                throw new IOException("No space left on device");
+            }
+            stored = record.clone();
+        }
+
+        @Override
+        public void clear() {
+            if (broken) {
+                throw new IllegalStateException("flash controller gone");
+            }
+            stored = null;
+        }
+    }
+
+    /**
+     * (c) A journal that throws: logged loudly, the listener told, no crash; the order in
+     * hand goes on; new orders are refused (JOURNAL_FAILED) until the journal works again.
+     */
+    static void journalWriteFails() throws Exception {
+        NoticeRecorder rec = new NoticeRecorder();
+        FlakyJournal journal = new FlakyJournal();
+        Backend backend = new Backend();
+        try (FacePaySession s = new FacePaySession(new Context(), WxPayFace.getInstance(), map("clock", "manual"), backend, rec, journal)) {
+            s.start(map(), merchant());
+            rec.awaitNotice("Ready");
+            s.advanceClock(10);
+            awaitState(s, "Idle");
+            journal.broken = true;
+            s.startOrder(map("out_trade_no", "T-j1", "total_fee", "1", "face_code_type", "1"));
+            Map<String, String> c = rec.awaitConclusion();
+            check(c.get("outcome").equals("Paid"), "the order in hand goes on: " + c);
+            check(rec.saw("JournalFailed", "operation=write", "out_trade_no=T-j1", "phase=Submitting", "No space left"), "notice " + rec.journal);
+            check(rec.logs.stream().anyMatch(l -> l.startsWith("JOURNAL FAILED") && l.contains("T-j1")), "loud log " + rec.logs);
+            awaitState(s, "Idle");
+            int scans = count(WxPayFace.CALLS, "getWxpayfaceCode");
+            s.startOrder(map("out_trade_no", "T-j2", "total_fee", "1", "face_code_type", "1"));
+            Thread.sleep(20);
+            check(rec.saw("JournalFailed", "operation=start_order", "out_trade_no=T-j2"), "refusal notice " + rec.journal);
+            check(count(WxPayFace.CALLS, "getWxpayfaceCode") == scans && s.state().equals("Idle"), "a refused order was scanned: " + WxPayFace.CALLS);
+            check(backend.count("submit") == 1, "submits " + backend.count("submit"));
+            journal.broken = false;
+            s.startOrder(map("out_trade_no", "T-j3", "total_fee", "1", "face_code_type", "1"));
+            c = rec.awaitConclusion();
+            check(c.get("out_trade_no").equals("T-j3") && c.get("outcome").equals("Paid"), "after healing " + c);
+            check(rec.saw("JournalHealthy"), "healthy notice " + rec.journal);
+            check(journal.stored == null, "journal cleared after the conclusion");
+            check(!s.state().equals("Closed"), "session alive");
+        }
+        // Through the facade, with a journal that cannot even be read at start.
+        WxPayFace.reset();
+        NoticeRecorder rec2 = new NoticeRecorder();
+        FlakyJournal broken = new FlakyJournal();
+        broken.broken = true;
+        Map<String, Object> config = merchant();
+        config.put("clock", "manual");
+        try (WxFacePay pay = new WxFacePay(new Context(), config, new Backend(), rec2, broken)) {
+            check(rec2.saw("JournalFailed", "operation=read", "flash controller gone"), "read failure " + rec2.journal);
+            check(rec2.notices.contains("JournalUnreadable"), "unreadable " + rec2.notices);
+            Answers a = new Answers();
+            pay.initWxpayface(a);
+            ok(a.next("initWxpayface"), "initWxpayface");
+            pay.session().advanceClock(10);
+            pay.getWxpayfaceCode(map("out_trade_no", "T-f1", "total_fee", "1", "face_code_type", "1"), a);
+            err(a.next("order while the journal fails"), "order while the journal fails", "JOURNAL_FAILED");
+            broken.broken = false;
+            pay.getWxpayfaceCode(map("out_trade_no", "T-f2", "total_fee", "1", "face_code_type", "1"), a);
+            ok(a.next("getWxpayfaceCode once the journal works"), "getWxpayfaceCode", "face_code");
+            pay.micropay(map("out_trade_no", "T-f2"), a);
+            ok(a.next("micropay"), "micropay");
+        }
+    }
+
+    static int count(List<String> calls, String method) {
+        synchronized (calls) {
+            return (int) calls.stream().filter(method::equals).count();
+        }
+    }
+
+    /**
+     * (d) arg "torn|garbage": a record with a flipped byte resumes its order as ambiguous
+     * (queried, never submitted) and reports the damage; a record with nothing readable
+     * reports JournalUnreadable and the session starts fresh.
+     */
+    static void journalTornRecord(String arg) throws Exception {
+        String[] paths = arg.split("\\|");
+        NoticeRecorder rec = new NoticeRecorder();
+        Backend backend = new Backend();
+        backend.sameThread = true;
+        try (FacePaySession s = new FacePaySession(new Context(), map("clock", "manual", "journal_path", paths[0]), backend, rec)) {
+            check(rec.saw("JournalDamaged", "out_trade_no=T-torn", "checksum"), "damage notice " + rec.journal);
+            check(rec.logs.stream().anyMatch(l -> l.startsWith("JOURNAL DAMAGED")), "loud log " + rec.logs);
+            check(s.state().equals("Querying"), "resumed as ambiguous in " + s.state());
+            advanceUntil(s, rec, 1000, 40_000, 1000);
+            Map<String, String> c = rec.awaitConclusion();
+            check(c.get("out_trade_no").equals("T-torn") && c.get("outcome").equals("Paid"), "outcome " + c);
+            check(backend.count("submit") == 0, "submitted");
+            check(!new File(paths[0]).exists(), "journal cleared");
+        }
+        WxPayFace.reset();
+        NoticeRecorder rec2 = new NoticeRecorder();
+        try (FacePaySession s = new FacePaySession(new Context(), map("clock", "manual", "journal_path", paths[1]), new Backend(), rec2)) {
+            check(rec2.notices.contains("JournalUnreadable"), "unreadable " + rec2.notices);
+            check(rec2.saw("JournalDamaged", "out_trade_no=}", "checksum"), "damage notice " + rec2.journal);
+            check(s.state().equals("Uninitialized"), "fresh session " + s.state());
+            s.start(map(), merchant());
+            rec2.awaitNotice("Ready");
+        }
+    }
+
+    /**
+     * (b) FileJournal replaces atomically: a concurrent reader of the file only ever sees a
+     * complete record; a stray temp file (a crash between the temp write and the rename)
+     * is ignored and removed; clear empties it.
+     */
+    static void fileJournalAtomic() throws Exception {
+        File dir = Files.createTempDirectory("facepay-journal").toFile();
+        File file = new File(dir, "journal");
+        File temp = new File(dir, "journal.tmp");
+        FileJournal j = new FileJournal(file);
+        check(j.read() == null, "empty journal");
+        j.clear(); // nothing to clear: fine
+        final java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        final AtomicInteger reads = new AtomicInteger();
+        final List<String> torn = Collections.synchronizedList(new ArrayList<String>());
+        j.write(record(0));
+        Thread reader = new Thread(() -> {
+            while (!stop.get()) {
+                try {
+                    byte[] b = Files.readAllBytes(file.toPath());
+                    reads.incrementAndGet();
+                    boolean same = b.length == 64;
+                    for (byte x : b) {
+                        same &= x == b[0];
+                    }
+                    if (!same) {
+                        torn.add(Arrays.toString(b));
+                    }
+                } catch (NoSuchFileException e) {
+                    torn.add("the file vanished during a replace");
+                } catch (IOException e) {
+                    torn.add(e.toString());
+                }
+            }
+        }, "journal-reader");
+        reader.start();
+        for (int i = 1; i <= 300; i++) {
+            j.write(record(i));
+            check(Arrays.equals(j.read(), record(i)), "read after write " + i);
+            check(!temp.exists(), "temp left after write " + i);
+        }
+        stop.set(true);
+        reader.join();
+        check(torn.isEmpty(), "reader saw " + torn.size() + " torn states, e.g. " + (torn.isEmpty() ? "" : torn.get(0)));
+        check(reads.get() > 0, "the reader never read");
+        // A crash while the temp file was being written: a partial record in it.
+        Files.write(temp.toPath(), new byte[] {'F', 'P', 'J', 'R', 1, 0});
+        check(Arrays.equals(j.read(), record(300)), "stray partial temp file read");
+        check(!temp.exists(), "stray temp file kept");
+        // A crash after the temp fsync but before the rename: the newer record never took effect.
+        Files.write(temp.toPath(), record(301));
+        check(Arrays.equals(j.read(), record(300)), "an unrenamed record took effect");
+        j.clear();
+        check(j.read() == null && !file.exists(), "cleared");
+        Files.write(temp.toPath(), record(302));
+        check(j.read() == null && !temp.exists(), "a stray temp file alone is no record");
+        // Directories that do not exist yet are made.
+        FileJournal nested = new FileJournal(new File(dir, "a/b/journal"));
+        nested.write(record(7));
+        check(Arrays.equals(nested.read(), record(7)), "nested");
+        nested.clear();
+    }
+
+    static byte[] record(int i) {
+        byte[] b = new byte[64];
+        Arrays.fill(b, (byte) i);
+        return b;
     }
 }

@@ -226,7 +226,7 @@ struct Resumed {
     failing: Option<String>,
 }
 
-fn resume(policy: Policy, journal: &JournalStart) -> Resumed {
+fn resume(policy: Policy, journal: &JournalStart, now: Instant) -> Resumed {
     let mut r = Resumed {
         session: Session::new(policy),
         last: None,
@@ -250,7 +250,7 @@ fn resume(policy: Policy, journal: &JournalStart) -> Resumed {
             r.boot.push(Effect::Command(Command::Notify(Notice::JournalUnreadable)));
         }
         JournalStart::Stored(bytes) => {
-            let (session, error) = Session::resume_from_bytes(policy, bytes, Instant(0));
+            let (session, error) = Session::resume_from_bytes(policy, bytes, now);
             r.session = session;
             match (JournalRecord::decode(bytes), error) {
                 (_, Some(e)) => damaged(&mut r, bytes, e),
@@ -340,16 +340,19 @@ impl Device {
             "writer".into(),
             concat!("facepay-device ", env!("CARGO_PKG_VERSION")).into(),
         );
-        if let JournalStart::Stored(bytes) = &journal
-            && !bytes.is_empty()
-        {
-            // Replay starts from a fresh session: a resumed one is marked here (and will
-            // diverge from the replay until the trace format records a resume).
-            terminal.insert("resumed_from_journal".into(), hex(bytes).into());
+        let clock = if manual_clock {
+            Clock::Manual(0)
+        } else {
+            Clock::Monotonic(WallInstant::now())
+        };
+        let boot_at = clock.now();
+        let mut header = TraceHeader::new(policy, terminal);
+        if let JournalStart::Stored(bytes) = &journal {
+            // Replay resumes its machine from the same bytes at the same time.
+            header = header.resumed(boot_at, bytes);
         }
-        let header = TraceHeader::new(policy, terminal);
         let writer = TraceWriter::new(trace, &header, redaction)?;
-        let r = resume(policy, &journal);
+        let r = resume(policy, &journal, boot_at);
         let mut facade = Facade::default();
         if let Some(o) = r.order {
             facade.resume(o);
@@ -359,14 +362,10 @@ impl Device {
                 session: Recorder {
                     session: r.session,
                     writer,
-                    step_at: Instant(0),
+                    step_at: boot_at,
                     error: None,
                 },
-                clock: if manual_clock {
-                    Clock::Manual(0)
-                } else {
-                    Clock::Monotonic(WallInstant::now())
-                },
+                clock,
                 facade,
                 // The boot step reports the resumed state (e.g. Querying) as a change.
                 state: StateId::Uninitialized,

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use facepay_fsm::trace::{
     LineErrorKind, Mismatch, RecordingSession, Redaction, TraceHeader, Verdict, parse_trace, replay_bytes,
 };
-use facepay_fsm::{Command, Event, Instant, Policy, PolicySettings};
+use facepay_fsm::{
+    Command, Event, Field, Instant, JOURNAL_VERSION, JournalPhase, JournalRecord, PayApi, Policy, PolicySettings, Text,
+};
 use serde_json::{Value, json};
 
 fn corpus_dir() -> PathBuf {
@@ -46,6 +48,22 @@ impl Rig {
             sdk: Vec::new(),
             backend: Vec::new(),
         }
+    }
+
+    /// A terminal restarting after a power loss, resuming from `journal` at `at`.
+    fn resumed(journal: &[u8], at: u64) -> Rig {
+        let terminal = json!({"model": "scripted", "firmware": "corpus-1", "store": "S01"});
+        let header =
+            TraceHeader::new(Policy::default(), terminal.as_object().unwrap().clone()).resumed(Instant(at), journal);
+        let (s, error) = RecordingSession::create_resumed(Vec::new(), &header, Redaction::Placeholders).unwrap();
+        assert_eq!(error, None);
+        let mut r = Rig {
+            s,
+            sdk: Vec::new(),
+            backend: Vec::new(),
+        };
+        r.drain();
+        r
     }
 
     fn drain(&mut self) {
@@ -306,6 +324,25 @@ fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
         .at(5000, face_code(FACE_CODE))
         .at(5600, submitted(paid("4200000000202501010017")));
     v.push(("17-raw-logging-lab", r.finish(10_000)));
+
+    // Power came back 20 s after the submit went out with no answer; the journal says
+    // Querying. The restarted terminal queries (never submits), finds the payment, and
+    // brings the face service up once the order is settled.
+    let journal = JournalRecord {
+        version: JOURNAL_VERSION,
+        out_trade_no: Text::new(Field::OutTradeNo, "T18").unwrap(),
+        api: PayApi::Micropay,
+        total_fee: 100,
+        phase: JournalPhase::Querying,
+        elapsed_ms: 12_000,
+        queries: 1,
+        reverse_attempts: 0,
+    };
+    let mut r = Rig::resumed(&journal.encode(), 100_000);
+    r.at(100_200, start())
+        .at(105_100, queried(trade("SUCCESS")))
+        .at(105_300, initialised("SUCCESS"));
+    v.push(("18-resumed-after-power-loss", r.finish(110_000)));
     v
 }
 

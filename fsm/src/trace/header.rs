@@ -2,11 +2,13 @@
 //! the session ran under (replay builds its machine from it).
 
 use std::string::{String, ToString};
+use std::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
 use super::redaction::Redaction;
 use crate::policy::Policy;
+use crate::time::Instant;
 
 /// The `format` value of every trace header.
 pub const FORMAT_NAME: &str = "facepay-trace";
@@ -32,6 +34,51 @@ pub struct TraceHeader {
     /// Free-form terminal metadata (device model, firmware, SDK version, store...).
     #[serde(default)]
     pub terminal: serde_json::Map<String, serde_json::Value>,
+    /// Present when the session was resumed from a power-loss journal rather than started
+    /// fresh: replay resumes its machine from the same bytes at the same time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<TraceResume>,
+}
+
+/// How a resumed session began: `Session::resume_from_bytes(policy, journal, at)`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceResume {
+    /// The time passed to `resume_from_bytes`.
+    pub at: Instant,
+    /// The stored journal bytes, lowercase hex (even when damaged: replay must see what
+    /// the terminal saw).
+    pub journal: String,
+}
+
+impl TraceResume {
+    /// Records a resume from `journal` at `at`.
+    pub fn new(at: Instant, journal: &[u8]) -> Self {
+        use core::fmt::Write;
+        let mut hex = String::with_capacity(journal.len() * 2);
+        for b in journal {
+            let _ = write!(hex, "{b:02x}");
+        }
+        TraceResume { at, journal: hex }
+    }
+
+    /// The journal bytes, or `None` if `journal` is not even-length hex.
+    pub fn bytes(&self) -> Option<Vec<u8>> {
+        let s = self.journal.as_bytes();
+        if !s.len().is_multiple_of(2) {
+            return None;
+        }
+        s.chunks(2)
+            .map(|pair| {
+                let digit = |c: u8| (c as char).to_digit(16);
+                let (hi, lo) = match pair {
+                    [h, l] => (digit(*h)?, digit(*l)?),
+                    _ => return None,
+                };
+                u8::try_from(hi * 16 + lo).ok()
+            })
+            .collect()
+    }
 }
 
 impl TraceHeader {
@@ -44,6 +91,13 @@ impl TraceHeader {
             redaction: Redaction::default(),
             policy,
             terminal,
+            resume: None,
         }
+    }
+
+    /// The same header for a session resumed from `journal` at `at`.
+    pub fn resumed(mut self, at: Instant, journal: &[u8]) -> Self {
+        self.resume = Some(TraceResume::new(at, journal));
+        self
     }
 }

@@ -13,7 +13,7 @@ mod replay;
 mod report;
 mod writer;
 
-pub use header::{FORMAT_NAME, FORMAT_VERSION, TraceHeader};
+pub use header::{FORMAT_NAME, FORMAT_VERSION, TraceHeader, TraceResume};
 pub use reader::{LineError, LineErrorKind, ParsedTrace, TraceLines, parse_header, parse_record, parse_trace};
 pub use record::{Record, RecordKind};
 pub use redaction::{Redaction, Redactor};

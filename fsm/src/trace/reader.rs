@@ -138,7 +138,15 @@ pub fn parse_header(bytes: &[u8], last: bool) -> Result<TraceHeader, LineError> 
             ));
         }
     }
-    serde_json::from_value(value).map_err(|e| at(1, LineErrorKind::Invalid(std::format!("header: {e}"))))
+    let header: TraceHeader =
+        serde_json::from_value(value).map_err(|e| at(1, LineErrorKind::Invalid(std::format!("header: {e}"))))?;
+    if header.resume.as_ref().is_some_and(|r| r.bytes().is_none()) {
+        return Err(at(
+            1,
+            LineErrorKind::Invalid("header: `resume.journal` must be even-length hex".to_string()),
+        ));
+    }
+    Ok(header)
 }
 
 /// Parses one record line. `line` is its 1-based number (for the error); `last` says the

@@ -138,7 +138,15 @@ impl Replayer {
     /// A fresh machine under `header.policy`; `transcript` keeps every step (for
     /// `--explain` and diagrams).
     pub fn new(header: &TraceHeader, transcript: bool) -> Self {
-        let mut session = Session::new(header.policy);
+        // A resumed session starts from the journal it was resumed from; the reader has
+        // checked that the bytes are hex.
+        let (mut session, t) = match &header.resume {
+            Some(r) => (
+                Session::resume_from_bytes(header.policy, &r.bytes().unwrap_or_default(), r.at).0,
+                r.at,
+            ),
+            None => (Session::new(header.policy), Instant(0)),
+        };
         let mut pending = VecDeque::new();
         while let Some(c) = session.poll_command() {
             pending.push_back(c);
@@ -149,7 +157,7 @@ impl Replayer {
             transcript: transcript.then(Vec::new),
             conclusions: Vec::new(),
             last_line: 1,
-            t: Instant(0),
+            t,
         }
     }
 

@@ -139,6 +139,34 @@ impl<W: Write> RecordingSession<W> {
         }
     }
 
+    /// Writes `header` (which must carry [`super::TraceResume`], see
+    /// [`TraceHeader::resumed`]) and returns the session resumed from that journal,
+    /// recording to `out`, with the journal's error if it was damaged.
+    pub fn create_resumed(
+        out: W,
+        header: &TraceHeader,
+        redaction: Redaction,
+    ) -> io::Result<(Self, Option<crate::journal::JournalError>)> {
+        let resume = header
+            .resume
+            .as_ref()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the header carries no resume"))?;
+        let journal = resume
+            .bytes()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "resume.journal is not hex"))?;
+        let writer = TraceWriter::new(out, header, redaction)?;
+        let (session, error) = Session::resume_from_bytes(writer.policy(), &journal, resume.at);
+        Ok((
+            RecordingSession {
+                session,
+                writer,
+                step_at: resume.at,
+                error: None,
+            },
+            error,
+        ))
+    }
+
     /// Writes the header to `out` and returns a fresh session recording to it.
     pub fn create(out: W, header: &TraceHeader, redaction: Redaction) -> io::Result<Self> {
         TraceWriter::new(out, header, redaction).map(RecordingSession::new)

@@ -23,6 +23,28 @@ enum Command {
     Run(RunArgs),
     /// Replay recorded traces against today's machine.
     Replay(facepay_sim::replay::ReplayArgs),
+    /// Run facepay and the published peer loops on the same seeds and faults; one table.
+    Compare(CompareArgs),
+}
+
+/// Arguments of `facepay-sim compare`.
+#[derive(Debug, clap::Args)]
+struct CompareArgs {
+    /// Campaign seed: session i of every strategy is drawn from (seed, i).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Sessions per strategy.
+    #[arg(long, default_value_t = 10_000)]
+    sessions: u64,
+    /// Swarm mode: each session draws its own fault probabilities and behaviours.
+    #[arg(long)]
+    swarm: bool,
+    /// Print the comparison as JSON on stdout instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Worker threads (default: the number of cores). Results do not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
 }
 
 /// Arguments of `facepay-sim run`.
@@ -60,6 +82,45 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run(args) => run(args),
         Command::Replay(args) => facepay_sim::replay::main(args),
+        Command::Compare(args) => compare(args),
+    }
+}
+
+fn compare(args: CompareArgs) -> ExitCode {
+    use facepay_sim::compare::{CompareConfig, render_table, run_compare};
+    let cfg = CompareConfig {
+        seed: args.seed,
+        sessions: args.sessions,
+        swarm: args.swarm,
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+    };
+    let bar = ProgressBar::new(cfg.sessions);
+    if std::io::stderr().is_terminal() {
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions × 5 strategies",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+    } else {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    let comparison = run_compare(&cfg, |done| bar.set_position(done));
+    bar.finish_and_clear();
+    if args.json {
+        match serde_json::to_string_pretty(&comparison) {
+            Ok(s) => println!("{s}"),
+            Err(e) => eprintln!("cannot write the comparison as JSON: {e}"),
+        }
+    } else {
+        print!("{}", render_table(&comparison, std::io::stdout().is_terminal()));
+    }
+    // The claim is facepay's row: exit non-zero if it broke anything.
+    match comparison.rows.first() {
+        Some(r) if r.violations.total() == 0 => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
     }
 }
 

@@ -10,7 +10,7 @@ use crate::checker::{Checker, Violation};
 use crate::faults::{FaultCounts, FaultPlan, Faults};
 use crate::rng::{SimRng, derive_seed};
 use crate::sdk::{Callback, FaceApp, ReplyTag, SdkProfile, SdkReply};
-use crate::terminal::{Observer, Terminal};
+use crate::terminal::{Observer, StrategyKind, Terminal};
 use crate::world::{Agenda, TerminalClock, WorldMs};
 
 /// Everything that defines one session, drawn from `(campaign seed, index)`.
@@ -134,7 +134,17 @@ pub struct Scratch {
 
 /// Runs the session `spec` to its end, watched by `observer`.
 pub fn run_session<O: Observer>(spec: &SessionSpec, scratch: &mut Scratch, observer: O) -> (SessionReport, O) {
-    let mut world = World::new(spec, scratch, observer);
+    run_session_with(spec, StrategyKind::Facepay, scratch, observer)
+}
+
+/// Runs the session `spec` with its terminal run by `strategy` (facepay or a peer loop).
+pub fn run_session_with<O: Observer>(
+    spec: &SessionSpec,
+    strategy: StrategyKind,
+    scratch: &mut Scratch,
+    observer: O,
+) -> (SessionReport, O) {
+    let mut world = World::new(spec, strategy, scratch, observer);
     world.run();
     world.finish()
 }
@@ -158,7 +168,7 @@ struct World<'s, O: Observer> {
 const WORLD_END_MS: u64 = 30 * 24 * 3600 * 1000;
 
 impl<'s, O: Observer> World<'s, O> {
-    fn new(spec: &'s SessionSpec, scratch: &'s mut Scratch, observer: O) -> Self {
+    fn new(spec: &'s SessionSpec, strategy: StrategyKind, scratch: &'s mut Scratch, observer: O) -> Self {
         scratch.agenda.clear();
         scratch.backend.clear();
         scratch.commands.clear();
@@ -171,7 +181,7 @@ impl<'s, O: Observer> World<'s, O> {
             now: 0,
             face_app: FaceApp::new(prefix),
             faults: Faults::new(spec.faults),
-            terminal: Terminal::new(spec.policy, spec.faults.clock, observer),
+            terminal: Terminal::with_strategy(strategy, spec.policy, spec.faults.clock, observer),
             cashier: Cashier::new(spec.cashier, prefix),
             checker: Checker::new(spec.order_bound_world_ms()),
             steps: 0,

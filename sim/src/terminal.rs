@@ -1,11 +1,18 @@
 //! The seam between the world and the machine: one terminal running a real
 //! [`facepay_fsm::Session`] on its own (possibly skewed) clock, with an observer that sees
 //! every input, timer and command — a trace recorder, or nothing.
+//!
+//! A terminal runs a [`Strategy`]: [`Facepay`] is the machine alone (the default, and the
+//! only thing campaigns run); a [`PeerStrategy`] settles orders with a published peer
+//! loop instead (see [`crate::peers`]). Both speak the machine's sans-IO surface and its
+//! `Command` vocabulary, so the world, the faults and the checker are the same for all.
 
 use std::io::Write;
 
 use facepay_fsm::trace::TraceWriter;
 use facepay_fsm::{Command, Event, HandleError, Instant, Policy, Session, Timer};
+
+use crate::peers::{Note, PeerKind, PeerStrategy};
 
 use crate::world::{TerminalClock, WorldMs};
 
@@ -40,9 +47,124 @@ impl<W: Write> Observer for TraceWriter<W> {
     }
 }
 
+/// How a terminal decides, over its [`Session`]: the sans-IO surface of the machine, with
+/// the session passed in so that every strategy keeps the real machine for what it does
+/// not replace.
+pub trait Strategy {
+    /// Feeds `event` at `now` (as `Session::handle`).
+    fn handle(&mut self, session: &mut Session, now: Instant, event: &Event) -> Result<(), HandleError>;
+    /// Fires the earliest timer due at `now` (as `Session::handle_timeout`).
+    fn handle_timeout(&mut self, session: &mut Session, now: Instant) -> Result<(), HandleError>;
+    /// The next command, in order (as `Session::poll_command`).
+    fn poll_command(&mut self, session: &mut Session) -> Option<Command>;
+    /// The next timer and when it is due; `None` for a timer that is not the machine's.
+    fn next_timer(&self, session: &Session) -> Option<(Option<Timer>, Instant)>;
+}
+
+/// The facepay machine itself, nothing added.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Facepay;
+
+impl Strategy for Facepay {
+    #[inline]
+    fn handle(&mut self, session: &mut Session, now: Instant, event: &Event) -> Result<(), HandleError> {
+        session.handle(now, event)
+    }
+    #[inline]
+    fn handle_timeout(&mut self, session: &mut Session, now: Instant) -> Result<(), HandleError> {
+        session.handle_timeout(now)
+    }
+    #[inline]
+    fn poll_command(&mut self, session: &mut Session) -> Option<Command> {
+        session.poll_command()
+    }
+    #[inline]
+    fn next_timer(&self, session: &Session) -> Option<(Option<Timer>, Instant)> {
+        session.next_timer().map(|(t, at)| (Some(t), at))
+    }
+}
+
+/// Which strategy a terminal runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum StrategyKind {
+    /// The facepay machine.
+    #[default]
+    Facepay,
+    /// A peer loop settles each order.
+    Peer(PeerKind),
+}
+
+impl StrategyKind {
+    /// Every strategy, facepay first.
+    pub const ALL: [StrategyKind; 5] = [
+        StrategyKind::Facepay,
+        StrategyKind::Peer(PeerKind::PhpSample),
+        StrategyKind::Peer(PeerKind::JavaPos),
+        StrategyKind::Peer(PeerKind::AlipayDemo),
+        StrategyKind::Peer(PeerKind::Naive),
+    ];
+
+    /// Its short name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            StrategyKind::Facepay => "facepay",
+            StrategyKind::Peer(p) => p.name(),
+        }
+    }
+}
+
+/// The strategy a terminal runs (static dispatch; the facepay path stays allocation-free).
+#[derive(Debug, Default)]
+enum Engine {
+    #[default]
+    Facepay,
+    Peer(Box<PeerStrategy>),
+}
+
+impl Engine {
+    fn new(kind: StrategyKind) -> Self {
+        match kind {
+            StrategyKind::Facepay => Engine::Facepay,
+            StrategyKind::Peer(p) => Engine::Peer(Box::new(PeerStrategy::new(p))),
+        }
+    }
+}
+
+impl Strategy for Engine {
+    #[inline]
+    fn handle(&mut self, session: &mut Session, now: Instant, event: &Event) -> Result<(), HandleError> {
+        match self {
+            Engine::Facepay => Facepay.handle(session, now, event),
+            Engine::Peer(p) => p.handle(session, now, event),
+        }
+    }
+    #[inline]
+    fn handle_timeout(&mut self, session: &mut Session, now: Instant) -> Result<(), HandleError> {
+        match self {
+            Engine::Facepay => Facepay.handle_timeout(session, now),
+            Engine::Peer(p) => p.handle_timeout(session, now),
+        }
+    }
+    #[inline]
+    fn poll_command(&mut self, session: &mut Session) -> Option<Command> {
+        match self {
+            Engine::Facepay => Facepay.poll_command(session),
+            Engine::Peer(p) => p.poll_command(session),
+        }
+    }
+    #[inline]
+    fn next_timer(&self, session: &Session) -> Option<(Option<Timer>, Instant)> {
+        match self {
+            Engine::Facepay => Facepay.next_timer(session),
+            Engine::Peer(p) => p.next_timer(session),
+        }
+    }
+}
+
 /// One terminal: a session, its clock, its observer.
 pub struct Terminal<O: Observer> {
     session: Session,
+    strategy: Engine,
     clock: TerminalClock,
     observer: O,
 }
@@ -52,8 +174,34 @@ impl<O: Observer> Terminal<O> {
     pub fn new(policy: Policy, clock: TerminalClock, observer: O) -> Self {
         Terminal {
             session: Session::new(policy),
+            strategy: Engine::Facepay,
             clock,
             observer,
+        }
+    }
+
+    /// A terminal with a fresh session under `policy`, run by `strategy`.
+    pub fn with_strategy(strategy: StrategyKind, policy: Policy, clock: TerminalClock, observer: O) -> Self {
+        Terminal {
+            session: Session::new(policy),
+            strategy: Engine::new(strategy),
+            clock,
+            observer,
+        }
+    }
+
+    /// Keep a peer strategy's notes on how its source reads each answer (for transcripts).
+    pub fn record_peer_notes(&mut self) {
+        if let Engine::Peer(p) = &mut self.strategy {
+            p.record_notes();
+        }
+    }
+
+    /// The peer strategy's notes so far, taken (empty for facepay).
+    pub fn take_peer_notes(&mut self) -> Vec<Note> {
+        match &mut self.strategy {
+            Engine::Peer(p) => p.take_notes(),
+            Engine::Facepay => Vec::new(),
         }
     }
 
@@ -65,7 +213,7 @@ impl<O: Observer> Terminal<O> {
     /// Feeds `event` at world time `t`; appends the commands it produced to `out`.
     pub fn input(&mut self, t: WorldMs, event: &Event, out: &mut Vec<Command>) -> Result<(), HandleError> {
         let now = self.now(t);
-        self.session.handle(now, event)?;
+        self.strategy.handle(&mut self.session, now, event)?;
         self.observer.input(now, event);
         self.drain(now, out);
         Ok(())
@@ -74,12 +222,12 @@ impl<O: Observer> Terminal<O> {
     /// Fires every timer due at world time `t`, one step each; appends the commands.
     pub fn fire_due(&mut self, t: WorldMs, out: &mut Vec<Command>) -> Result<(), HandleError> {
         let now = self.now(t);
-        while let Some((timer, at)) = self.session.next_timer() {
+        while let Some((timer, at)) = self.strategy.next_timer(&self.session) {
             if at > now {
                 break;
             }
-            self.session.handle_timeout(now)?;
-            self.observer.timer(now, Some(timer));
+            self.strategy.handle_timeout(&mut self.session, now)?;
+            self.observer.timer(now, timer);
             self.drain(now, out);
         }
         Ok(())
@@ -87,7 +235,9 @@ impl<O: Observer> Terminal<O> {
 
     /// The world time at which the next timer is due.
     pub fn next_deadline(&self) -> Option<WorldMs> {
-        self.session.poll_timeout().map(|at| self.clock.world_at(at.0))
+        self.strategy
+            .next_timer(&self.session)
+            .map(|(_, at)| self.clock.world_at(at.0))
     }
 
     /// The session, to read its state.
@@ -101,7 +251,7 @@ impl<O: Observer> Terminal<O> {
     }
 
     fn drain(&mut self, now: Instant, out: &mut Vec<Command>) {
-        while let Some(c) = self.session.poll_command() {
+        while let Some(c) = self.strategy.poll_command(&mut self.session) {
             self.observer.output(now, &c);
             out.push(c);
         }

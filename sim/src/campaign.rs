@@ -60,6 +60,8 @@ pub struct CampaignConfig {
     pub sessions: u64,
     /// Draw fault and behaviour probabilities per session.
     pub swarm: bool,
+    /// The terminal may lose power (and resume from its journal).
+    pub power_loss: bool,
     /// This process's shard.
     pub shard: Shard,
     /// Worker threads.
@@ -196,7 +198,7 @@ pub fn run_campaign(cfg: &CampaignConfig, mut progress: impl FnMut(u64)) -> Summ
                     }
                     for k in start..(start + CHUNK).min(total) {
                         let index = cfg.shard.index + k * cfg.shard.count;
-                        let spec = SessionSpec::draw(cfg.seed, index, cfg.swarm);
+                        let spec = SessionSpec::draw_with(cfg.seed, index, cfg.swarm, cfg.power_loss);
                         let r = run_checked(&spec, &mut scratch);
                         for o in &r.outcomes {
                             local.outcomes.add(*o);
@@ -265,12 +267,27 @@ pub fn run_campaign(cfg: &CampaignConfig, mut progress: impl FnMut(u64)) -> Summ
 /// Runs session `index` of campaign `seed` again, recording its trace (format v1, secrets
 /// written as they are: they are simulated) to `out`. Returns the session's report.
 pub fn record_session<W: Write>(seed: u64, index: u64, swarm: bool, out: W) -> std::io::Result<SessionReport> {
-    let spec = SessionSpec::draw(seed, index, swarm);
+    record_session_with(seed, index, swarm, false, out)
+}
+
+/// As [`record_session`], with power losses on or off. A trace that crosses a power loss
+/// holds every boot's commands; `replay` follows one boot, so it diverges at the first.
+pub fn record_session_with<W: Write>(
+    seed: u64,
+    index: u64,
+    swarm: bool,
+    power_loss: bool,
+    out: W,
+) -> std::io::Result<SessionReport> {
+    let spec = SessionSpec::draw_with(seed, index, swarm, power_loss);
     let mut meta = serde_json::Map::new();
     meta.insert("source".into(), "facepay-sim".into());
     meta.insert("seed".into(), seed.into());
     meta.insert("session".into(), index.into());
     meta.insert("swarm".into(), swarm.into());
+    if power_loss {
+        meta.insert("power_loss".into(), true.into());
+    }
     meta.insert(
         "spec".into(),
         serde_json::to_value(&spec).map_err(std::io::Error::other)?,

@@ -262,14 +262,7 @@ impl Cashier {
                 }
                 self.wake_after(2_000)
             }
-            Notice::OrderConcluded(c) => {
-                self.want = match c.outcome {
-                    Outcome::Paid | Outcome::NeedsReconciliation => Want::Release,
-                    Outcome::NotPaid | Outcome::Reversed if self.orders < self.script.patience => Want::Order,
-                    Outcome::NotPaid | Outcome::Reversed => Want::Release,
-                };
-                self.wake_after(think)
-            }
+            Notice::OrderConcluded(c) => self.order_concluded(c.outcome, think),
             Notice::UserIdentified(_) | Notice::UserNotIdentified => {
                 if self.want == Want::Identify {
                     self.want = Want::Order;
@@ -284,6 +277,42 @@ impl Cashier {
                 }
             }
         }
+    }
+}
+
+impl Cashier {
+    fn order_concluded(&mut self, outcome: Outcome, think: u64) -> Reaction {
+        let next = match outcome {
+            Outcome::Paid | Outcome::NeedsReconciliation => Want::Release,
+            Outcome::NotPaid | Outcome::Reversed if self.orders < self.script.patience => Want::Order,
+            Outcome::NotPaid | Outcome::Reversed => Want::Release,
+        };
+        // A session that is not started refuses what comes next, and the cashier starts it.
+        self.want = next;
+        self.wake_after(think)
+    }
+
+    /// The terminal boots after a power loss: the app forgets what it was doing (its
+    /// order numbering is durable), starts the face service again, then goes on with the
+    /// purchase. The first wake-up is returned.
+    pub fn power_on(&mut self) -> Wake {
+        let next = match self.want {
+            Want::Start => self.after_start,
+            Want::Identify | Want::Order if self.orders < self.script.patience => Want::Order,
+            Want::Identify | Want::Order | Want::Release | Want::Done => Want::Release,
+        };
+        self.want = Want::Start;
+        self.after_start = next;
+        self.refusals = 0;
+        self.sent_order = false;
+        self.next_wake()
+    }
+
+    /// The journal the terminal booted with says the last order concluded `outcome`
+    /// (the power went after the record was written, before the app heard of it).
+    pub fn journal_concluded(&mut self, outcome: Outcome, rng: &mut SimRng) -> Reaction {
+        let think = rng.range(200, 3_000);
+        self.order_concluded(outcome, think)
     }
 }
 

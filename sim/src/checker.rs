@@ -156,6 +156,16 @@ struct OrderRecord {
     submits: u32,
     conclusions: u32,
     outcome: Option<Outcome>,
+    /// A journal record of it was written (the host's durable storage has it).
+    persisted: bool,
+    /// Lost to a power loss before any record was written: nothing was submitted, no
+    /// conclusion is owed.
+    abandoned: bool,
+    /// Time the order may take beyond the policy bound: power losses while it was open.
+    extra_ms: u64,
+    /// Conclusions that may come again: the order was resumed from a torn record, which
+    /// queries it afresh even if it had concluded.
+    reconclusions: u32,
 }
 
 /// Checks one session.
@@ -190,6 +200,10 @@ impl Checker {
             submits: 0,
             conclusions: 0,
             outcome: None,
+            persisted: false,
+            abandoned: false,
+            extra_ms: 0,
+            reconclusions: 0,
         });
         let last = self.orders.len() - 1;
         &mut self.orders[last]
@@ -262,48 +276,90 @@ impl Checker {
                     self.violations.push(Violation::PayResultWithoutPayment);
                 }
             }
-            Command::Notify(Notice::OrderConcluded(c)) => {
-                let bound = self.order_bound_ms;
-                let otn = c.out_trade_no.clone();
-                let rec = self.record(&otn);
-                rec.conclusions += 1;
-                rec.outcome = Some(c.outcome);
-                let twice = rec.conclusions > 1;
-                let took = rec.started_at.map(|s| now.saturating_sub(s));
-                if twice {
-                    self.violations.push(Violation::ConcludedTwice {
-                        out_trade_no: otn.to_string(),
-                    });
-                }
-                if let Some(took) = took
-                    && took > bound
-                {
-                    self.violations.push(Violation::OrderTooSlow {
-                        out_trade_no: otn.to_string(),
-                        took_ms: took,
-                        bound_ms: bound,
-                    });
-                }
-                if self.open.as_ref() == Some(&otn) {
-                    self.open = None;
-                }
-                self.last_outcome = Some(c.outcome);
-                let charged = ledger.get(&otn).is_some_and(|e| e.net_charged());
-                match c.outcome {
-                    Outcome::Paid if !charged => self.violations.push(Violation::PaidButNotCharged {
-                        out_trade_no: otn.to_string(),
-                    }),
-                    Outcome::NotPaid | Outcome::Reversed if charged => {
-                        self.violations.push(Violation::UnpaidButCharged {
-                            out_trade_no: otn.to_string(),
-                            outcome: c.outcome.to_string(),
-                            at_end: false,
-                        })
-                    }
-                    _ => {}
-                }
-            }
+            Command::Notify(Notice::OrderConcluded(c)) => self.concluded(now, &c.out_trade_no, c.outcome, ledger),
             _ => {}
+        }
+    }
+
+    /// Order `otn` concluded `outcome` at `now` (the terminal said so, or the journal the
+    /// terminal booted with did).
+    pub fn concluded(&mut self, now: WorldMs, otn: &OutTradeNo, outcome: Outcome, ledger: &Ledger) {
+        let bound = self.order_bound_ms;
+        let rec = self.record(otn);
+        rec.conclusions += 1;
+        rec.outcome = Some(outcome);
+        let twice = rec.conclusions > 1 && rec.reconclusions == 0;
+        rec.reconclusions = rec.reconclusions.saturating_sub(u32::from(rec.conclusions > 1));
+        let took = rec.started_at.map(|s| now.saturating_sub(s));
+        let bound = bound + rec.extra_ms;
+        let otn = otn.clone();
+        if twice {
+            self.violations.push(Violation::ConcludedTwice {
+                out_trade_no: otn.to_string(),
+            });
+        }
+        if let Some(took) = took
+            && took > bound
+        {
+            self.violations.push(Violation::OrderTooSlow {
+                out_trade_no: otn.to_string(),
+                took_ms: took,
+                bound_ms: bound,
+            });
+        }
+        if self.open.as_ref() == Some(&otn) {
+            self.open = None;
+        }
+        self.last_outcome = Some(outcome);
+        let charged = ledger.get(&otn).is_some_and(|e| e.net_charged());
+        match outcome {
+            Outcome::Paid if !charged => self.violations.push(Violation::PaidButNotCharged {
+                out_trade_no: otn.to_string(),
+            }),
+            Outcome::NotPaid | Outcome::Reversed if charged => self.violations.push(Violation::UnpaidButCharged {
+                out_trade_no: otn.to_string(),
+                outcome: outcome.to_string(),
+                at_end: false,
+            }),
+            _ => {}
+        }
+    }
+
+    /// A journal record of `otn` was written durably.
+    pub fn persisted(&mut self, otn: &OutTradeNo) {
+        self.record(otn).persisted = true;
+    }
+
+    /// True if order `otn` has concluded.
+    pub fn has_concluded(&self, otn: &OutTradeNo) -> bool {
+        self.orders.iter().any(|o| &o.out_trade_no == otn && o.conclusions > 0)
+    }
+
+    /// The terminal lost power for `down_ms`. An open order with no journal record is
+    /// lost (nothing was submitted); one with a record must still conclude, through the
+    /// resumed session, within its bound again after the terminal is back.
+    pub fn power_lost(&mut self, down_ms: u64) {
+        let bound = self.order_bound_ms;
+        for o in &mut self.orders {
+            if o.conclusions > 0 && o.reconclusions == 0 {
+                continue;
+            }
+            if o.persisted {
+                o.extra_ms += down_ms + bound;
+            } else if o.submits == 0 {
+                o.abandoned = true;
+            }
+        }
+    }
+
+    /// The terminal booted with a torn record of `otn`: it is queried afresh, and may
+    /// conclude once more.
+    pub fn resumed_from_torn(&mut self, otn: &OutTradeNo) {
+        let bound = self.order_bound_ms;
+        let rec = self.record(otn);
+        if rec.conclusions > 0 {
+            rec.reconclusions += 1;
+            rec.extra_ms += bound;
         }
     }
 
@@ -326,7 +382,7 @@ impl Checker {
         ledger.advance_to_end();
         for o in &self.orders {
             let otn = o.out_trade_no.to_string();
-            if o.conclusions == 0 && (o.submits > 0 || o.started_at.is_some()) {
+            if o.conclusions == 0 && !o.abandoned && (o.submits > 0 || o.started_at.is_some()) {
                 self.violations.push(Violation::NeverConcluded {
                     out_trade_no: otn.clone(),
                 });
@@ -347,6 +403,15 @@ impl Checker {
             }
         }
         for e in ledger.entries() {
+            // Counted where the money is: a resumed terminal forgets what it sent.
+            let reported = self.violations.iter().any(
+                |v| matches!(v, Violation::DoubleSubmit { out_trade_no } if out_trade_no == e.out_trade_no.as_str()),
+            );
+            if e.submits > 1 && !reported {
+                self.violations.push(Violation::DoubleSubmit {
+                    out_trade_no: e.out_trade_no.to_string(),
+                });
+            }
             if e.charges > 1 {
                 self.violations.push(Violation::ChargedTwice {
                     out_trade_no: e.out_trade_no.to_string(),

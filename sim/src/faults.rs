@@ -23,6 +23,18 @@ pub struct FaultPlan {
     /// What happens to the first pay submission's reply, whatever the probabilities say:
     /// the property suites aim at the ambiguous submit with it.
     pub submit_reply: Option<SubmitReplyFault>,
+    /// The terminal loses power at a command boundary (before a command is carried out,
+    /// or after a step's last one): its session, timers and in-flight replies are gone,
+    /// only the last journal record it wrote is kept; it boots again after a while.
+    pub power_loss: f64,
+    /// A power loss aimed at one moment, whatever `power_loss` says: after this many
+    /// commands have been carried out counting from the first `Persist` (1: the record is
+    /// written, the submit not sent; 2: the submit left; ...). The property suites walk it
+    /// across every step of Settling.
+    pub kill_at: Option<u32>,
+    /// At a power loss, the last journal record is torn (one byte damaged, the
+    /// out_trade_no still readable): the resumed session must salvage it.
+    pub tear_journal: f64,
     /// The terminal's clock against the backend's.
     pub clock: TerminalClock,
     /// No fault is injected at or after this world time.
@@ -39,6 +51,9 @@ impl FaultPlan {
         duplicate_reply: 0.0,
         sdk_death: 0.0,
         submit_reply: None,
+        power_loss: 0.0,
+        kill_at: None,
+        tear_journal: 0.0,
         clock: TerminalClock::EXACT,
         until: 0,
     };
@@ -53,6 +68,9 @@ impl FaultPlan {
             duplicate_reply: 0.03,
             sdk_death: 0.01,
             submit_reply: None,
+            power_loss: 0.0,
+            kill_at: None,
+            tear_journal: 0.0,
             clock: TerminalClock {
                 skew_ms: 1_500,
                 drift_ppm: 50,
@@ -78,6 +96,9 @@ impl FaultPlan {
             duplicate_reply: rng.swarm_probability(),
             sdk_death: rng.swarm_probability() / 4.0,
             submit_reply: None,
+            power_loss: 0.0,
+            kill_at: None,
+            tear_journal: 0.0,
             clock: TerminalClock {
                 skew_ms,
                 drift_ppm: rng.range(0, 2_000) as i32 - 1_000,
@@ -86,10 +107,26 @@ impl FaultPlan {
         }
     }
 
+    /// Turns power losses on: the standard mix, or (swarm) a probability drawn from `rng`.
+    /// Drawn after everything else, so the rest of a session's plan does not change.
+    pub fn with_power_loss(mut self, swarm: bool, rng: &mut SimRng) -> FaultPlan {
+        if swarm {
+            self.power_loss = rng.swarm_probability() / 10.0;
+            self.tear_journal = rng.swarm_probability();
+        } else {
+            self.power_loss = 0.003;
+            self.tear_journal = 0.1;
+        }
+        self
+    }
+
     fn active(&self, now: WorldMs) -> bool {
         now < self.until
     }
 }
+
+/// The longest a terminal stays down after a power loss, ms.
+pub const MAX_DOWN_MS: u64 = 120_000;
 
 /// A fault aimed at the reply of a pay submission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -115,6 +152,10 @@ pub struct FaultCounts {
     pub duplicate_replies: u64,
     /// SDK service deaths.
     pub sdk_deaths: u64,
+    /// Power losses of the terminal.
+    pub power_losses: u64,
+    /// Journal records torn by a power loss.
+    pub torn_journals: u64,
 }
 
 impl FaultCounts {
@@ -126,6 +167,8 @@ impl FaultCounts {
         self.late_replies += other.late_replies;
         self.duplicate_replies += other.duplicate_replies;
         self.sdk_deaths += other.sdk_deaths;
+        self.power_losses += other.power_losses;
+        self.torn_journals += other.torn_journals;
     }
 }
 
@@ -223,6 +266,36 @@ impl Faults {
             }
             None => self.reply(now, latency, deadline_ms, rng),
         }
+    }
+
+    /// At a command boundary at `now`, `settling` commands after the first journal record
+    /// (`None` before it): whether the terminal loses power here.
+    pub fn power_loss(&mut self, now: WorldMs, settling: Option<u32>, rng: &mut SimRng) -> bool {
+        let aimed = self.plan.kill_at.is_some() && self.plan.kill_at == settling;
+        let kill = if aimed {
+            self.plan.kill_at = None;
+            true
+        } else {
+            self.plan.active(now) && rng.chance(self.plan.power_loss)
+        };
+        if kill {
+            self.counts.power_losses += 1;
+        }
+        kill
+    }
+
+    /// After a power loss: how long the terminal stays down, and which byte of the last
+    /// journal record is damaged, if it is torn.
+    pub fn power_down(&mut self, journal: bool, rng: &mut SimRng) -> (u64, Option<usize>) {
+        let down = rng.range(1_000, MAX_DOWN_MS);
+        // Damage the counts, the reserved bytes or the CRC, never the magic or the
+        // out_trade_no: the record fails its checksum and is salvaged.
+        let torn = (journal && rng.chance(self.plan.tear_journal)).then(|| {
+            self.counts.torn_journals += 1;
+            let k = rng.below(23) as usize;
+            if k < 10 { 8 + k } else { 51 + (k - 10) }
+        });
+        (down, torn)
     }
 
     /// After an SDK call at `now`: the delay after which the face service dies, if it does.

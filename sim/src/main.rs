@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use facepay_sim::campaign::{CampaignConfig, Shard, Summary, record_session, run_campaign};
+use facepay_sim::campaign::{CampaignConfig, Shard, Summary, record_session_with, run_campaign};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Deterministic simulation of facepay terminals against a model WeChat Pay backend.
@@ -60,6 +60,12 @@ struct RunArgs {
     /// user behaviour from its seed (as TigerBeetle's VOPR). Without it, a fixed standard mix.
     #[arg(long)]
     swarm: bool,
+    /// Power-loss faults: the terminal is killed at random command boundaries (between a
+    /// journal record and the call it guards, after a call left, ...) and boots again after
+    /// up to two minutes from its last journal record, sometimes torn; its memory, timers
+    /// and in-flight answers are lost. In swarm mode each session draws its own rates.
+    #[arg(long)]
+    power_loss: bool,
     /// Run only shard I of N (sessions i with i % N == I), so a batch scheduler can spread
     /// one campaign over machines; the shards together run exactly the whole campaign.
     #[arg(long, value_name = "I/N", value_parser = Shard::parse, default_value = "0/1")]
@@ -132,6 +138,7 @@ fn run(args: RunArgs) -> ExitCode {
         seed: args.seed,
         sessions: args.sessions,
         swarm: args.swarm,
+        power_loss: args.power_loss,
         shard: args.shard,
         jobs,
     };
@@ -174,7 +181,7 @@ fn run(args: RunArgs) -> ExitCode {
             .join(format!("facepay-sim-seed{}-session{}.jsonl", f.seed, f.session));
         let written = std::fs::File::create(&path)
             .map(std::io::BufWriter::new)
-            .and_then(|w| record_session(f.seed, f.session, cfg.swarm, w));
+            .and_then(|w| record_session_with(f.seed, f.session, cfg.swarm, cfg.power_loss, w));
         match written {
             Ok(_) => eprintln!(
                 "trace of seed {} session {} written to {} (replay: facepay-sim replay {})",
@@ -196,8 +203,9 @@ fn print_table(s: &Summary) {
         (
             "mode",
             format!(
-                "{}, shard {}/{}, {} job(s)",
+                "{}{}, shard {}/{}, {} job(s)",
                 if s.config.swarm { "swarm" } else { "standard" },
+                if s.config.power_loss { " + power loss" } else { "" },
                 s.config.shard.index,
                 s.config.shard.count,
                 s.config.jobs
@@ -224,13 +232,15 @@ fn print_table(s: &Summary) {
         (
             "faults injected",
             format!(
-                "{} lost req, {} slow req, {} lost reply, {} late, {} dup, {} sdk deaths",
+                "{} lost req, {} slow req, {} lost reply, {} late, {} dup, {} sdk deaths, {} power losses ({} torn journals)",
                 s.faults.lost_requests,
                 s.faults.slow_requests,
                 s.faults.lost_replies,
                 s.faults.late_replies,
                 s.faults.duplicate_replies,
-                s.faults.sdk_deaths
+                s.faults.sdk_deaths,
+                s.faults.power_losses,
+                s.faults.torn_journals
             ),
         ),
         ("wall time", format!("{:.2} s", s.wall_secs)),

@@ -2,12 +2,15 @@
 //! terminal against the model face app and the model backend, through the fault
 //! middleware, with the checker watching every step. Everything follows from the seed.
 
-use facepay_fsm::{Command, Event, Outcome, Policy, PolicySettings, SdkEvent, SdkVersion};
+use facepay_fsm::{
+    Command, Event, JOURNAL_BYTES, JournalPhase, JournalRecord, Outcome, Policy, PolicySettings, SdkEvent, SdkVersion,
+    Session,
+};
 
 use crate::backend::{Backend, BackendOp, BackendProfile, BackendReply};
 use crate::cashier::{Cashier, CashierScript, Wake};
 use crate::checker::{Checker, Violation};
-use crate::faults::{FaultCounts, FaultPlan, Faults};
+use crate::faults::{FaultCounts, FaultPlan, Faults, MAX_DOWN_MS};
 use crate::rng::{SimRng, derive_seed};
 use crate::sdk::{Callback, FaceApp, ReplyTag, SdkProfile, SdkReply};
 use crate::terminal::{Observer, StrategyKind, Terminal};
@@ -39,6 +42,13 @@ impl SessionSpec {
     /// Session `index` of the campaign `seed`. In swarm mode every probability is drawn
     /// from the seed too (TigerBeetle's VOPR); otherwise the standard mix is used.
     pub fn draw(campaign_seed: u64, index: u64, swarm: bool) -> SessionSpec {
+        SessionSpec::draw_with(campaign_seed, index, swarm, false)
+    }
+
+    /// As [`SessionSpec::draw`], with power losses of the terminal on or off. With them
+    /// off the session is exactly `draw`'s; with them on only the power-loss figures are
+    /// added (drawn last).
+    pub fn draw_with(campaign_seed: u64, index: u64, swarm: bool, power_loss: bool) -> SessionSpec {
         let seed = derive_seed(campaign_seed, index);
         let mut rng = SimRng::new(seed ^ 0x5EED_5BEC);
         let mut settings = PolicySettings::default();
@@ -55,6 +65,12 @@ impl SessionSpec {
         } else {
             (BackendProfile::default(), SdkProfile::default(), FaultPlan::standard())
         };
+        let cashier = CashierScript::draw(&mut rng);
+        let faults = if power_loss {
+            faults.with_power_loss(swarm, &mut rng)
+        } else {
+            faults
+        };
         SessionSpec {
             campaign_seed,
             index,
@@ -63,7 +79,7 @@ impl SessionSpec {
             backend,
             sdk,
             faults,
-            cashier: CashierScript::draw(&mut rng),
+            cashier,
         }
     }
 
@@ -79,7 +95,13 @@ impl SessionSpec {
         let per_order = self.policy.order_bound_ms() + 3_000 + 1_000;
         // One order may be in flight when faults stop, and may end with a lost service.
         let orders = u64::from(self.cashier.patience) + 1;
-        2 * init + identify + orders * (per_order + init) + u64::from(s.sdk_call_deadline.0) + 3_000
+        // The terminal may be down when faults stop, then resume a journalled order.
+        let power = if self.faults.power_loss > 0.0 || self.faults.kill_at.is_some() {
+            MAX_DOWN_MS + per_order + init
+        } else {
+            0
+        };
+        2 * init + identify + orders * (per_order + init) + u64::from(s.sdk_call_deadline.0) + 3_000 + power
     }
 
     /// The policy's order bound in world ms, allowing for the terminal clock's drift.
@@ -110,10 +132,12 @@ pub struct SessionReport {
 enum Occurrence {
     /// An SDK callback reaches the terminal (unless its binder died or it was superseded).
     Sdk { tag: ReplyTag, reply: SdkReply },
-    /// A backend request reaches the backend.
+    /// A backend request reaches the backend. Its answer goes back only to the terminal
+    /// that sent it: not across a power loss (`boot`).
     BackendArrives {
         id: facepay_fsm::RequestId,
         op: Box<BackendOp>,
+        boot: u32,
     },
     /// A backend answer reaches the terminal.
     Backend { reply: BackendReply },
@@ -121,6 +145,8 @@ enum Occurrence {
     ServiceDeath,
     /// The cashier acts.
     Cashier(Wake),
+    /// The terminal boots again after a power loss.
+    PowerOn,
 }
 
 /// Buffers reused from session to session.
@@ -161,6 +187,16 @@ struct World<'s, O: Observer> {
     checker: Checker,
     steps: u64,
     done: bool,
+    /// What the terminal's durable storage holds: the last journal record it wrote.
+    journal: Option<[u8; JOURNAL_BYTES]>,
+    /// Commands carried out since the first journal record (for aimed power losses).
+    settling: Option<u32>,
+    /// Power losses so far; answers to requests of an earlier boot are lost.
+    boot: u32,
+    /// The terminal is off.
+    down: bool,
+    /// When it went off.
+    down_at: WorldMs,
 }
 
 /// A session that has not released this long after the liveness deadline is abandoned
@@ -186,6 +222,11 @@ impl<'s, O: Observer> World<'s, O> {
             checker: Checker::new(spec.order_bound_world_ms()),
             steps: 0,
             done: false,
+            journal: None,
+            settling: None,
+            boot: 0,
+            down: false,
+            down_at: 0,
         };
         let first = w.cashier.first_wake();
         w.scratch.agenda.schedule(0, Occurrence::Cashier(first));
@@ -200,7 +241,8 @@ impl<'s, O: Observer> World<'s, O> {
             .saturating_add(self.spec.liveness_bound_ms())
             .min(WORLD_END_MS);
         while !self.done {
-            let timer = self.terminal.next_deadline();
+            // A terminal without power has no timers.
+            let timer = if self.down { None } else { self.terminal.next_deadline() };
             let event = self.scratch.agenda.next_at();
             let next = match (timer, event) {
                 (None, None) => break,
@@ -242,7 +284,7 @@ impl<'s, O: Observer> World<'s, O> {
                 let event = Event::Backend(reply.event());
                 self.input(&event, false);
             }
-            Occurrence::BackendArrives { id, op } => {
+            Occurrence::BackendArrives { id, op, boot } => {
                 let at = TerminalClock::backend(self.now);
                 let reply = self
                     .scratch
@@ -255,6 +297,10 @@ impl<'s, O: Observer> World<'s, O> {
                 } else {
                     self.faults.reply(self.now, latency, deadline, &mut self.rng)
                 };
+                if boot != self.boot {
+                    // Served, but the connection it came on died with the power.
+                    return;
+                }
                 for &d in copies.delays() {
                     let reply = reply.clone();
                     self.scratch
@@ -266,6 +312,7 @@ impl<'s, O: Observer> World<'s, O> {
                 self.face_app.die();
                 self.input(&Event::Sdk(SdkEvent::ServiceLost), false);
             }
+            Occurrence::PowerOn => self.power_on(),
             Occurrence::Cashier(wake) => {
                 let in_order = self.terminal.session().state().in_order();
                 if let Some(app) = self.cashier.wake(wake, in_order) {
@@ -302,12 +349,28 @@ impl<'s, O: Observer> World<'s, O> {
             }
             self.react(reaction);
         }
+        let mut lost_power = false;
         for c in &commands {
+            // The power may go before any command is carried out: between a journal
+            // record and the call it guards, or after a call left.
+            if self.faults.power_loss(self.now, self.settling, &mut self.rng) {
+                lost_power = true;
+                break;
+            }
             self.checker.command(self.now, c, &self.scratch.backend.ledger);
             self.execute(c);
+            if let Some(n) = &mut self.settling {
+                *n += 1;
+            }
+        }
+        if !lost_power && !self.done && self.faults.power_loss(self.now, self.settling, &mut self.rng) {
+            lost_power = true;
         }
         commands.clear();
         self.scratch.commands = commands;
+        if lost_power && !self.done {
+            self.power_off();
+        }
     }
 
     fn react(&mut self, reaction: crate::cashier::Reaction) {
@@ -353,18 +416,84 @@ impl<'s, O: Observer> World<'s, O> {
             Command::Backend { id, call } => {
                 if let Some(delay) = self.faults.request(self.now, &mut self.rng) {
                     let op = Box::new(BackendOp::from_call(call));
-                    self.scratch
-                        .agenda
-                        .schedule(self.now + delay, Occurrence::BackendArrives { id: *id, op });
+                    self.scratch.agenda.schedule(
+                        self.now + delay,
+                        Occurrence::BackendArrives {
+                            id: *id,
+                            op,
+                            boot: self.boot,
+                        },
+                    );
                 }
             }
             Command::Notify(notice) => {
                 let reaction = self.cashier.notice(notice, &mut self.rng);
                 self.react(reaction);
             }
-            // Written durably by a real host; the simulated terminal never loses power.
-            Command::Diagnostic(_) | Command::Persist(_) => {}
+            // Written durably before the next command, as a real host must.
+            Command::Persist(record) => {
+                self.journal = Some(record.encode());
+                self.checker.persisted(&record.out_trade_no);
+                if self.settling.is_none() {
+                    self.settling = Some(0);
+                }
+            }
+            Command::Diagnostic(_) => {}
         }
+    }
+
+    /// The power goes: the session, its timers and the answers on their way to it are
+    /// gone, and so is the face app (same device) and what the cashier app was doing.
+    /// Requests already sent still reach the backend. The journal stays, maybe torn.
+    fn power_off(&mut self) {
+        self.down = true;
+        self.down_at = self.now;
+        self.boot += 1;
+        self.face_app.die();
+        self.scratch
+            .agenda
+            .retain(|o| matches!(o, Occurrence::BackendArrives { .. }));
+        let (down_ms, torn) = self.faults.power_down(self.journal.is_some(), &mut self.rng);
+        if let (Some(bytes), Some(i)) = (&mut self.journal, torn) {
+            bytes[i] ^= 0x5A;
+        }
+        self.checker.power_lost(down_ms);
+        self.scratch.agenda.schedule(self.now + down_ms, Occurrence::PowerOn);
+    }
+
+    /// The terminal boots: a session resumed from the journal's 64 bytes (the real
+    /// decode and salvage path), the cashier app starting over.
+    fn power_on(&mut self) {
+        self.down = false;
+        let now = self.terminal.now(self.now);
+        let bytes: &[u8] = self.journal.as_ref().map_or(&[], |b| &b[..]);
+        let (session, error) = Session::resume_from_bytes(self.spec.policy, bytes, now);
+        let record = JournalRecord::decode(bytes).ok();
+        if error.is_some()
+            && let Some((otn, _)) = JournalRecord::salvage(bytes)
+        {
+            self.checker.resumed_from_torn(&otn);
+        }
+        let wake = self.cashier.power_on();
+        self.scratch.agenda.schedule(self.now + 500, Occurrence::Cashier(wake));
+        // The power went after the conclusion was written, before the app heard of it:
+        // the host reads the outcome from the journal.
+        if let Some(JournalRecord {
+            out_trade_no,
+            phase: JournalPhase::Concluded(outcome),
+            ..
+        }) = &record
+            && !self.checker.has_concluded(out_trade_no)
+        {
+            self.scratch.backend.ledger.advance(TerminalClock::backend(self.now));
+            self.checker
+                .concluded(self.now, out_trade_no, *outcome, &self.scratch.backend.ledger);
+            let reaction = self.cashier.journal_concluded(*outcome, &mut self.rng);
+            self.react(reaction);
+        }
+        self.steps += 1;
+        self.terminal.restart(self.now, session, &mut self.scratch.commands);
+        self.after_step(Ok(()), false);
     }
 
     fn finish(mut self) -> (SessionReport, O) {

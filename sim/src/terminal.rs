@@ -245,6 +245,23 @@ impl<O: Observer> Terminal<O> {
         &self.session
     }
 
+    /// Power came back at world time `t`: `session` (resumed from the journal by the
+    /// caller) replaces the one the power loss dropped; appends its first commands to `out`.
+    ///
+    /// A peer strategy keeps no journal (none of the published loops does): its loops die
+    /// with the power and it starts from a fresh session, whatever the journal held.
+    pub fn restart(&mut self, t: WorldMs, session: Session, out: &mut Vec<Command>) {
+        self.session = match &mut self.strategy {
+            Engine::Facepay => session,
+            Engine::Peer(p) => {
+                p.power_lost();
+                Session::new(*session.policy())
+            }
+        };
+        let now = self.now(t);
+        self.drain(now, out);
+    }
+
     /// The observer, e.g. to take a recorded trace back.
     pub fn into_observer(self) -> O {
         self.observer

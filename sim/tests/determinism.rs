@@ -36,6 +36,7 @@ fn campaign_results_do_not_depend_on_threads_or_shards() {
         seed: 5,
         sessions: 3_000,
         swarm: true,
+        power_loss: true,
         shard,
         jobs,
     };

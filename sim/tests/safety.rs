@@ -211,6 +211,9 @@ proptest! {
             duplicate_reply: duplicate,
             sdk_death,
             submit_reply: None,
+            power_loss: 0.0,
+            kill_at: None,
+            tear_journal: 0.0,
             clock: TerminalClock { skew_ms, drift_ppm },
             until,
         };

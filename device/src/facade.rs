@@ -114,6 +114,7 @@ pub fn refusal_code(r: Refusal) -> &'static str {
         Refusal::NothingToCancel => "NOTHING_TO_CANCEL",
         Refusal::NotAuthorised => "NOT_AUTHORISED",
         Refusal::Released => "RELEASED",
+        Refusal::OrderAlreadySubmitted => "DUPLICATE_OUT_TRADE_NO",
     }
 }
 

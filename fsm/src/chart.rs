@@ -342,6 +342,9 @@ impl Machine {
             Stimulus::Event(Event::Sdk(SdkEvent::FaceCode { id, status, answer })) if self.awaits_sdk(*id, KIND) => {
                 self.sdk_done(context);
                 match status.class() {
+                    SdkClass::Success if self.is_reused(&answer.face_code) => {
+                        Transition(self.conclude(context, OrderOutcome::NotPaid, Reason::CredentialReused))
+                    }
                     SdkClass::Success if !answer.face_code.is_empty() => {
                         self.credential = answer.face_code.clone();
                         self.credential_kind = CredentialKind::FaceCode;
@@ -397,6 +400,11 @@ impl Machine {
         match event {
             Stimulus::Event(Event::Sdk(SdkEvent::CodeScanned { id, status, code })) if self.awaits_sdk(*id, KIND) => {
                 match status.class() {
+                    SdkClass::Success if is_payment_code(code) && self.is_reused(code) => {
+                        self.sdk_done(context);
+                        self.fire_sdk(context, SdkCallKind::StopCodeScanner);
+                        Transition(self.conclude(context, OrderOutcome::NotPaid, Reason::CredentialReused))
+                    }
                     SdkClass::Success if is_payment_code(code) => {
                         self.sdk_done(context);
                         self.fire_sdk(context, SdkCallKind::StopCodeScanner);

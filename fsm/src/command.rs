@@ -315,6 +315,9 @@ pub enum Reason {
     ScanTimedOut,
     /// The face scan's callback could not be read.
     UnreadableAnswer,
+    /// The SDK or the scanner gave the credential the previous order was submitted with;
+    /// it is never submitted twice.
+    CredentialReused,
     /// The face service went away before anything was submitted.
     SdkLost,
     /// The cashier released the face service before anything was submitted.
@@ -407,6 +410,8 @@ pub enum Refusal {
     NothingToCancel,
     /// No valid authinfo yet; the machine is fetching one, try again shortly.
     NotAuthorised,
+    /// This out_trade_no was already submitted (the previous order): use a new one.
+    OrderAlreadySubmitted,
     /// The face service is released or being released.
     Released,
 }
@@ -420,6 +425,7 @@ impl fmt::Display for Refusal {
             Refusal::Settling => "an order is settling; money may be moving",
             Refusal::NothingToCancel => "there is nothing to cancel",
             Refusal::NotAuthorised => "no valid authinfo yet; try again shortly",
+            Refusal::OrderAlreadySubmitted => "this out_trade_no was already submitted; use a new one",
             Refusal::Released => "the face service is released",
         })
     }

@@ -202,6 +202,11 @@ impl Machine {
         !self.authinfo.is_empty() && now + self.policy.settings().auth_refresh_margin < self.auth_expires_at
     }
 
+    /// True when `credential` is the one the previous order was submitted with.
+    pub(crate) fn is_reused(&self, credential: &str) -> bool {
+        !self.credential.is_empty() && self.credential.as_str() == credential
+    }
+
     /// Arms the background refresh: ahead of expiry for a fresh authinfo; otherwise now,
     /// unless a retry after a failed fetch is already armed.
     pub(crate) fn arm_auth_refresh(&self, fx: &mut Effects<'_>) {
@@ -247,8 +252,15 @@ impl Machine {
             self.diagnose(fx, DiagnosticKind::InvalidRequest(e));
             return false;
         }
+        // A second submit under the last order's number would be a second charge attempt
+        // for the same order; the backend's OUT_TRADE_NO_USED is a safety net, not a plan.
+        if self.submitted && req.out_trade_no == self.order.out_trade_no {
+            self.refuse(fx, Refusal::OrderAlreadySubmitted);
+            return false;
+        }
         self.order = req.clone();
-        self.credential = FaceCode::empty();
+        // `credential` keeps the last order's until a new one is taken, so that a
+        // credential handed back twice is recognised (see `is_reused`).
         self.credential_kind = CredentialKind::None;
         self.payer_openid = OpenId::empty();
         self.queries = 0;

@@ -766,3 +766,50 @@ fn unknown_request_ids_are_stale_everywhere() {
         assert_eq!(h.state(), state);
     }
 }
+
+// ── No double charge across orders ─────────────────────────────────────────────────────
+
+#[test]
+fn the_last_submitted_out_trade_no_is_refused_for_a_new_order() {
+    let mut h = H::submitting();
+    h.at(5_300);
+    h.submit_answer(Ok(pay_success()));
+    assert_eq!(h.state(), StateId::Idle);
+    h.at(8_000);
+    let out = h.order("T1", 100, FaceCodeType::Micropay);
+    assert_eq!(
+        diags(&out),
+        vec![DiagnosticKind::Refused(Refusal::OrderAlreadySubmitted)]
+    );
+    assert_eq!(h.state(), StateId::Idle);
+    // A new number is fine.
+    h.order("T2", 100, FaceCodeType::Micropay);
+    assert_eq!(h.state(), StateId::ScanningFace);
+}
+
+#[test]
+fn a_face_code_handed_back_twice_is_never_submitted_again() {
+    let mut h = H::submitting();
+    h.at(5_300);
+    h.submit_answer(Ok(pay_success()));
+    h.at(8_000);
+    h.order("T2", 100, FaceCodeType::Micropay);
+    h.at(9_000);
+    let out = h.face(SdkStatus::success(), PAY_CODE);
+    assert_eq!(concluded(&out), Some((Outcome::NotPaid, Reason::CredentialReused)));
+    let submits = h.count(|c| {
+        matches!(
+            c,
+            Command::Backend {
+                call: BackendCall::Submit { .. },
+                ..
+            }
+        )
+    });
+    assert_eq!(submits, 1, "only the first order was submitted");
+    // The next order with a fresh code goes through.
+    h.order("T3", 100, FaceCodeType::Micropay);
+    h.at(10_000);
+    h.face(SdkStatus::success(), "134567890123456780");
+    assert_eq!(h.state(), StateId::Submitting);
+}

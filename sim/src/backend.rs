@@ -205,6 +205,22 @@ impl Default for BackendProfile {
 }
 
 impl BackendProfile {
+    /// A backend that answers every call cleanly: no password, no slow bank, no decline, no
+    /// errors, no recall (tests set the one behaviour they study on top of it).
+    pub fn quiet() -> Self {
+        BackendProfile {
+            password: 0.0,
+            slow_bank: 0.0,
+            decline: 0.0,
+            submit_error: 0.0,
+            query_error: 0.0,
+            reverse_error: 0.0,
+            recall: 0.0,
+            authinfo_error: 0.0,
+            ..BackendProfile::default()
+        }
+    }
+
     /// A profile drawn for swarm testing: every behaviour gets its own probability.
     pub fn swarm(rng: &mut SimRng) -> Self {
         BackendProfile {
@@ -526,20 +542,6 @@ mod tests {
         PayCredential::AuthCode(facepay_fsm::AuthCode::new(Field::AuthCode, s).unwrap())
     }
 
-    fn quiet() -> BackendProfile {
-        BackendProfile {
-            password: 0.0,
-            slow_bank: 0.0,
-            decline: 0.0,
-            submit_error: 0.0,
-            query_error: 0.0,
-            reverse_error: 0.0,
-            recall: 0.0,
-            authinfo_error: 0.0,
-            ..BackendProfile::default()
-        }
-    }
-
     fn submit(b: &mut Backend, now: u64, o: &str, c: &str, p: &BackendProfile) -> PayAnswer {
         let op = BackendOp::Submit {
             api: PayApi::Micropay,
@@ -566,7 +568,7 @@ mod tests {
     #[test]
     fn a_reverse_before_the_submit_closes_the_door() {
         let mut b = Backend::default();
-        let p = quiet();
+        let p = BackendProfile::quiet();
         assert_eq!(reverse(&mut b, 10, "A", &p).recall, Some(Recall::N));
         let a = submit(&mut b, 20, "A", "134567890123456789", &p);
         assert_eq!(a.err_code, Some(PayErrCode::OrderReversed));
@@ -576,7 +578,7 @@ mod tests {
     #[test]
     fn a_paid_order_is_refunded_by_reverse_and_never_charged_twice() {
         let mut b = Backend::default();
-        let p = quiet();
+        let p = BackendProfile::quiet();
         assert_eq!(
             submit(&mut b, 0, "A", "134567890123456789", &p).result_code,
             Some(ResultCode::Success)
@@ -595,7 +597,7 @@ mod tests {
     #[test]
     fn a_spent_code_is_refused_and_reverse_expires_after_seven_days() {
         let mut b = Backend::default();
-        let p = quiet();
+        let p = BackendProfile::quiet();
         submit(&mut b, 0, "A", "134567890123456789", &p);
         assert_eq!(
             submit(&mut b, 5, "B", "134567890123456789", &p).err_code,
@@ -614,7 +616,7 @@ mod tests {
             password: 1.0,
             user_pays: 1.0,
             refuse_while_paying: 1.0,
-            ..quiet()
+            ..BackendProfile::quiet()
         };
         assert_eq!(
             submit(&mut b, 0, "A", "134567890123456789", &p).err_code,

@@ -55,6 +55,23 @@ impl Default for SdkProfile {
 }
 
 impl SdkProfile {
+    /// A user who pays by face without fuss and a face app that works: every order reaches
+    /// its submit (for tests that aim at settling).
+    pub fn steady() -> Self {
+        SdkProfile {
+            starting_answers: 1,
+            user_max_ms: 5_000,
+            user_cancel: 0.0,
+            scan_payment: 0.0,
+            scan_error: 0.0,
+            merchant_not_enabled: false,
+            authinfo_rejected: 0.0,
+            barcode_first: 0.0,
+            never_scans: 0.0,
+            rawdata_error: 0.0,
+        }
+    }
+
     /// A profile drawn for swarm testing.
     pub fn swarm(rng: &mut SimRng) -> Self {
         SdkProfile {

@@ -10,42 +10,14 @@
 //! `FACEPAY_PROPTEST_CASES=100000 cargo test -p facepay-sim --release --test power_loss`
 //! for a long run.
 
+mod common;
+
 use facepay_fsm::FaceCodeType;
 use facepay_sim::backend::BackendProfile;
 use facepay_sim::faults::{FaultPlan, SubmitReplyFault};
 use facepay_sim::sdk::SdkProfile;
 use facepay_sim::simulation::{Scratch, SessionReport, SessionSpec, run_session};
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
-
-fn config(default_cases: u32) -> ProptestConfig {
-    let cases = std::env::var("FACEPAY_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default_cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "proptest-regressions/power_loss.txt",
-        ))),
-        ..ProptestConfig::default()
-    }
-}
-
-fn steady_user() -> SdkProfile {
-    SdkProfile {
-        starting_answers: 1,
-        user_max_ms: 5_000,
-        user_cancel: 0.0,
-        scan_payment: 0.0,
-        scan_error: 0.0,
-        merchant_not_enabled: false,
-        authinfo_rejected: 0.0,
-        barcode_first: 0.0,
-        never_scans: 0.0,
-        rawdata_error: 0.0,
-    }
-}
 
 /// How the backend settles the order.
 #[derive(Clone, Copy, Debug)]
@@ -84,20 +56,10 @@ fn submit_reply() -> impl Strategy<Value = Option<SubmitReplyFault>> {
 
 fn spec(seed: u64, settles: Settles, reply: Option<SubmitReplyFault>, kill_at: u32, tear: bool) -> SessionSpec {
     let mut spec = SessionSpec::draw(seed, 0, false);
-    spec.sdk = steady_user();
+    spec.sdk = SdkProfile::steady();
     spec.cashier.meddle = 0.0;
     spec.cashier.identify_first = false;
-    let quiet = BackendProfile {
-        password: 0.0,
-        slow_bank: 0.0,
-        decline: 0.0,
-        submit_error: 0.0,
-        query_error: 0.0,
-        reverse_error: 0.0,
-        recall: 0.0,
-        authinfo_error: 0.0,
-        ..BackendProfile::default()
-    };
+    let quiet = BackendProfile::quiet();
     spec.backend = match settles {
         Settles::PaidAtOnce => quiet,
         Settles::PaidAfter(ms) | Settles::UnpaidAfter(ms) => BackendProfile {
@@ -182,7 +144,7 @@ fn the_order_journalled_before_the_submit_left_is_concluded_after_the_restart() 
 }
 
 proptest! {
-    #![proptest_config(config(300))]
+    #![proptest_config(common::config("proptest-regressions/power_loss.txt", 300))]
 
     /// A kill at any command of Settling, any backend settling, any fate of the submit's
     /// answer, the record torn or not, Micropay or Facepay.

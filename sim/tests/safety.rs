@@ -6,6 +6,8 @@
 //! `FACEPAY_PROPTEST_CASES=100000 cargo test -p facepay-sim --release --test safety` for a
 //! long run.
 
+mod common;
+
 use facepay_fsm::FaceCodeType;
 use facepay_sim::backend::BackendProfile;
 use facepay_sim::faults::{FaultPlan, SubmitReplyFault};
@@ -13,52 +15,6 @@ use facepay_sim::sdk::SdkProfile;
 use facepay_sim::simulation::{Scratch, SessionSpec, run_session};
 use facepay_sim::world::TerminalClock;
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
-
-fn config(default_cases: u32) -> ProptestConfig {
-    let cases = std::env::var("FACEPAY_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default_cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "proptest-regressions/safety.txt",
-        ))),
-        ..ProptestConfig::default()
-    }
-}
-
-/// A user in front of the camera who pays by face without fuss, so the order reaches
-/// its submit.
-fn steady_user() -> SdkProfile {
-    SdkProfile {
-        starting_answers: 1,
-        user_max_ms: 5_000,
-        user_cancel: 0.0,
-        scan_payment: 0.0,
-        scan_error: 0.0,
-        merchant_not_enabled: false,
-        authinfo_rejected: 0.0,
-        barcode_first: 0.0,
-        never_scans: 0.0,
-        rawdata_error: 0.0,
-    }
-}
-
-fn quiet_backend() -> BackendProfile {
-    BackendProfile {
-        password: 0.0,
-        slow_bank: 0.0,
-        decline: 0.0,
-        submit_error: 0.0,
-        query_error: 0.0,
-        reverse_error: 0.0,
-        recall: 0.0,
-        authinfo_error: 0.0,
-        ..BackendProfile::default()
-    }
-}
 
 fn check(spec: &SessionSpec) -> Result<(), TestCaseError> {
     let (report, ()) = run_session(spec, &mut Scratch::default(), ());
@@ -98,14 +54,14 @@ fn settle_ms() -> impl Strategy<Value = u64> {
 
 fn base(seed: u64) -> SessionSpec {
     let mut spec = SessionSpec::draw(seed, 0, false);
-    spec.sdk = steady_user();
-    spec.backend = quiet_backend();
+    spec.sdk = SdkProfile::steady();
+    spec.backend = BackendProfile::quiet();
     spec.faults = FaultPlan::NONE;
     spec
 }
 
 proptest! {
-    #![proptest_config(config(1_000))]
+    #![proptest_config(common::config("proptest-regressions/safety.txt", 1_000))]
 
     /// Reversal after an ambiguous micropay/facepay, with the user's payment settling
     /// before, during or after the query budget, paid or not.

@@ -324,8 +324,55 @@ impl<'s, O: Observer> World<'s, O> {
 
     fn input(&mut self, event: &Event, own: bool) {
         self.steps += 1;
-        let r = self.terminal.input(self.now, event, &mut self.scratch.commands);
-        self.after_step(r, own);
+        if own {
+            // The cashier reads all of its own event's commands before any is carried out.
+            let r = self.terminal.input(self.now, event, &mut self.scratch.commands);
+            self.after_step(r, true);
+        } else {
+            // Carried out straight from the session, in order: nothing else reads them first.
+            match self.terminal.input_only(self.now, event) {
+                Ok(now) => self.after_step_streamed(now),
+                Err(e) => self.after_step(Err(e), false),
+            }
+        }
+    }
+
+    /// As [`World::after_step`] for a step whose commands are still in the session: each
+    /// is taken, checked and carried out in turn, with the same draws in the same order.
+    /// Commands after a power loss are taken and dropped, as the buffered path drops them.
+    fn after_step_streamed(&mut self, now: facepay_fsm::Instant) {
+        self.checker.after_step(self.terminal.session());
+        let backend_now = TerminalClock::backend(self.now);
+        self.scratch.backend.ledger.advance(backend_now);
+        let mut lost_power = false;
+        // Read in place (`ref`): a command is 2 KB, and moving it out copies it.
+        while let Some(ref c) = self.terminal.poll() {
+            self.terminal.observe(now, c);
+            if lost_power {
+                continue;
+            }
+            if self.faults.power_loss(self.now, self.settling, &mut self.rng) {
+                lost_power = true;
+                continue;
+            }
+            self.carry_out(c);
+        }
+        if !lost_power && !self.done && self.faults.power_loss(self.now, self.settling, &mut self.rng) {
+            lost_power = true;
+        }
+        if lost_power && !self.done {
+            self.power_off();
+        }
+    }
+
+    /// Checks and carries out one command.
+    #[inline]
+    fn carry_out(&mut self, c: &Command) {
+        self.checker.command(self.now, c, &self.scratch.backend.ledger);
+        self.execute(c);
+        if let Some(n) = &mut self.settling {
+            *n += 1;
+        }
     }
 
     /// Checks the step, then carries out its commands.
@@ -357,11 +404,7 @@ impl<'s, O: Observer> World<'s, O> {
                 lost_power = true;
                 break;
             }
-            self.checker.command(self.now, c, &self.scratch.backend.ledger);
-            self.execute(c);
-            if let Some(n) = &mut self.settling {
-                *n += 1;
-            }
+            self.carry_out(c);
         }
         if !lost_power && !self.done && self.faults.power_loss(self.now, self.settling, &mut self.rng) {
             lost_power = true;

@@ -74,7 +74,7 @@ impl Strategy for Facepay {
     fn handle_timeout(&mut self, session: &mut Session, now: Instant) -> Result<(), HandleError> {
         session.handle_timeout(now)
     }
-    #[inline]
+    #[inline(always)]
     fn poll_command(&mut self, session: &mut Session) -> Option<Command> {
         session.poll_command()
     }
@@ -145,7 +145,7 @@ impl Strategy for Engine {
             Engine::Peer(p) => p.handle_timeout(session, now),
         }
     }
-    #[inline]
+    #[inline(always)]
     fn poll_command(&mut self, session: &mut Session) -> Option<Command> {
         match self {
             Engine::Facepay => Facepay.poll_command(session),
@@ -217,6 +217,34 @@ impl<O: Observer> Terminal<O> {
         self.observer.input(now, event);
         self.drain(now, out);
         Ok(())
+    }
+
+    /// Feeds `event` at world time `t` without taking its commands: the caller takes them,
+    /// in order, with [`Terminal::poll`] (the campaign's fast path: no command is copied
+    /// into a buffer). Returns the terminal's reading of `t`.
+    #[inline]
+    pub fn input_only(&mut self, t: WorldMs, event: &Event) -> Result<Instant, HandleError> {
+        let now = self.now(t);
+        self.strategy.handle(&mut self.session, now, event)?;
+        self.observer.input(now, event);
+        Ok(now)
+    }
+
+    /// The next command of the last step (at `now`, the terminal's time), as
+    /// [`Terminal::input`] would have appended it.
+    ///
+    /// The caller must show each command to the observer with [`Terminal::observe`]
+    /// before the next poll. Split so that a caller can read the command where the
+    /// session returned it: a command is 2 KB, and every move of one is a copy.
+    #[inline(always)]
+    pub fn poll(&mut self) -> Option<Command> {
+        self.strategy.poll_command(&mut self.session)
+    }
+
+    /// Shows the observer a command taken with [`Terminal::poll`] in the step at `now`.
+    #[inline(always)]
+    pub fn observe(&mut self, now: Instant, command: &Command) {
+        self.observer.output(now, command);
     }
 
     /// Fires every timer due at world time `t`, one step each; appends the commands.

@@ -258,8 +258,10 @@ impl<'s, O: Observer> World<'s, O> {
             // its deadline is late.
             if timer.is_some_and(|t| t <= next) {
                 self.steps += 1;
-                let r = self.terminal.fire_due(self.now, &mut self.scratch.commands);
-                self.after_step(r, false);
+                match self.terminal.fire_due_streamed(self.now, &mut self.scratch.commands) {
+                    Ok(Some(now)) => self.after_step_streamed(now),
+                    r => self.after_step(r.map(|_| ()), false),
+                }
             } else if let Some((_, occ)) = self.scratch.agenda.pop_due(self.now) {
                 self.occur(occ);
             }
@@ -345,6 +347,17 @@ impl<'s, O: Observer> World<'s, O> {
         let backend_now = TerminalClock::backend(self.now);
         self.scratch.backend.ledger.advance(backend_now);
         let mut lost_power = false;
+        // Commands of earlier timers of the same step, already taken, come first.
+        let mut commands = std::mem::take(&mut self.scratch.commands);
+        for c in &commands {
+            if self.faults.power_loss(self.now, self.settling, &mut self.rng) {
+                lost_power = true;
+                break;
+            }
+            self.carry_out(c);
+        }
+        commands.clear();
+        self.scratch.commands = commands;
         // Read in place (`ref`): a command is 2 KB, and moving it out copies it.
         while let Some(ref c) = self.terminal.poll() {
             self.terminal.observe(now, c);

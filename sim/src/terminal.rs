@@ -261,6 +261,32 @@ impl<O: Observer> Terminal<O> {
         Ok(())
     }
 
+    /// As [`Terminal::fire_due`], but the last timer's commands stay in the session for
+    /// the caller to take with [`Terminal::poll`] (returns `Some(now)` then, the terminal's
+    /// reading of `t`); earlier timers' commands are appended to `out`, as `fire_due` does.
+    /// Peer strategies take the buffered path (`None`: every command is in `out`).
+    pub fn fire_due_streamed(&mut self, t: WorldMs, out: &mut Vec<Command>) -> Result<Option<Instant>, HandleError> {
+        if !matches!(self.strategy, Engine::Facepay) {
+            self.fire_due(t, out)?;
+            return Ok(None);
+        }
+        let now = self.now(t);
+        while let Some((timer, at)) = self.strategy.next_timer(&self.session) {
+            if at > now {
+                break;
+            }
+            self.strategy.handle_timeout(&mut self.session, now)?;
+            self.observer.timer(now, timer);
+            // The machine's timers do not depend on its outbox: whether another is due is
+            // known before its commands are taken.
+            if self.strategy.next_timer(&self.session).is_none_or(|(_, at)| at > now) {
+                return Ok(Some(now));
+            }
+            self.drain(now, out);
+        }
+        Ok(None)
+    }
+
     /// The world time at which the next timer is due.
     pub fn next_deadline(&self) -> Option<WorldMs> {
         self.strategy

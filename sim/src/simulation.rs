@@ -172,7 +172,10 @@ pub fn run_session_with<O: Observer>(
 ) -> (SessionReport, O) {
     let mut world = World::new(spec, strategy, scratch, observer);
     world.run();
-    world.finish()
+    let report = world.finish();
+    // Only the observer leaves the world: moving the whole world (a 5 KB session inside)
+    // would copy it.
+    (report, world.terminal.into_observer())
 }
 
 struct World<'s, O: Observer> {
@@ -552,16 +555,15 @@ impl<'s, O: Observer> World<'s, O> {
         self.after_step(Ok(()), false);
     }
 
-    fn finish(mut self) -> (SessionReport, O) {
+    fn finish(&mut self) -> SessionReport {
         self.checker.finish(&mut self.scratch.backend.ledger);
-        let report = SessionReport {
+        SessionReport {
             index: self.spec.index,
             outcomes: self.checker.outcomes().collect(),
             violations: std::mem::take(&mut self.checker.violations),
             virtual_ms: self.now,
             steps: self.steps,
             faults: self.faults.counts,
-        };
-        (report, self.terminal.into_observer())
+        }
     }
 }

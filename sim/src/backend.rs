@@ -11,7 +11,7 @@ use facepay_fsm::{
 
 use crate::ledger::{Ledger, PayingEnd, Trade};
 use crate::rng::SimRng;
-use crate::stack_fmt::StackText;
+use crate::stack_fmt::{StackText, put_dec};
 
 /// A backend answer as it travels back: compact (an authinfo is kept as the numbers its
 /// text is made of); [`BackendReply::event`] builds the fsm event on delivery.
@@ -525,8 +525,12 @@ fn reverse_fail(code: ReverseErrCode) -> ReverseAnswer {
 }
 
 fn transaction_id(n: u32) -> TransactionId {
-    let text = StackText::<32>::format(format_args!("42000{n:015}"));
-    TransactionId::new(Field::TransactionId, text.as_str()).unwrap_or_default()
+    // "42000{n:015}", without the formatting machinery (a u32 always fits 15 digits).
+    let mut b = [0u8; 20];
+    b[..5].copy_from_slice(b"42000");
+    put_dec(&mut b[5..], u64::from(n));
+    let text = core::str::from_utf8(&b).unwrap_or_default();
+    TransactionId::new(Field::TransactionId, text).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use facepay_fsm::{
 };
 
 use crate::rng::SimRng;
-use crate::stack_fmt::StackText;
+use crate::stack_fmt::{dec_width, put_dec, put_hex};
 
 /// What this cashier will do in the session.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -127,8 +127,14 @@ impl Cashier {
 
     /// The out_trade_no of order `n` (1-based).
     pub fn out_trade_no(&self, n: u8) -> OutTradeNo {
-        let text = StackText::<16>::format(format_args!("FP{:08x}{n:02}", self.prefix));
-        OutTradeNo::new(Field::OutTradeNo, text.as_str()).unwrap_or_default()
+        // "FP{prefix:08x}{n:02}", without the formatting machinery (a hot path).
+        let mut b = [0u8; 13];
+        b[..2].copy_from_slice(b"FP");
+        put_hex(&mut b[2..10], u64::from(self.prefix));
+        let end = 10 + dec_width(u64::from(n), 2);
+        put_dec(&mut b[10..end], u64::from(n));
+        let text = core::str::from_utf8(&b[..end]).unwrap_or_default();
+        OutTradeNo::new(Field::OutTradeNo, text).unwrap_or_default()
     }
 
     fn next_wake(&mut self) -> Wake {

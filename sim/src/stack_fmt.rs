@@ -36,9 +36,55 @@ impl<const N: usize> fmt::Write for StackText<N> {
     }
 }
 
+/// Writes `v` as exactly `buf.len()` lower-case hex digits (the low ones), as `{:0Nx}`
+/// does for a value that fits.
+pub fn put_hex(buf: &mut [u8], mut v: u64) {
+    for b in buf.iter_mut().rev() {
+        *b = b"0123456789abcdef"[(v & 0xF) as usize];
+        v >>= 4;
+    }
+}
+
+/// Writes `v` as exactly `buf.len()` decimal digits (the low ones), as `{:0N}` does for a
+/// value that fits.
+pub fn put_dec(buf: &mut [u8], mut v: u64) {
+    for b in buf.iter_mut().rev() {
+        *b = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+}
+
+/// The number of decimal digits of `v`, at least `min`: the width `{:0min}` prints.
+pub fn dec_width(v: u64, min: usize) -> usize {
+    let mut n = 1;
+    let mut x = v;
+    while x >= 10 {
+        x /= 10;
+        n += 1;
+    }
+    n.max(min)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digits_like_format() {
+        for (p, n) in [(0u32, 0u8), (0xdead_beef, 7), (0x1234, 99), (u32::MAX, 100), (5, 255)] {
+            let mut b = [0u8; 13];
+            b[..2].copy_from_slice(b"FP");
+            put_hex(&mut b[2..10], u64::from(p));
+            let w = dec_width(u64::from(n), 2);
+            put_dec(&mut b[10..10 + w], u64::from(n));
+            assert_eq!(core::str::from_utf8(&b[..10 + w]).unwrap(), format!("FP{p:08x}{n:02}"));
+        }
+        for n in [0u32, 1, 42, 1_000_000, u32::MAX] {
+            let mut b = [0u8; 15];
+            put_dec(&mut b, u64::from(n));
+            assert_eq!(core::str::from_utf8(&b).unwrap(), format!("{n:015}"));
+        }
+    }
 
     #[test]
     fn formats_like_format() {

@@ -11,7 +11,7 @@ use facepay_fsm::{
 
 use crate::ledger::{Ledger, PayingEnd, Trade};
 use crate::rng::SimRng;
-use crate::stack_fmt::{StackText, put_dec};
+use crate::stack_fmt::{dec_width, put_dec};
 
 /// A backend answer as it travels back: compact (an authinfo is kept as the numbers its
 /// text is made of); [`BackendReply::event`] builds the fsm event on delivery.
@@ -71,13 +71,21 @@ impl BackendReply {
                 issued: Some((serial, expires_at)),
                 expires_in,
             } => {
-                let text = StackText::<48>::format(format_args!("authinfo-{serial}-{expires_at}"));
+                // "authinfo-{serial}-{expires_at}", without the formatting machinery.
+                let mut b = [0u8; 9 + 10 + 1 + 20];
+                b[..9].copy_from_slice(b"authinfo-");
+                let mid = 9 + dec_width(u64::from(*serial), 1);
+                put_dec(&mut b[9..mid], u64::from(*serial));
+                b[mid] = b'-';
+                let end = mid + 1 + dec_width(*expires_at, 1);
+                put_dec(&mut b[mid + 1..end], *expires_at);
+                let text = core::str::from_utf8(&b[..end]).unwrap_or_default();
                 BackendEvent::AuthInfo {
                     id: *id,
                     answer: Ok(AuthInfoAnswer {
                         return_code: ReturnCode::Success,
                         return_msg: Message::empty(),
-                        authinfo: AuthInfo::new(Field::Authinfo, text.as_str()).unwrap_or_default(),
+                        authinfo: AuthInfo::new(Field::Authinfo, text).unwrap_or_default(),
                         expires_in: *expires_in,
                     }),
                 }

@@ -79,6 +79,15 @@ mod tests {
             put_dec(&mut b[10..10 + w], u64::from(n));
             assert_eq!(core::str::from_utf8(&b[..10 + w]).unwrap(), format!("FP{p:08x}{n:02}"));
         }
+        for (s, e) in [(0u32, 0u64), (7, 1_700_000_000_123), (u32::MAX, u64::MAX)] {
+            let mut b = [0u8; 40];
+            let mid = dec_width(u64::from(s), 1);
+            put_dec(&mut b[..mid], u64::from(s));
+            b[mid] = b'-';
+            let end = mid + 1 + dec_width(e, 1);
+            put_dec(&mut b[mid + 1..end], e);
+            assert_eq!(core::str::from_utf8(&b[..end]).unwrap(), format!("{s}-{e}"));
+        }
         for n in [0u32, 1, 42, 1_000_000, u32::MAX] {
             let mut b = [0u8; 15];
             put_dec(&mut b, u64::from(n));

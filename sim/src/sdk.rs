@@ -10,7 +10,7 @@ use facepay_fsm::{
 };
 
 use crate::rng::SimRng;
-use crate::stack_fmt::StackText;
+use crate::stack_fmt::{StackText, dec_width, hex_width, put_dec, put_hex};
 
 /// How the face app and its user behave for one session.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -460,9 +460,25 @@ impl FaceApp {
     fn code_text(&self, kind: FaceCodeType, n: u32) -> StackText<40> {
         match kind {
             // An 18-digit 刷卡付款码.
-            FaceCodeType::Micropay => StackText::format(format_args!("13{:010}{:06}", self.prefix, n)),
-            // A 人脸付款码 with a dash: not a valid auth_code.
-            FaceCodeType::Facepay => StackText::format(format_args!("{:08x}-{:04x}-fc", self.prefix, n)),
+            // "13{prefix:010}{n:06}", without the formatting machinery (a u32 fits 10 digits).
+            FaceCodeType::Micropay => {
+                let mut b = [0u8; 2 + 10 + 10];
+                b[..2].copy_from_slice(b"13");
+                put_dec(&mut b[2..12], u64::from(self.prefix));
+                let end = 12 + dec_width(u64::from(n), 6);
+                put_dec(&mut b[12..end], u64::from(n));
+                StackText::from_ascii(&b[..end])
+            }
+            // A 人脸付款码 with a dash: not a valid auth_code. "{prefix:08x}-{n:04x}-fc".
+            FaceCodeType::Facepay => {
+                let mut b = [0u8; 8 + 1 + 8 + 3];
+                put_hex(&mut b[..8], u64::from(self.prefix));
+                b[8] = b'-';
+                let mid = 9 + hex_width(u64::from(n), 4);
+                put_hex(&mut b[9..mid], u64::from(n));
+                b[mid..mid + 3].copy_from_slice(b"-fc");
+                StackText::from_ascii(&b[..mid + 3])
+            }
         }
     }
 

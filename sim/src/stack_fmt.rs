@@ -17,6 +17,16 @@ impl<const N: usize> StackText<N> {
         s
     }
 
+    /// The text of `bytes` (ASCII), cut to nothing if it does not fit.
+    pub fn from_ascii(bytes: &[u8]) -> Self {
+        let mut s = StackText { buf: [0; N], len: 0 };
+        if bytes.len() <= N && bytes.is_ascii() {
+            s.buf[..bytes.len()].copy_from_slice(bytes);
+            s.len = bytes.len();
+        }
+        s
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         // Only whole `&str`s are copied in, and only when they fit.
@@ -54,6 +64,12 @@ pub fn put_dec(buf: &mut [u8], mut v: u64) {
     }
 }
 
+/// The number of hex digits of `v`, at least `min`: the width `{:0minx}` prints.
+pub fn hex_width(v: u64, min: usize) -> usize {
+    let bits = 64 - v.leading_zeros() as usize;
+    bits.div_ceil(4).max(1).max(min)
+}
+
 /// The number of decimal digits of `v`, at least `min`: the width `{:0min}` prints.
 pub fn dec_width(v: u64, min: usize) -> usize {
     let mut n = 1;
@@ -87,6 +103,13 @@ mod tests {
             let end = mid + 1 + dec_width(e, 1);
             put_dec(&mut b[mid + 1..end], e);
             assert_eq!(core::str::from_utf8(&b[..end]).unwrap(), format!("{s}-{e}"));
+        }
+        for v in [0u64, 1, 0xf, 0x10, 0xffff, 0x1_0000, u64::MAX] {
+            let mut b = [0u8; 16];
+            let w = hex_width(v, 4);
+            put_hex(&mut b[..w], v);
+            assert_eq!(core::str::from_utf8(&b[..w]).unwrap(), format!("{v:04x}"));
+            assert_eq!(StackText::<40>::from_ascii(&b[..w]).as_str(), format!("{v:04x}"));
         }
         for n in [0u32, 1, 42, 1_000_000, u32::MAX] {
             let mut b = [0u8; 15];

@@ -280,3 +280,30 @@ fn subprocess_loads_the_cdylib() {
     );
     assert_eq!(stdout.matches(": OK").count(), 5, "{stdout}");
 }
+
+/// A JNI session's recorded trace (format v1) replays exactly against a fresh machine.
+fn replays_exactly(scenario: &str) {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.join(format!("jni-{scenario}.jsonl"));
+    let _ = std::fs::remove_file(&path);
+    scenario_with(scenario, path.to_str().unwrap());
+    let bytes = std::fs::read(&path).unwrap();
+    let report = facepay_fsm::trace::replay_bytes(&bytes, false);
+    assert_eq!(
+        report.verdict(),
+        facepay_fsm::trace::Verdict::Exact,
+        "{}",
+        report.verdict_text(scenario)
+    );
+    assert!(!report.conclusions.is_empty(), "the traced session concluded an order");
+}
+
+#[test]
+fn a_jni_session_trace_replays_exactly() {
+    replays_exactly("traced_happy1");
+}
+
+#[test]
+fn a_jni_session_with_timers_and_a_reverse_replays_exactly() {
+    replays_exactly("traced_ambiguous");
+}

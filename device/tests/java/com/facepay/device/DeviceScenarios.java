@@ -171,7 +171,28 @@ public final class DeviceScenarios {
         throw new Failed("state " + s.state() + ", wanted " + state);
     }
 
+    /** Where {@link #started} sessions record their trace, when a traced scenario runs. */
+    static volatile String traceTo = null;
+
+    interface Scenario {
+        void run() throws Exception;
+    }
+
+    /** Runs {@code scenario} with every session recording its trace to {@code path}. */
+    static void traced(String path, Scenario scenario) throws Exception {
+        traceTo = path;
+        try {
+            scenario.run();
+        } finally {
+            traceTo = null;
+        }
+    }
+
     static FacePaySession started(Map<String, Object> options, Backend backend, Recorder rec) throws InterruptedException {
+        if (traceTo != null) {
+            options = new java.util.HashMap<String, Object>(options);
+            options.put("trace_path", traceTo);
+        }
         FacePaySession s = new FacePaySession(new Context(), options, backend, rec);
         s.start(map(), merchant());
         rec.awaitNotice("Ready");
@@ -193,6 +214,8 @@ public final class DeviceScenarios {
                 case "journal_write_fails": journalWriteFails(); break;
                 case "journal_torn_record": journalTornRecord(arg); break;
                 case "file_journal_atomic": fileJournalAtomic(); break;
+                case "traced_happy1": traced(arg, () -> happy("1")); break;
+                case "traced_ambiguous": traced(arg, DeviceScenarios::ambiguousSubmitReverses); break;
                 case "happy0": happy("0"); break;
                 case "happy1": happy("1"); break;
                 case "ambiguous_submit_reverses": ambiguousSubmitReverses(); break;

@@ -11,8 +11,8 @@ use std::time::Instant as WallInstant;
 
 use facepay_fsm::trace::{Redaction, TraceHeader, TraceWriter};
 use facepay_fsm::{
-    AppEvent, BackendCall, Command, Diagnostic, Event, HandleError, Instant, JOURNAL_VERSION, JournalError,
-    JournalPhase, JournalRecord, Notice, Policy, RequestId, SdkCall, Session, StateId,
+    AppEvent, BackendCall, Command, Diagnostic, Event, HandleError, Instant, JournalError, JournalPhase, JournalRecord,
+    Notice, Policy, RequestId, SdkCall, Session, StateId,
 };
 
 use crate::call::Args;
@@ -307,16 +307,7 @@ fn damaged(r: &mut Resumed, bytes: &[u8], e: JournalError) {
     ));
     if let Some((out_trade_no, api)) = salvaged {
         // What `resume_from_bytes` resumed: the journal must keep holding it.
-        r.last = Some(JournalRecord {
-            version: JOURNAL_VERSION,
-            out_trade_no,
-            api,
-            total_fee: 0,
-            phase: JournalPhase::Querying,
-            elapsed_ms: 0,
-            queries: 0,
-            reverse_attempts: 0,
-        });
+        r.last = Some(JournalRecord::salvaged(out_trade_no, api));
         r.order = Some(otn);
     }
 }
@@ -702,7 +693,7 @@ fn fire_due(core: &mut Core, now: Instant, commands: &mut Vec<Command>, fx: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
-    use facepay_fsm::{Field, OrderRequest, OutTradeNo, PayApi};
+    use facepay_fsm::{Field, JOURNAL_VERSION, OrderRequest, OutTradeNo, PayApi};
     use std::sync::Arc;
 
     /// Records what the session asks of its host; the journal breaks on demand.

@@ -103,6 +103,22 @@ impl fmt::Display for JournalError {
 impl core::error::Error for JournalError {}
 
 impl JournalRecord {
+    /// The record a damaged journal is resumed from when its out_trade_no still reads
+    /// ([`JournalRecord::salvage`]): the order is ambiguous, queried and then reversed from
+    /// the start of both budgets.
+    pub fn salvaged(out_trade_no: OutTradeNo, api: PayApi) -> JournalRecord {
+        JournalRecord {
+            version: JOURNAL_VERSION,
+            out_trade_no,
+            api,
+            total_fee: 0,
+            phase: JournalPhase::Querying,
+            elapsed_ms: 0,
+            queries: 0,
+            reverse_attempts: 0,
+        }
+    }
+
     /// True when the order concluded and the journal may be cleared.
     pub fn is_concluded(&self) -> bool {
         matches!(self.phase, JournalPhase::Concluded(_))

@@ -6,7 +6,7 @@ use statig::blocking::{IntoStateMachineExt, StateMachine};
 
 use crate::command::{Command, Conclusion, DiagnosticKind};
 use crate::event::Event;
-use crate::journal::{JOURNAL_VERSION, JournalError, JournalPhase, JournalRecord};
+use crate::journal::{JournalError, JournalRecord};
 use crate::machine::{Effects, Machine, Stimulus};
 use crate::outbox::{Note, NoticeKind, Outbox, Queued};
 use crate::policy::Policy;
@@ -130,16 +130,7 @@ impl Session {
             Ok(record) => (Session::resume(policy, &record, now), None),
             Err(error) => match JournalRecord::salvage(bytes) {
                 Some((out_trade_no, api)) => {
-                    let record = JournalRecord {
-                        version: JOURNAL_VERSION,
-                        out_trade_no,
-                        api,
-                        total_fee: 0,
-                        phase: JournalPhase::Querying,
-                        elapsed_ms: 0,
-                        queries: 0,
-                        reverse_attempts: 0,
-                    };
+                    let record = JournalRecord::salvaged(out_trade_no, api);
                     (Session::resume(policy, &record, now), Some(error))
                 }
                 None => {

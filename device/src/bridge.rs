@@ -648,6 +648,15 @@ fn sdk_answer<'l>(
     Ok(())
 }
 
+/// The text of a Java string, or "" for null.
+fn text_or_empty(env: &mut Env<'_>, s: &JString<'_>) -> JResult<String> {
+    if s.is_null() {
+        Ok(String::new())
+    } else {
+        s.try_to_string(env)
+    }
+}
+
 /// `void nativeBackendAnswer(long h, long id, String op, Map answer)`.
 fn backend_answer<'l>(
     env: &mut Env<'l>,
@@ -658,11 +667,7 @@ fn backend_answer<'l>(
     answer: JMap<'l>,
 ) -> JResult<()> {
     let Some(d) = session(h) else { return Ok(()) };
-    let op = if op.is_null() {
-        String::new()
-    } else {
-        op.try_to_string(env)?
-    };
+    let op = text_or_empty(env, &op)?;
     let mut why = None;
     let entries = read_map_or_log(env, &answer, &mut why);
     if let Some(w) = why {
@@ -687,16 +692,8 @@ fn backend_failed<'l>(
     http_status: jint,
 ) -> JResult<()> {
     let Some(d) = session(h) else { return Ok(()) };
-    let op = if op.is_null() {
-        String::new()
-    } else {
-        op.try_to_string(env)?
-    };
-    let kind = if kind.is_null() {
-        String::new()
-    } else {
-        kind.try_to_string(env)?
-    };
+    let op = text_or_empty(env, &op)?;
+    let kind = text_or_empty(env, &kind)?;
     let Ok(id) = u32::try_from(id) else { return Ok(()) };
     let err = request::transport_error(&kind, http_status);
     match request::backend_failure(RequestId(id), &op, err) {

@@ -98,21 +98,12 @@ fn compare(args: CompareArgs) -> ExitCode {
         seed: args.seed,
         sessions: args.sessions,
         swarm: args.swarm,
-        jobs: args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        jobs: jobs_or_cores(args.jobs),
     };
-    let bar = ProgressBar::new(cfg.sessions);
-    if std::io::stderr().is_terminal() {
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions × 5 strategies",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-    } else {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
+    let bar = progress(
+        cfg.sessions,
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions × 5 strategies",
+    );
     let comparison = run_compare(&cfg, |done| bar.set_position(done));
     bar.finish_and_clear();
     if args.json {
@@ -130,10 +121,24 @@ fn compare(args: CompareArgs) -> ExitCode {
     }
 }
 
+/// `--jobs`, or one worker per core.
+fn jobs_or_cores(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// A progress bar drawn on a terminal only (hidden when stderr is a file or pipe).
+fn progress(len: u64, template: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if std::io::stderr().is_terminal() {
+        bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+    } else {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar
+}
+
 fn run(args: RunArgs) -> ExitCode {
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = jobs_or_cores(args.jobs);
     let cfg = CampaignConfig {
         seed: args.seed,
         sessions: args.sessions,
@@ -142,17 +147,10 @@ fn run(args: RunArgs) -> ExitCode {
         shard: args.shard,
         jobs,
     };
-    let bar = ProgressBar::new(cfg.shard.len(cfg.sessions));
-    if std::io::stderr().is_terminal() {
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions ({per_sec}, eta {eta})",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-    } else {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
+    let bar = progress(
+        cfg.shard.len(cfg.sessions),
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions ({per_sec}, eta {eta})",
+    );
     let summary = run_campaign(&cfg, |done| bar.set_position(done));
     bar.finish_and_clear();
 

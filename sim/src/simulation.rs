@@ -192,6 +192,10 @@ struct World<'s, O: Observer> {
     done: bool,
     /// What the terminal's durable storage holds: the last journal record it wrote.
     journal: Option<[u8; JOURNAL_BYTES]>,
+    /// The last record written and not yet encoded into `journal`. Encoding (with its
+    /// CRC) is deferred to the power loss, the only time the bytes are read: the stored
+    /// bytes are the same, and a session without a power loss never pays for them.
+    written: Option<JournalRecord>,
     /// Commands carried out since the first journal record (for aimed power losses).
     settling: Option<u32>,
     /// Power losses so far; answers to requests of an earlier boot are lost.
@@ -226,6 +230,7 @@ impl<'s, O: Observer> World<'s, O> {
             steps: 0,
             done: false,
             journal: None,
+            written: None,
             settling: None,
             boot: 0,
             down: false,
@@ -491,7 +496,7 @@ impl<'s, O: Observer> World<'s, O> {
             }
             // Written durably before the next command, as a real host must.
             Command::Persist(record) => {
-                self.journal = Some(record.encode());
+                self.written = Some(record.clone());
                 self.checker.persisted(&record.out_trade_no);
                 if self.settling.is_none() {
                     self.settling = Some(0);
@@ -512,6 +517,9 @@ impl<'s, O: Observer> World<'s, O> {
         self.scratch
             .agenda
             .retain(|o| matches!(o, Occurrence::BackendArrives { .. }));
+        if let Some(record) = self.written.take() {
+            self.journal = Some(record.encode());
+        }
         let (down_ms, torn) = self.faults.power_down(self.journal.is_some(), &mut self.rng);
         if let (Some(bytes), Some(i)) = (&mut self.journal, torn) {
             bytes[i] ^= 0x5A;

@@ -7,6 +7,7 @@
 //! loop instead (see [`crate::peers`]). Both speak the machine's sans-IO surface and its
 //! `Command` vocabulary, so the world, the faults and the checker are the same for all.
 
+use std::cell::Cell;
 use std::io::Write;
 
 use facepay_fsm::trace::TraceWriter;
@@ -167,6 +168,8 @@ pub struct Terminal<O: Observer> {
     strategy: Engine,
     clock: TerminalClock,
     observer: O,
+    /// The last deadline converted to world time: (terminal reading, world time).
+    deadline: Cell<Option<(u64, WorldMs)>>,
 }
 
 impl<O: Observer> Terminal<O> {
@@ -177,6 +180,7 @@ impl<O: Observer> Terminal<O> {
             strategy: Engine::Facepay,
             clock,
             observer,
+            deadline: Cell::new(None),
         }
     }
 
@@ -187,6 +191,7 @@ impl<O: Observer> Terminal<O> {
             strategy: Engine::new(strategy),
             clock,
             observer,
+            deadline: Cell::new(None),
         }
     }
 
@@ -289,9 +294,17 @@ impl<O: Observer> Terminal<O> {
 
     /// The world time at which the next timer is due.
     pub fn next_deadline(&self) -> Option<WorldMs> {
-        self.strategy
-            .next_timer(&self.session)
-            .map(|(_, at)| self.clock.world_at(at.0))
+        let (_, at) = self.strategy.next_timer(&self.session)?;
+        // The same deadline is asked for at every step until it fires or moves, and
+        // inverting a drifting clock costs divisions: keep the last answer.
+        if let Some((reading, world)) = self.deadline.get()
+            && reading == at.0
+        {
+            return Some(world);
+        }
+        let world = self.clock.world_at(at.0);
+        self.deadline.set(Some((at.0, world)));
+        Some(world)
     }
 
     /// The session, to read its state.

@@ -57,7 +57,9 @@ pub(crate) struct Machine {
     pub(crate) init: InitParams,
     pub(crate) merchant: Merchant,
     pub(crate) authinfo: AuthInfo,
-    pub(crate) auth_expires_at: Instant,
+    /// From this time the authinfo is due for its background refresh (and no longer
+    /// counts as fresh): its expiry less the refresh margin.
+    pub(crate) auth_refresh_at: Instant,
     pub(crate) rawdata: RawData,
     pub(crate) order: OrderRequest,
     pub(crate) credential: FaceCode,
@@ -92,7 +94,7 @@ impl Machine {
             init: InitParams::default(),
             merchant: Merchant::default(),
             authinfo: AuthInfo::empty(),
-            auth_expires_at: Instant(0),
+            auth_refresh_at: Instant(0),
             rawdata: RawData::empty(),
             order: OrderRequest::new(OutTradeNo::empty(), 0, FaceCodeType::Micropay),
             credential: FaceCode::empty(),
@@ -199,7 +201,7 @@ impl Machine {
 
     /// The authinfo can be used now and will not expire within the refresh margin.
     pub(crate) fn authinfo_fresh(&self, now: Instant) -> bool {
-        !self.authinfo.is_empty() && now + self.policy.settings().auth_refresh_margin < self.auth_expires_at
+        !self.authinfo.is_empty() && now < self.auth_refresh_at
     }
 
     /// True when `credential` is the one the previous order was submitted with.
@@ -211,11 +213,7 @@ impl Machine {
     /// unless a retry after a failed fetch is already armed.
     pub(crate) fn arm_auth_refresh(&self, fx: &mut Effects<'_>) {
         if self.authinfo_fresh(fx.now) {
-            let margin = u64::from(self.policy.settings().auth_refresh_margin.0);
-            fx.timers.arm(
-                Timer::AuthRefresh,
-                Instant(self.auth_expires_at.0.saturating_sub(margin)),
-            );
+            fx.timers.arm(Timer::AuthRefresh, self.auth_refresh_at);
         } else if fx.timers.get(Timer::AuthRefresh).is_none() {
             fx.timers.arm(Timer::AuthRefresh, fx.now);
         }
@@ -229,7 +227,7 @@ impl Machine {
 
     /// The face app rejected the authinfo (271382020): never use it again; refresh at once.
     pub(crate) fn invalidate_authinfo(&mut self, fx: &mut Effects<'_>) {
-        self.auth_expires_at = Instant(0);
+        self.auth_refresh_at = Instant(0);
         fx.timers.arm(Timer::AuthRefresh, fx.now);
     }
 
@@ -363,7 +361,8 @@ impl Machine {
                             && a.expires_in > 0 =>
                     {
                         self.authinfo = a.authinfo.clone();
-                        self.auth_expires_at = fx.now + Duration(a.expires_in.saturating_mul(1000));
+                        self.auth_refresh_at =
+                            fx.now + refresh_after(a.expires_in, self.policy.settings().auth_refresh_margin);
                         AuthStep::Done
                     }
                     _ => AuthStep::Failed,
@@ -527,4 +526,14 @@ impl Machine {
             },
         }
     }
+}
+
+/// How long after a fetch an authinfo living `expires_in` seconds is refreshed: the margin
+/// before its expiry, but never more than half its life. A backend that hands out short
+/// lifetimes (at or under the margin) would otherwise have the terminal refetch at once,
+/// in a loop, and refuse every member lookup as unauthorised.
+pub(crate) fn refresh_after(expires_in: u32, margin: Duration) -> Duration {
+    let life = u64::from(expires_in) * 1000;
+    let margin = u64::from(margin.0).min(life / 2);
+    Duration(u32::try_from(life - margin).unwrap_or(u32::MAX))
 }

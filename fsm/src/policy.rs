@@ -45,7 +45,8 @@ pub struct PolicySettings {
     pub code_scan_deadline: Duration,
     /// Deadline for one backend call (authinfo, submit, query, reverse). Default 10 s.
     pub backend_deadline: Duration,
-    /// Refresh the authinfo this long before it expires. Default 5 min.
+    /// Refresh the authinfo this long before it expires (at most half its lifetime, so a
+    /// short `expires_in` does not mean refetching in a loop). Default 5 min.
     pub auth_refresh_margin: Duration,
     /// After a failed authinfo fetch, try again this much later. Default 10 s.
     pub auth_retry_delay: Duration,

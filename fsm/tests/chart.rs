@@ -171,6 +171,45 @@ fn idle_refreshes_the_authinfo_ahead_of_expiry() {
 }
 
 #[test]
+fn a_short_lived_authinfo_is_refreshed_at_half_its_life_not_in_a_loop() {
+    // A backend answering expires_in at or under the 300 s refresh margin: refreshing
+    // "margin before expiry" would mean at once, again and again.
+    let mut h = H::new(Policy::default());
+    h.start();
+    h.at(100);
+    h.init_answer(SdkStatus::success());
+    h.at(200);
+    h.rawdata();
+    h.at(300);
+    h.authinfo(120);
+    assert_eq!(h.state(), StateId::Idle);
+    // Fetched at 0.3 s, valid 120 s: refreshed after 60 s.
+    assert_eq!(h.s.next_timer(), Some((Timer::AuthRefresh, Instant(60_300))));
+    // Fresh until then: a member lookup is not refused as unauthorised.
+    let req = UserInfoRequest {
+        face_authtype: FaceAuthType::FaceidOnce,
+        auth_mode_jump: false,
+        ask_unionid: false,
+        screen_index: ScreenIndex::empty(),
+    };
+    let out = h.app(AppEvent::IdentifyUser(req));
+    assert!(has_sdk(&out, SdkCallKind::GetWxpayfaceUserInfo));
+    h.app(AppEvent::Cancel);
+    assert_eq!(h.state(), StateId::Idle);
+    assert_eq!(
+        h.count(|c| matches!(call_of(c), Some((Call::Sdk(SdkCallKind::GetWxpayfaceRawdata), _)))),
+        1
+    );
+    let out = h.at(60_300);
+    assert!(has_sdk(&out, SdkCallKind::GetWxpayfaceRawdata));
+    // A lifetime of zero is not an authinfo at all: the fetch failed, retried later.
+    h.rawdata();
+    h.authinfo(0);
+    assert_eq!(h.state(), StateId::Idle);
+    assert_eq!(h.s.next_timer(), Some((Timer::AuthRefresh, Instant(70_300))));
+}
+
+#[test]
 fn failed_refresh_goes_idle_and_retries_later() {
     let mut h = H::new(Policy::default());
     h.start();

@@ -1,11 +1,20 @@
 //! Fault injection as a middleware between the terminal and the models (smoltcp's
 //! FaultInjector): requests lost or slow, replies lost, late (after the deadline) or
 //! doubled, the SDK service dying, the terminal's clock skewed. The models never know.
+//!
+//! Faults come two ways: drawn message by message from the plan's probabilities (swarm
+//! campaigns), or named one by one in a [`FaultSchedule`] by the ordinal of the message
+//! they hit (property suites, so that a failing case shrinks to the few faults it needs).
 
 use crate::rng::SimRng;
 use crate::world::{TerminalClock, WorldMs};
 
-/// The fault probabilities of one session, and when faults stop (for the liveness phase).
+mod schedule;
+
+pub use schedule::{FaultSchedule, ReplyFault, RequestFault, ScheduleFull, ScheduledFault};
+
+/// The faults of one session: the probabilities they are drawn with, when drawn faults stop
+/// (for the liveness phase), and the faults aimed at single messages.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct FaultPlan {
     /// A backend request never reaches the backend.
@@ -37,8 +46,12 @@ pub struct FaultPlan {
     pub tear_journal: f64,
     /// The terminal's clock against the backend's.
     pub clock: TerminalClock,
-    /// No fault is injected at or after this world time.
+    /// No drawn fault is injected at or after this world time (scheduled faults still are).
     pub until: WorldMs,
+    /// Faults aimed at single messages by ordinal, whatever the probabilities and `until`
+    /// say. Left out of the serde form while empty, so recorded traces do not change.
+    #[serde(skip_serializing_if = "FaultSchedule::is_empty")]
+    pub schedule: FaultSchedule,
 }
 
 impl FaultPlan {
@@ -56,6 +69,7 @@ impl FaultPlan {
         tear_journal: 0.0,
         clock: TerminalClock::EXACT,
         until: 0,
+        schedule: FaultSchedule::EMPTY,
     };
 
     /// The fixed mix of a plain campaign: every fault at a few percent, for ten minutes.
@@ -76,6 +90,7 @@ impl FaultPlan {
                 drift_ppm: 50,
             },
             until: 600_000,
+            schedule: FaultSchedule::EMPTY,
         }
     }
 
@@ -104,6 +119,7 @@ impl FaultPlan {
                 drift_ppm: rng.range(0, 2_000) as i32 - 1_000,
             },
             until: *rng.pick(&[0, 30_000, 120_000, 600_000, 3_600_000]),
+            schedule: FaultSchedule::EMPTY,
         }
     }
 
@@ -186,6 +202,30 @@ impl Copies {
     }
 }
 
+/// A backend request on its way to the backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Arrival {
+    /// It reaches the backend after this long, ms.
+    pub delay: u64,
+    /// Its ordinal: the caller must hand it back with the reply ([`Faults::backend_reply`]).
+    pub request: u32,
+}
+
+/// How many messages of each kind a session has seen: the ordinals of the next ones.
+#[derive(Clone, Copy, Debug, Default)]
+struct Ordinals {
+    requests: u32,
+    callbacks: u32,
+    calls: u32,
+}
+
+/// Takes the next ordinal of one kind. Saturates: a session never sends 4 billion messages.
+fn next(counter: &mut u32) -> u32 {
+    let k = *counter;
+    *counter = k.saturating_add(1);
+    k
+}
+
 /// The middleware: decides, message by message, what the network and the binder do.
 #[derive(Debug)]
 pub struct Faults {
@@ -193,6 +233,7 @@ pub struct Faults {
     pub plan: FaultPlan,
     /// What was injected.
     pub counts: FaultCounts,
+    seen: Ordinals,
 }
 
 impl Faults {
@@ -201,15 +242,30 @@ impl Faults {
         Faults {
             plan,
             counts: FaultCounts::default(),
+            seen: Ordinals::default(),
         }
     }
 
-    /// The delay before a backend request sent at `now` reaches the backend, or `None`
-    /// if it is lost.
-    pub fn request(&mut self, now: WorldMs, rng: &mut SimRng) -> Option<u64> {
+    /// A backend request sent at `now`: when it reaches the backend, or `None` if it is
+    /// lost. Call it once per request, in the order they are sent.
+    pub fn request(&mut self, now: WorldMs, rng: &mut SimRng) -> Option<Arrival> {
         let normal = rng.range(20, 400);
+        let request = next(&mut self.seen.requests);
+        let arrival = |delay| Some(Arrival { delay, request });
+        // A scheduled fault replaces the draws: with an empty schedule nothing changes.
+        match self.plan.schedule.request(request) {
+            Some(RequestFault::Lost) => {
+                self.counts.lost_requests += 1;
+                return None;
+            }
+            Some(RequestFault::Slow(ms)) => {
+                self.counts.slow_requests += 1;
+                return arrival(normal + u64::from(ms));
+            }
+            None => {}
+        }
         if !self.plan.active(now) {
-            return Some(normal);
+            return arrival(normal);
         }
         if rng.chance(self.plan.lose_request) {
             self.counts.lost_requests += 1;
@@ -217,14 +273,64 @@ impl Faults {
         }
         if rng.chance(self.plan.slow_request) {
             self.counts.slow_requests += 1;
-            return Some(normal + rng.range(1_000, 60_000));
+            return arrival(normal + rng.range(1_000, 60_000));
         }
-        Some(normal)
+        arrival(normal)
     }
 
-    /// The delays after which a reply produced at `now`, normally taking `latency`, reaches
-    /// the caller whose deadline is `deadline_ms` after the call.
-    pub fn reply(&mut self, now: WorldMs, latency: u64, deadline_ms: u64, rng: &mut SimRng) -> Copies {
+    /// The delays after which the backend's reply to request `request` (the ordinal of its
+    /// [`Arrival`]), produced at `now` and normally taking `latency`, reaches the terminal
+    /// whose deadline is `deadline_ms` after the call.
+    pub fn backend_reply(
+        &mut self,
+        now: WorldMs,
+        request: u32,
+        latency: u64,
+        deadline_ms: u64,
+        rng: &mut SimRng,
+    ) -> Copies {
+        match self.plan.schedule.reply(request) {
+            Some(fault) => self.aimed_reply(fault, latency, deadline_ms),
+            None => self.drawn_reply(now, latency, deadline_ms, rng),
+        }
+    }
+
+    /// The delays after which an SDK callback produced at `now`, normally taking `latency`,
+    /// reaches the terminal whose deadline is `deadline_ms` after the call. Call it once
+    /// per callback, in the order the face app produced them.
+    pub fn callback(&mut self, now: WorldMs, latency: u64, deadline_ms: u64, rng: &mut SimRng) -> Copies {
+        let callback = next(&mut self.seen.callbacks);
+        match self.plan.schedule.callback(callback) {
+            Some(fault) => self.aimed_reply(fault, latency, deadline_ms),
+            None => self.drawn_reply(now, latency, deadline_ms, rng),
+        }
+    }
+
+    fn aimed_reply(&mut self, fault: ReplyFault, latency: u64, deadline_ms: u64) -> Copies {
+        match fault {
+            ReplyFault::Lost => {
+                self.counts.lost_replies += 1;
+                Copies { delays: [0, 0], n: 0 }
+            }
+            ReplyFault::Late(ms) => {
+                self.counts.late_replies += 1;
+                Copies {
+                    delays: [latency.max(deadline_ms) + u64::from(ms.max(1)), 0],
+                    n: 1,
+                }
+            }
+            ReplyFault::Doubled(ms) => {
+                self.counts.duplicate_replies += 1;
+                Copies {
+                    delays: [latency, latency + u64::from(ms)],
+                    n: 2,
+                }
+            }
+        }
+    }
+
+    /// A reply's fate drawn from the plan's probabilities.
+    fn drawn_reply(&mut self, now: WorldMs, latency: u64, deadline_ms: u64, rng: &mut SimRng) -> Copies {
         let mut c = Copies {
             delays: [latency, 0],
             n: 1,
@@ -249,9 +355,16 @@ impl Faults {
         c
     }
 
-    /// The delays of a submit's reply: as [`Faults::reply`], unless the plan aims a fault
-    /// at the first submission.
-    pub fn submit_reply(&mut self, now: WorldMs, latency: u64, deadline_ms: u64, rng: &mut SimRng) -> Copies {
+    /// The delays of a submit's reply: as [`Faults::backend_reply`], unless the plan aims a
+    /// fault at the first submission (`submit_reply`, which goes before the schedule).
+    pub fn submit_reply(
+        &mut self,
+        now: WorldMs,
+        request: u32,
+        latency: u64,
+        deadline_ms: u64,
+        rng: &mut SimRng,
+    ) -> Copies {
         match self.plan.submit_reply.take() {
             Some(SubmitReplyFault::Lost) => {
                 self.counts.lost_replies += 1;
@@ -264,7 +377,7 @@ impl Faults {
                     n: 1,
                 }
             }
-            None => self.reply(now, latency, deadline_ms, rng),
+            None => self.backend_reply(now, request, latency, deadline_ms, rng),
         }
     }
 
@@ -299,8 +412,13 @@ impl Faults {
     }
 
     /// After an SDK call at `now`: the delay after which the face service dies, if it does.
+    /// Call it once per SDK call, in the order they are made.
     pub fn sdk_death(&mut self, now: WorldMs, rng: &mut SimRng) -> Option<u64> {
-        if self.plan.active(now) && rng.chance(self.plan.sdk_death) {
+        let call = next(&mut self.seen.calls);
+        if let Some(after_ms) = self.plan.schedule.service_death(call) {
+            self.counts.sdk_deaths += 1;
+            Some(u64::from(after_ms))
+        } else if self.plan.active(now) && rng.chance(self.plan.sdk_death) {
             self.counts.sdk_deaths += 1;
             Some(rng.range(0, 10_000))
         } else {
@@ -326,8 +444,8 @@ mod tests {
         let mut rng = SimRng::new(1);
         assert_eq!(f.request(99, &mut rng), None);
         assert!(f.request(100, &mut rng).is_some());
-        assert!(f.reply(99, 5, 10, &mut rng).delays().is_empty());
-        assert_eq!(f.reply(100, 5, 10, &mut rng).delays(), &[5]);
+        assert!(f.callback(99, 5, 10, &mut rng).delays().is_empty());
+        assert_eq!(f.callback(100, 5, 10, &mut rng).delays(), &[5]);
         assert!(f.sdk_death(100, &mut rng).is_none());
         assert_eq!(f.counts.lost_requests, 1);
         assert_eq!(f.counts.lost_replies, 1);
@@ -342,9 +460,159 @@ mod tests {
             ..FaultPlan::NONE
         };
         let mut f = Faults::new(plan);
-        let c = f.reply(0, 100, 10_000, &mut SimRng::new(2));
+        let c = f.callback(0, 100, 10_000, &mut SimRng::new(2));
         let d = c.delays();
         assert_eq!(d.len(), 2);
         assert!(d[0] > 10_000 && d[1] >= d[0]);
+    }
+
+    fn schedule(faults: &[ScheduledFault]) -> FaultSchedule {
+        FaultSchedule::try_from(faults).expect("fits")
+    }
+
+    #[test]
+    fn a_scheduled_fault_hits_exactly_its_ordinal_whatever_until_says() {
+        let plan = FaultPlan {
+            schedule: schedule(&[
+                ScheduledFault::Request {
+                    request: 2,
+                    fault: RequestFault::Lost,
+                },
+                ScheduledFault::Request {
+                    request: 3,
+                    fault: RequestFault::Slow(5_000),
+                },
+                ScheduledFault::Reply {
+                    request: 1,
+                    fault: ReplyFault::Doubled(700),
+                },
+                ScheduledFault::Callback {
+                    callback: 1,
+                    fault: ReplyFault::Late(500),
+                },
+                ScheduledFault::ServiceDeath {
+                    call: 1,
+                    after_ms: 1_234,
+                },
+            ]),
+            ..FaultPlan::NONE
+        };
+        let mut f = Faults::new(plan);
+        let mut rng = SimRng::new(3);
+        let sent: Vec<_> = (0..5).map(|_| f.request(0, &mut rng)).collect();
+        assert_eq!(
+            sent.iter().map(|a| a.map(|a| a.request)).collect::<Vec<_>>(),
+            [Some(0), Some(1), None, Some(3), Some(4)]
+        );
+        let slow = sent[3].expect("arrives").delay;
+        assert!((5_020..=5_400).contains(&slow), "slowed by 5 s: {slow}");
+        assert!(sent.iter().flatten().filter(|a| a.request != 3).all(|a| a.delay <= 400));
+        for request in [0, 2, 3] {
+            assert_eq!(f.backend_reply(0, request, 100, 10_000, &mut rng).delays(), &[100]);
+        }
+        assert_eq!(f.backend_reply(0, 1, 100, 10_000, &mut rng).delays(), &[100, 800]);
+        let callbacks: Vec<_> = (0..3)
+            .map(|_| f.callback(0, 100, 10_000, &mut rng).delays().to_vec())
+            .collect();
+        assert_eq!(callbacks, [vec![100], vec![10_500], vec![100]]);
+        let deaths: Vec<_> = (0..3).map(|_| f.sdk_death(0, &mut rng)).collect();
+        assert_eq!(deaths, [None, Some(1_234), None]);
+        assert_eq!(
+            f.counts,
+            FaultCounts {
+                lost_requests: 1,
+                slow_requests: 1,
+                late_replies: 1,
+                duplicate_replies: 1,
+                sdk_deaths: 1,
+                ..FaultCounts::default()
+            }
+        );
+    }
+
+    #[test]
+    fn the_first_entry_for_a_message_decides_it() {
+        let plan = FaultPlan {
+            schedule: schedule(&[
+                ScheduledFault::Reply {
+                    request: 0,
+                    fault: ReplyFault::Lost,
+                },
+                ScheduledFault::Reply {
+                    request: 0,
+                    fault: ReplyFault::Doubled(1),
+                },
+            ]),
+            ..FaultPlan::NONE
+        };
+        let mut f = Faults::new(plan);
+        assert!(
+            f.backend_reply(0, 0, 100, 10_000, &mut SimRng::new(1))
+                .delays()
+                .is_empty()
+        );
+        assert_eq!(f.counts.duplicate_replies, 0);
+    }
+
+    /// Drives one of every message through `f` with the plan's probabilities, and returns
+    /// what happened and the rng's next draw (so a changed number of draws shows).
+    fn drive(plan: FaultPlan) -> (Vec<Vec<u64>>, FaultCounts, u64) {
+        let mut f = Faults::new(plan);
+        let mut rng = SimRng::new(11);
+        let mut seen = Vec::new();
+        for now in 0..200 {
+            let arrival = f.request(now, &mut rng);
+            seen.push(arrival.map(|a| vec![a.delay, u64::from(a.request)]).unwrap_or_default());
+            if let Some(a) = arrival {
+                seen.push(f.submit_reply(now, a.request, 100, 10_000, &mut rng).delays().to_vec());
+                seen.push(f.backend_reply(now, a.request, 100, 10_000, &mut rng).delays().to_vec());
+            }
+            seen.push(f.callback(now, 50, 1_000, &mut rng).delays().to_vec());
+            seen.push(f.sdk_death(now, &mut rng).into_iter().collect());
+        }
+        (seen, f.counts, rng.next_u64())
+    }
+
+    #[test]
+    fn entries_that_match_nothing_change_no_draw_and_no_fate() {
+        let drawn = FaultPlan {
+            sdk_death: 0.1,
+            submit_reply: Some(SubmitReplyFault::Late(3)),
+            ..FaultPlan::standard()
+        };
+        let unmatched = FaultPlan {
+            schedule: schedule(&[
+                ScheduledFault::Request {
+                    request: 10_000,
+                    fault: RequestFault::Lost,
+                },
+                ScheduledFault::Reply {
+                    request: 10_000,
+                    fault: ReplyFault::Lost,
+                },
+                ScheduledFault::Callback {
+                    callback: 10_000,
+                    fault: ReplyFault::Lost,
+                },
+                ScheduledFault::ServiceDeath {
+                    call: 10_000,
+                    after_ms: 0,
+                },
+            ]),
+            ..drawn
+        };
+        let (a, counts, next) = drive(drawn);
+        assert!(counts.lost_requests > 0 && counts.duplicate_replies > 0 && counts.sdk_deaths > 0);
+        assert_eq!(drive(unmatched), (a, counts, next));
+    }
+    #[test]
+    fn an_empty_schedule_is_left_out_of_the_serde_form() {
+        let json = |plan: &FaultPlan| serde_json::to_value(plan).expect("serialises");
+        assert!(json(&FaultPlan::NONE).get("schedule").is_none());
+        let plan = FaultPlan {
+            schedule: schedule(&[ScheduledFault::ServiceDeath { call: 0, after_ms: 9 }]),
+            ..FaultPlan::NONE
+        };
+        assert_eq!(json(&plan)["schedule"][0]["ServiceDeath"]["after_ms"], 9);
     }
 }

@@ -138,6 +138,8 @@ enum Occurrence {
         id: facepay_fsm::RequestId,
         op: Box<BackendOp>,
         boot: u32,
+        /// Its ordinal, by which the fault schedule names its reply.
+        request: u32,
     },
     /// A backend answer reaches the terminal.
     Backend { reply: BackendReply },
@@ -294,7 +296,7 @@ impl<'s, O: Observer> World<'s, O> {
                 let event = Event::Backend(reply.event());
                 self.input(&event, false);
             }
-            Occurrence::BackendArrives { id, op, boot } => {
+            Occurrence::BackendArrives { id, op, boot, request } => {
                 let at = TerminalClock::backend(self.now);
                 let reply = self
                     .scratch
@@ -303,9 +305,11 @@ impl<'s, O: Observer> World<'s, O> {
                 let latency = self.rng.range(30, 1_500);
                 let deadline = u64::from(self.spec.policy.settings().backend_deadline.0);
                 let copies = if matches!(*op, BackendOp::Submit { .. }) {
-                    self.faults.submit_reply(self.now, latency, deadline, &mut self.rng)
+                    self.faults
+                        .submit_reply(self.now, request, latency, deadline, &mut self.rng)
                 } else {
-                    self.faults.reply(self.now, latency, deadline, &mut self.rng)
+                    self.faults
+                        .backend_reply(self.now, request, latency, deadline, &mut self.rng)
                 };
                 if boot != self.boot {
                     // Served, but the connection it came on died with the power.
@@ -464,7 +468,7 @@ impl<'s, O: Observer> World<'s, O> {
                     _ => s.sdk_call_deadline.0,
                 });
                 for cb in callbacks.drain(..) {
-                    let copies = self.faults.reply(self.now, cb.after, deadline, &mut self.rng);
+                    let copies = self.faults.callback(self.now, cb.after, deadline, &mut self.rng);
                     for &d in copies.delays() {
                         let reply = cb.reply.clone();
                         self.scratch
@@ -478,14 +482,15 @@ impl<'s, O: Observer> World<'s, O> {
                 }
             }
             Command::Backend { id, call } => {
-                if let Some(delay) = self.faults.request(self.now, &mut self.rng) {
+                if let Some(arrival) = self.faults.request(self.now, &mut self.rng) {
                     let op = Box::new(BackendOp::from_call(call));
                     self.scratch.agenda.schedule(
-                        self.now + delay,
+                        self.now + arrival.delay,
                         Occurrence::BackendArrives {
                             id: *id,
                             op,
                             boot: self.boot,
+                            request: arrival.request,
                         },
                     );
                 }

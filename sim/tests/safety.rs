@@ -10,7 +10,7 @@ mod common;
 
 use facepay_fsm::FaceCodeType;
 use facepay_sim::backend::BackendProfile;
-use facepay_sim::faults::{FaultPlan, SubmitReplyFault};
+use facepay_sim::faults::{FaultPlan, FaultSchedule, SubmitReplyFault};
 use facepay_sim::sdk::SdkProfile;
 use facepay_sim::simulation::{Scratch, SessionSpec, run_session};
 use facepay_sim::world::TerminalClock;
@@ -172,6 +172,7 @@ proptest! {
             tear_journal: 0.0,
             clock: TerminalClock { skew_ms, drift_ppm },
             until,
+            schedule: FaultSchedule::EMPTY,
         };
         check(&spec)?;
     }

@@ -11,8 +11,8 @@ use std::time::Instant as WallInstant;
 
 use facepay_fsm::trace::{Redaction, TraceHeader, TraceWriter};
 use facepay_fsm::{
-    AppEvent, BackendCall, Command, Diagnostic, Event, HandleError, Instant, JournalError, JournalPhase, JournalRecord,
-    Notice, Policy, RequestId, SdkCall, Session, StateId,
+    AppEvent, BackendCall, BackendEvent, Command, Diagnostic, Event, HandleError, Instant, JournalError, JournalPhase,
+    JournalRecord, Notice, Policy, RequestId, SdkCall, Session, StateId, TransportError,
 };
 
 use crate::call::Args;
@@ -31,13 +31,16 @@ pub trait Host: Send + Sync {
     /// Log a diagnostic.
     fn diagnostic(&self, d: &Diagnostic);
     /// Write the journal record durably (replacing the previous one) before returning:
-    /// the next command runs only after this returns. `Err` says why it could not be
-    /// written; the session then treats the journal as failing (see [`Device`]).
+    /// the next command runs only after this returns. Return `Err` (why) unless the record
+    /// is durable: the session then treats the journal as failing, and if the record is
+    /// the one written before the pay submission, that submission is never sent (see
+    /// [`Device`]).
     fn persist(&self, record: &JournalRecord) -> Result<(), String>;
     /// Empty the journal durably (nothing is in flight).
     fn journal_clear(&self) -> Result<(), String>;
     /// Tell the listener about the journal: `JournalResumed`, `JournalDamaged`,
-    /// `JournalFailed`, `JournalHealthy`, with string fields.
+    /// `JournalFailed` (with `submit` = `withheld` when the pay submission was not sent),
+    /// `JournalHealthy`, with string fields.
     fn journal_notice(&self, kind: &'static str, fields: &Args);
     /// The leaf state changed.
     fn state_changed(&self, state: StateId);
@@ -190,6 +193,19 @@ enum Effect {
 pub type Scheduler = fn(WallInstant, Handle);
 
 /// One face-pay session.
+///
+/// The journal: every `Command::Persist` is written through [`Host::persist`] before the
+/// next command runs. While the journal fails, new orders are refused before the machine
+/// sees them (`JOURNAL_FAILED`) until a probe write works. If the record written just
+/// before the pay submission (phase `Submitting`) cannot be written, the submission is
+/// **withheld**: [`Host::backend_call`] is never called for it, the failure is logged and
+/// reported (`JournalFailed`, `submit` = `withheld`), and the machine is fed the submit's
+/// answer as `TransportError::Connection` through the ordinary input queue (so the trace
+/// records it and replays exactly). The machine then settles the order as a lost submit:
+/// it queries, then reverses, and concludes without money having moved. Failed writes of
+/// later records (querying, reversing, concluded) are reported and the order goes on
+/// settling: queries and reverses cannot charge the customer, and stopping them would
+/// leave an order unsettled.
 pub struct Device {
     core: Mutex<Core>,
     queue: Mutex<Queue>,
@@ -435,10 +451,72 @@ impl Device {
                 Some(refused) => refused,
                 None => self.step(next),
             };
-            for e in effects {
-                self.perform(e);
+            self.perform_all(effects);
+        }
+    }
+
+    /// Performs one step's effects in order, except a submit whose guarding record could
+    /// not be written: that one is withheld ([`Device::withhold_submit`]).
+    fn perform_all(&self, effects: Vec<Effect>) {
+        // The pre-submit record that could not be written, and why.
+        let mut unwritten: Option<(JournalRecord, String)> = None;
+        for e in effects {
+            match e {
+                Effect::Command(Command::Persist(r)) if r.phase == JournalPhase::Submitting => {
+                    if let Err(why) = self.persist(&r, false) {
+                        unwritten = Some((r, why));
+                    }
+                }
+                Effect::Command(Command::Backend {
+                    id,
+                    call: BackendCall::Submit { ref out_trade_no, .. },
+                }) if unwritten.as_ref().is_some_and(|(r, _)| r.out_trade_no == *out_trade_no) => {
+                    if let Some((r, why)) = unwritten.take() {
+                        self.withhold_submit(id, &r, why);
+                    }
+                }
+                e => self.perform(e),
             }
         }
+        // The machine sends the submit right after its record, in the same step; should
+        // that ever change, the failed write is still reported.
+        if let Some((r, why)) = unwritten {
+            self.report_write_failure(&r, &why);
+        }
+    }
+
+    /// The record guarding submit `id` is not durable, so a power loss after sending it
+    /// could forget an order the customer paid: do not send it. The machine hears that the
+    /// request never reached anyone (a connection failure), queued behind what is already
+    /// waiting as a real answer would be, and settles the order by query and reverse.
+    fn withhold_submit(&self, id: RequestId, r: &JournalRecord, why: String) {
+        let lost = Event::Backend(BackendEvent::Submitted {
+            id,
+            answer: Err(TransportError::Connection),
+        });
+        // This thread is running the queue (we are inside `submit`'s loop): it runs this
+        // after what is already queued. Queued before the report, so that nothing a listener
+        // does on hearing it can get ahead of the answer.
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .items
+            .push_back(Input::Event(lost));
+        let otn = r.out_trade_no.to_string();
+        self.host.log(&format!(
+            "JOURNAL FAILED: write of {} for order {otn}: {why}; the submit was WITHHELD (never sent, the customer cannot have been charged); the order is settled as a lost submit (queried, then reversed); new orders are refused until the journal works",
+            phase_name(r.phase)
+        ));
+        self.host.journal_notice(
+            "JournalFailed",
+            &vec![
+                ("operation", "write".to_owned()),
+                ("error", why),
+                ("out_trade_no", otn),
+                ("phase", phase_name(r.phase)),
+                ("submit", "withheld".to_owned()),
+            ],
+        );
     }
 
     /// Logs `line` through the host, in order with the session's other effects.
@@ -460,7 +538,10 @@ impl Device {
             Effect::Command(Command::Backend { id, call }) => self.host.backend_call(id, &call),
             Effect::Command(Command::Notify(n)) => self.host.notice(&n),
             Effect::Command(Command::Diagnostic(d)) => self.host.diagnostic(&d),
-            Effect::Command(Command::Persist(r)) => self.persist(r),
+            Effect::Command(Command::Persist(r)) => {
+                // Reported inside; the order goes on settling (see `perform_all` for the submit).
+                let _ = self.persist(&r, true);
+            }
             Effect::State(s) => self.host.state_changed(s),
             Effect::Answer(t, a) => self.host.facade_answer(t, &a),
             Effect::Log(l) => self.host.log(&l),
@@ -483,53 +564,54 @@ impl Device {
         Ok(())
     }
 
-    /// Executes `Command::Persist`: the next command runs only after this returns.
-    fn persist(&self, r: JournalRecord) {
+    /// Executes `Command::Persist`: the next command runs only after this returns. `Err`
+    /// (why) when the record is not durable; the journal is then marked failing (new orders
+    /// are refused), and the failure is reported here when `report` is set.
+    fn persist(&self, r: &JournalRecord, report: bool) -> Result<(), String> {
         let was_failing = {
             let mut j = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
             if !j.configured {
-                return;
+                return Ok(());
             }
             j.last = Some(r.clone());
             j.failing.is_some()
         };
-        let result = self.write_record(&r);
-        self.journal_result(was_failing, result, "write", &r);
-    }
-
-    fn journal_result(
-        &self,
-        was_failing: bool,
-        result: Result<(), String>,
-        operation: &'static str,
-        r: &JournalRecord,
-    ) {
-        match result {
+        match self.write_record(r) {
             Ok(()) => {
                 if was_failing {
                     self.journal.lock().unwrap_or_else(PoisonError::into_inner).failing = None;
                     self.host.log("journal: working again; new orders are accepted");
                     self.host.journal_notice("JournalHealthy", &Args::new());
                 }
+                Ok(())
             }
             Err(e) => {
                 self.journal.lock().unwrap_or_else(PoisonError::into_inner).failing = Some(e.clone());
-                let phase = phase_name(r.phase);
-                self.host.log(&format!(
-                    "JOURNAL FAILED: {operation} of {phase} for order {}: {e}; the order goes on settling, but a power loss now would lose it; new orders are refused until the journal works",
-                    r.out_trade_no
-                ));
-                self.host.journal_notice(
-                    "JournalFailed",
-                    &vec![
-                        ("operation", operation.to_owned()),
-                        ("error", e),
-                        ("out_trade_no", r.out_trade_no.to_string()),
-                        ("phase", phase),
-                    ],
-                );
+                if report {
+                    self.report_write_failure(r, &e);
+                }
+                Err(e)
             }
         }
+    }
+
+    /// Reports a record that could not be written while the order goes on settling (a
+    /// query or reverse cannot charge the customer), though a power loss would lose it.
+    fn report_write_failure(&self, r: &JournalRecord, e: &str) {
+        let phase = phase_name(r.phase);
+        self.host.log(&format!(
+            "JOURNAL FAILED: write of {phase} for order {}: {e}; the order goes on settling (queries and reverses cannot charge the customer), but a power loss now would lose it; new orders are refused until the journal works",
+            r.out_trade_no
+        ));
+        self.host.journal_notice(
+            "JournalFailed",
+            &vec![
+                ("operation", "write".to_owned()),
+                ("error", e.to_owned()),
+                ("out_trade_no", r.out_trade_no.to_string()),
+                ("phase", phase),
+            ],
+        );
     }
 
     /// While the journal is failing, a new order is refused before the machine sees it
@@ -693,7 +775,8 @@ fn fire_due(core: &mut Core, now: Instant, commands: &mut Vec<Command>, fx: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
-    use facepay_fsm::{Field, JOURNAL_VERSION, OrderRequest, OutTradeNo, PayApi};
+    use crate::answer::{Entry, JavaValue};
+    use facepay_fsm::{Field, JOURNAL_VERSION, OrderRequest, OutTradeNo, PayApi, SdkCallKind};
     use std::sync::Arc;
 
     /// Records what the session asks of its host; the journal breaks on demand.
@@ -701,6 +784,14 @@ mod tests {
     struct Fake {
         seen: Mutex<Vec<String>>,
         broken: Mutex<bool>,
+        /// Phases (as `phase_name` spells them) whose writes fail.
+        failing_phases: Mutex<Vec<&'static str>>,
+        /// Every journal notice with its fields.
+        journal: Mutex<Vec<(&'static str, Args)>>,
+        /// Calls not answered yet, oldest first.
+        sdk: Mutex<VecDeque<(RequestId, SdkCallKind)>>,
+        backend: Mutex<VecDeque<(RequestId, &'static str)>>,
+        logs: Mutex<Vec<String>>,
     }
 
     struct Host_(Arc<Fake>);
@@ -709,9 +800,10 @@ mod tests {
         fn push(&self, s: String) {
             self.0.seen.lock().unwrap().push(s);
         }
-        fn io(&self, what: String) -> Result<(), String> {
+        fn io(&self, what: String, phase: Option<&str>) -> Result<(), String> {
             self.push(what);
-            if *self.0.broken.lock().unwrap() {
+            let phase_fails = phase.is_some_and(|p| self.0.failing_phases.lock().unwrap().contains(&p));
+            if *self.0.broken.lock().unwrap() || phase_fails {
                 Err("No space left on device".into())
             } else {
                 Ok(())
@@ -720,24 +812,32 @@ mod tests {
     }
 
     impl Host for Host_ {
-        fn sdk_call(&self, _: RequestId, call: &SdkCall) {
+        fn sdk_call(&self, id: RequestId, call: &SdkCall) {
             self.push(format!("sdk {}", call.kind().method()));
+            self.0.sdk.lock().unwrap().push_back((id, call.kind()));
         }
-        fn backend_call(&self, _: RequestId, call: &BackendCall) {
-            self.push(format!("backend {}", crate::call::backend_args(call).op));
+        fn backend_call(&self, id: RequestId, call: &BackendCall) {
+            let op = crate::call::backend_args(call).op;
+            self.push(format!("backend {op}"));
+            self.0.backend.lock().unwrap().push_back((id, op));
         }
         fn notice(&self, n: &Notice) {
-            self.push(format!("notice {}", crate::bridge::notice_args(n).0));
+            match n {
+                Notice::OrderConcluded(c) => self.push(format!("notice OrderConcluded {}", c.outcome)),
+                _ => self.push(format!("notice {}", crate::bridge::notice_args(n).0)),
+            }
         }
         fn diagnostic(&self, _: &Diagnostic) {}
         fn persist(&self, r: &JournalRecord) -> Result<(), String> {
-            self.io(format!("persist {}", phase_name(r.phase)))
+            let phase = phase_name(r.phase);
+            self.io(format!("persist {phase}"), Some(&phase))
         }
         fn journal_clear(&self) -> Result<(), String> {
-            self.io("clear".into())
+            self.io("clear".into(), None)
         }
-        fn journal_notice(&self, kind: &'static str, _: &Args) {
+        fn journal_notice(&self, kind: &'static str, fields: &Args) {
             self.push(kind.to_owned());
+            self.0.journal.lock().unwrap().push((kind, fields.clone()));
         }
         fn state_changed(&self, s: StateId) {
             self.push(format!("state {s:?}"));
@@ -745,15 +845,31 @@ mod tests {
         fn facade_answer(&self, _: Token, a: &Answer) {
             self.push(format!("answer {}", a.get("errorCode").unwrap_or("ok")));
         }
-        fn log(&self, _: &str) {}
+        fn log(&self, line: &str) {
+            self.0.logs.lock().unwrap().push(line.to_owned());
+        }
     }
 
-    fn device(journal: JournalStart) -> (Device, Arc<Fake>) {
+    /// A trace sink the test can read back.
+    #[derive(Clone, Default)]
+    struct SharedTrace(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for SharedTrace {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn device_tracing(journal: JournalStart, trace: TraceOut) -> (Device, Arc<Fake>) {
         let fake = Arc::new(Fake::default());
         let d = Device::new(
             Policy::default(),
             true,
-            Box::new(std::io::sink()),
+            trace,
             Redaction::Placeholders,
             Box::new(Host_(fake.clone())),
             None,
@@ -762,6 +878,111 @@ mod tests {
         .unwrap();
         d.boot();
         (d, fake)
+    }
+
+    fn device(journal: JournalStart) -> (Device, Arc<Fake>) {
+        device_tracing(journal, Box::new(std::io::sink()))
+    }
+
+    fn entries(pairs: &[(&str, &str)]) -> Vec<Entry> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Some(JavaValue::Str(v.encode_utf16().collect()))))
+            .collect()
+    }
+
+    /// Answers every waiting SDK call with success, and every waiting backend call with
+    /// `backend(op)`, until nothing waits.
+    fn answer_all(d: &Device, fake: &Fake, backend: &dyn Fn(&str) -> Vec<(&'static str, &'static str)>) {
+        loop {
+            let sdk = fake.sdk.lock().unwrap().pop_front();
+            if let Some((id, kind)) = sdk {
+                let payload = match kind {
+                    SdkCallKind::GetWxpayfaceRawdata => vec![("rawdata", "RAWDATA-1")],
+                    SdkCallKind::GetWxpayfaceCode => vec![
+                        ("face_code", "134567890123456789"),
+                        ("openid", "o-user-1"),
+                        ("underage_state", "0"),
+                        ("telephone_used", "0"),
+                    ],
+                    _ => vec![],
+                };
+                let mut map = entries(&[("return_code", "SUCCESS"), ("return_msg", "")]);
+                map.extend(entries(&payload));
+                if let Some(ev) = crate::answer::sdk_event(id, kind, Some(&map)) {
+                    d.submit(Input::Event(Event::Sdk(ev)));
+                }
+                continue;
+            }
+            let call = fake.backend.lock().unwrap().pop_front();
+            let Some((id, op)) = call else { return };
+            let ev = crate::request::backend_event(id, op, Some(&entries(&backend(op)))).unwrap();
+            d.submit(Input::Event(Event::Backend(ev)));
+        }
+    }
+
+    /// A backend that never saw the order: queries say ORDERNOTEXIST, a reverse closes it.
+    fn order_unknown(op: &str) -> Vec<(&'static str, &'static str)> {
+        match op {
+            "get_wxpayface_authinfo" => vec![
+                ("return_code", "SUCCESS"),
+                ("authinfo", "AUTHINFO-1"),
+                ("expires_in", "7200"),
+            ],
+            "submit" => vec![
+                ("return_code", "SUCCESS"),
+                ("result_code", "FAIL"),
+                ("err_code", "SYSTEMERROR"),
+            ],
+            "query" => vec![
+                ("return_code", "SUCCESS"),
+                ("result_code", "FAIL"),
+                ("err_code", "ORDERNOTEXIST"),
+            ],
+            _ => vec![("return_code", "SUCCESS"), ("result_code", "SUCCESS"), ("recall", "N")],
+        }
+    }
+
+    /// A started session, idle with its authinfo, and an order T1 taken through the facade
+    /// (`getWxpayfaceCode`, token 1); the journal is left as `prepare` makes it just
+    /// before the face scan answers.
+    fn scan_an_order(d: &Device, fake: &Fake, prepare: impl FnOnce(&Fake)) {
+        let init = crate::request::init_params(&[]).unwrap();
+        let merchant =
+            crate::request::merchant(&entries(&[("appid", "wx2421b1c4370ec43b"), ("mch_id", "10000100")])).unwrap();
+        d.submit(Input::App(AppEvent::Start { init, merchant }, None));
+        answer_all(d, fake, &order_unknown);
+        d.submit(Input::Advance(10));
+        answer_all(d, fake, &order_unknown);
+        assert_eq!(d.state(), StateId::Idle, "{:?}", taken(fake));
+        let order = crate::request::order(&entries(&[
+            ("out_trade_no", "T1"),
+            ("total_fee", "100"),
+            ("face_code_type", "1"),
+        ]))
+        .unwrap();
+        let code = Op::Code {
+            out_trade_no: "T1".into(),
+        };
+        d.submit(Input::App(AppEvent::StartOrder(order), Some((1, code))));
+        prepare(fake);
+        taken(fake);
+        // The face scan answers: the machine persists, then submits.
+        answer_all(d, fake, &order_unknown);
+    }
+
+    /// Moves the manual clock a second at a time, answering as `order_unknown`, until the
+    /// session is idle again; returns everything the host saw.
+    fn settle(d: &Device, fake: &Fake) -> Vec<String> {
+        let mut seen = taken(fake);
+        let mut t = d.now().0;
+        while d.state() != StateId::Idle && t < 600_000 {
+            t += 1000;
+            d.submit(Input::Advance(t));
+            answer_all(d, fake, &order_unknown);
+            seen.extend(taken(fake));
+        }
+        seen
     }
 
     fn taken(f: &Fake) -> Vec<String> {
@@ -820,16 +1041,123 @@ mod tests {
     fn without_a_journal_nothing_is_written() {
         let (d, fake) = device(JournalStart::Absent);
         assert!(taken(&fake).is_empty());
-        d.persist(JournalRecord {
-            version: JOURNAL_VERSION,
-            out_trade_no: OutTradeNo::new(Field::OutTradeNo, "T3").unwrap(),
-            api: PayApi::Micropay,
-            total_fee: 1,
-            phase: JournalPhase::Querying,
-            elapsed_ms: 0,
-            queries: 0,
-            reverse_attempts: 0,
-        });
+        let written = d.persist(
+            &JournalRecord {
+                version: JOURNAL_VERSION,
+                out_trade_no: OutTradeNo::new(Field::OutTradeNo, "T3").unwrap(),
+                api: PayApi::Micropay,
+                total_fee: 1,
+                phase: JournalPhase::Querying,
+                elapsed_ms: 0,
+                queries: 0,
+                reverse_attempts: 0,
+            },
+            true,
+        );
+        assert_eq!(written, Ok(()));
         assert!(taken(&fake).is_empty());
+    }
+
+    fn fields(fake: &Fake, kind: &str) -> Vec<Args> {
+        let j = fake.journal.lock().unwrap();
+        j.iter().filter(|(k, _)| *k == kind).map(|(_, f)| f.clone()).collect()
+    }
+
+    fn field<'a>(f: &'a Args, key: &str) -> Option<&'a str> {
+        f.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn a_submit_whose_journal_record_fails_is_withheld_and_the_order_closes_unpaid() {
+        let trace = SharedTrace::default();
+        let (d, fake) = device_tracing(JournalStart::Stored(Vec::new()), Box::new(trace.clone()));
+        // The journal breaks between the order's start (no write yet, so no probe) and its submit.
+        scan_an_order(&d, &fake, |f| *f.broken.lock().unwrap() = true);
+        let step = taken(&fake);
+        let at = |s: &str| step.iter().position(|x| x == s);
+        // The record failed, the submit never reached the host, the scan's answer still came.
+        assert_eq!(at("persist Submitting"), Some(0), "{step:?}");
+        assert_eq!(at("backend submit"), None, "{step:?}");
+        assert!(at("JournalFailed") > at("persist Submitting"), "{step:?}");
+        assert!(at("answer ok").is_some(), "getWxpayfaceCode answered: {step:?}");
+        // The machine took the lost answer in the same run: it is querying, not submitting.
+        assert!(
+            at("state Querying").is_some() && at("persist Querying").is_some(),
+            "{step:?}"
+        );
+        assert_eq!(d.state(), StateId::Querying);
+        let withheld = fields(&fake, "JournalFailed");
+        assert_eq!(
+            withheld.len(),
+            2,
+            "the submit's record and the querying one: {withheld:?}"
+        );
+        assert_eq!(field(&withheld[0], "submit"), Some("withheld"));
+        assert_eq!(field(&withheld[0], "out_trade_no"), Some("T1"));
+        assert_eq!(field(&withheld[0], "phase"), Some("Submitting"));
+        assert_eq!(field(&withheld[0], "error"), Some("No space left on device"));
+        // A later record only reports: the order goes on settling.
+        assert_eq!(field(&withheld[1], "submit"), None);
+        assert_eq!(field(&withheld[1], "phase"), Some("Querying"));
+        assert!(
+            fake.logs
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.starts_with("JOURNAL FAILED") && l.contains("WITHHELD") && l.contains("T1")),
+            "{:?}",
+            fake.logs.lock().unwrap()
+        );
+        assert!(d.journal_failing().is_some());
+
+        // The app waits on micropay; the order settles by query and reverse.
+        d.submit(Input::Facade(
+            2,
+            Op::Micropay {
+                out_trade_no: "T1".into(),
+            },
+        ));
+        let seen = settle(&d, &fake);
+        assert!(!seen.iter().any(|s| s == "backend submit"), "{seen:?}");
+        assert!(seen.iter().any(|s| s == "backend query"), "{seen:?}");
+        let reverse = seen.iter().position(|s| s == "backend reverse").expect("reversed");
+        let concluded = seen.iter().position(|s| s == "notice OrderConcluded Reversed");
+        assert!(concluded > Some(reverse), "{seen:?}");
+        // The facade's micropay does not claim success.
+        assert!(seen.iter().any(|s| s == "answer REVERSED"), "{seen:?}");
+        assert_eq!(d.state(), StateId::Idle);
+
+        // The injected answer is an ordinary input line, and the trace replays exactly.
+        let bytes = trace.0.lock().unwrap().clone();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(
+            text.lines()
+                .any(|l| l.contains("\"submitted\"") && l.contains("\"connection\"")),
+            "{text}"
+        );
+        let report = facepay_fsm::trace::replay_bytes(&bytes, false);
+        assert!(report.is_exact(), "{}", report.verdict_text("withheld"));
+        assert_eq!(report.conclusions.len(), 1);
+    }
+
+    #[test]
+    fn a_failed_write_after_the_submit_still_lets_queries_and_reverses_out() {
+        let (d, fake) = device(JournalStart::Stored(Vec::new()));
+        scan_an_order(&d, &fake, |f| {
+            f.failing_phases.lock().unwrap().extend(["Querying", "Reversing"]);
+        });
+        // The submit's record was written: the submit goes out, answers SYSTEMERROR.
+        let seen = settle(&d, &fake);
+        assert_eq!(seen.iter().filter(|s| *s == "backend submit").count(), 1, "{seen:?}");
+        assert!(seen.iter().any(|s| s == "backend query"), "{seen:?}");
+        assert!(seen.iter().any(|s| s == "backend reverse"), "{seen:?}");
+        assert!(seen.iter().any(|s| s == "notice OrderConcluded Reversed"), "{seen:?}");
+        let failed = fields(&fake, "JournalFailed");
+        assert!(!failed.is_empty());
+        assert!(failed.iter().all(|f| field(f, "submit").is_none()), "{failed:?}");
+        assert!(
+            failed.iter().any(|f| field(f, "phase") == Some("Querying")),
+            "{failed:?}"
+        );
     }
 }

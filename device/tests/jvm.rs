@@ -213,6 +213,11 @@ fn journal_write_failures_are_reported_and_refuse_new_orders() {
 }
 
 #[test]
+fn journal_write_failure_before_the_submit_withholds_it_and_nothing_is_paid() {
+    scenario("journal_submit_withheld");
+}
+
+#[test]
 fn journal_a_torn_record_resumes_as_ambiguous_and_garbage_is_reported() {
     let dir = journal_dir("torn");
     let torn = dir.join("torn");
@@ -269,6 +274,7 @@ fn subprocess_loads_the_cdylib() {
             "malformed_maps",
             "facade_doc_order",
             "journal_abandoned_submit_resumes",
+            "journal_submit_withheld",
         ])
         .output()
         .unwrap_or_else(|e| panic!("java failed to start: {e}; {INSTALL}"));
@@ -278,7 +284,7 @@ fn subprocess_loads_the_cdylib() {
         "java subprocess failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(stdout.matches(": OK").count(), 5, "{stdout}");
+    assert_eq!(stdout.matches(": OK").count(), 6, "{stdout}");
 }
 
 /// A JNI session's recorded trace (format v1) replays exactly against a fresh machine.
@@ -306,4 +312,17 @@ fn a_jni_session_trace_replays_exactly() {
 #[test]
 fn a_jni_session_with_timers_and_a_reverse_replays_exactly() {
     replays_exactly("traced_ambiguous");
+}
+
+/// The transport failure fed in place of a withheld submit is an ordinary input line.
+#[test]
+fn a_jni_session_with_a_withheld_submit_replays_exactly() {
+    replays_exactly("traced_withheld");
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("jni-traced_withheld.jsonl");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("\"input\"") && l.contains("\"submitted\"") && l.contains("\"connection\"")),
+        "no injected transport failure in the trace:\n{text}"
+    );
 }

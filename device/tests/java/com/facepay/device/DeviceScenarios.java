@@ -212,6 +212,8 @@ public final class DeviceScenarios {
                 case "journal_abandoned_submit_resumes": journalAbandonedSubmitResumes(); break;
                 case "journal_rust_record_reverses": journalRustRecordReverses(arg); break;
                 case "journal_write_fails": journalWriteFails(); break;
+                case "journal_submit_withheld": journalSubmitWithheld(); journalSubmitWithheldFacade(); break;
+                case "traced_withheld": traced(arg, DeviceScenarios::journalSubmitWithheld); break;
                 case "journal_torn_record": journalTornRecord(arg); break;
                 case "file_journal_atomic": fileJournalAtomic(); break;
                 case "traced_happy1": traced(arg, () -> happy("1")); break;
@@ -818,14 +820,45 @@ public final class DeviceScenarios {
         }
     }
 
+    /** A backend with a ledger: a query knows only the orders whose submit reached it. */
+    static class LedgerBackend extends Backend {
+        final java.util.Set<String> submitted = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+        @Override
+        Map<String, Object> answer(BackendRequest r) {
+            String otn = r.params.get("out_trade_no");
+            if (r.op.equals("submit")) {
+                submitted.add(otn);
+            } else if (r.op.equals("query") && !submitted.contains(otn)) {
+                return map("return_code", "SUCCESS", "result_code", "FAIL", "err_code", "ORDERNOTEXIST");
+            }
+            return super.answer(r);
+        }
+    }
+
+    /**
+     * Waits for the notice that the submit of {@code outTradeNo} was withheld. The face
+     * scan answers on another thread: the clock may move only after it, or the scan would
+     * time out instead.
+     */
+    static void awaitWithheld(NoticeRecorder rec, String outTradeNo) throws InterruptedException {
+        for (int i = 0; i < 6000 && !rec.saw("JournalFailed", "submit=withheld", "out_trade_no=" + outTradeNo); i++) {
+            Thread.sleep(5);
+        }
+        check(rec.saw("JournalFailed", "submit=withheld", "out_trade_no=" + outTradeNo, "phase=Submitting", "No space left"),
+            "no withheld-submit notice " + rec.journal + "; logs " + rec.logs);
+    }
+
     /**
      * (c) A journal that throws: logged loudly, the listener told, no crash; the order in
-     * hand goes on; new orders are refused (JOURNAL_FAILED) until the journal works again.
+     * hand is not submitted (its record could not be written) and closes by query and
+     * reverse; new orders are refused (JOURNAL_FAILED) until the journal works again.
      */
     static void journalWriteFails() throws Exception {
         NoticeRecorder rec = new NoticeRecorder();
         FlakyJournal journal = new FlakyJournal();
-        Backend backend = new Backend();
+        LedgerBackend backend = new LedgerBackend();
+        backend.sameThread = true;
         try (FacePaySession s = new FacePaySession(new Context(), WxPayFace.getInstance(), map("clock", "manual"), backend, rec, journal)) {
             s.start(map(), merchant());
             rec.awaitNotice("Ready");
@@ -833,9 +866,10 @@ public final class DeviceScenarios {
             awaitState(s, "Idle");
             journal.broken = true;
             s.startOrder(map("out_trade_no", "T-j1", "total_fee", "1", "face_code_type", "1"));
+            awaitWithheld(rec, "T-j1");
+            advanceUntil(s, rec, 1000, 600_000, 1000);
             Map<String, String> c = rec.awaitConclusion();
-            check(c.get("outcome").equals("Paid"), "the order in hand goes on: " + c);
-            check(rec.saw("JournalFailed", "operation=write", "out_trade_no=T-j1", "phase=Submitting", "No space left"), "notice " + rec.journal);
+            check(c.get("out_trade_no").equals("T-j1") && c.get("outcome").equals("Reversed"), "the withheld order: " + c);
             check(rec.logs.stream().anyMatch(l -> l.startsWith("JOURNAL FAILED") && l.contains("T-j1")), "loud log " + rec.logs);
             awaitState(s, "Idle");
             int scans = count(WxPayFace.CALLS, "getWxpayfaceCode");
@@ -843,11 +877,12 @@ public final class DeviceScenarios {
             Thread.sleep(20);
             check(rec.saw("JournalFailed", "operation=start_order", "out_trade_no=T-j2"), "refusal notice " + rec.journal);
             check(count(WxPayFace.CALLS, "getWxpayfaceCode") == scans && s.state().equals("Idle"), "a refused order was scanned: " + WxPayFace.CALLS);
-            check(backend.count("submit") == 1, "submits " + backend.count("submit"));
+            check(backend.count("submit") == 0, "submits " + backend.count("submit"));
             journal.broken = false;
             s.startOrder(map("out_trade_no", "T-j3", "total_fee", "1", "face_code_type", "1"));
             c = rec.awaitConclusion();
             check(c.get("out_trade_no").equals("T-j3") && c.get("outcome").equals("Paid"), "after healing " + c);
+            check(backend.count("submit") == 1, "submits " + backend.count("submit"));
             check(rec.saw("JournalHealthy"), "healthy notice " + rec.journal);
             check(journal.stored == null, "journal cleared after the conclusion");
             check(!s.state().equals("Closed"), "session alive");
@@ -873,6 +908,73 @@ public final class DeviceScenarios {
             ok(a.next("getWxpayfaceCode once the journal works"), "getWxpayfaceCode", "face_code");
             pay.micropay(map("out_trade_no", "T-f2"), a);
             ok(a.next("micropay"), "micropay");
+        }
+    }
+
+    /**
+     * (e) The journal throws on the write before the submit: no micropay reaches the
+     * backend, the listener hears the submit was withheld, and the order concludes
+     * Reversed (queried: ORDERNOTEXIST; reversed: SUCCESS, recall=N), never Paid.
+     */
+    static void journalSubmitWithheld() throws Exception {
+        NoticeRecorder rec = new NoticeRecorder();
+        FlakyJournal journal = new FlakyJournal();
+        LedgerBackend backend = new LedgerBackend();
+        backend.sameThread = true;
+        Map<String, Object> options = map("clock", "manual");
+        if (traceTo != null) {
+            options.put("trace_path", traceTo);
+        }
+        try (FacePaySession s = new FacePaySession(new Context(), WxPayFace.getInstance(), options, backend, rec, journal)) {
+            s.start(map(), merchant());
+            rec.awaitNotice("Ready");
+            s.advanceClock(10);
+            awaitState(s, "Idle");
+            journal.broken = true;
+            s.startOrder(map("out_trade_no", "T-w1", "total_fee", "100", "face_code_type", "1"));
+            awaitWithheld(rec, "T-w1");
+            check(backend.count("submit") == 0, "a submit went out: " + backend.requests);
+            check(rec.logs.stream().anyMatch(l -> l.startsWith("JOURNAL FAILED") && l.contains("WITHHELD") && l.contains("T-w1")),
+                "loud log " + rec.logs);
+            advanceUntil(s, rec, 1000, 600_000, 1000);
+            Map<String, String> c = rec.awaitConclusion();
+            check(c.get("out_trade_no").equals("T-w1") && c.get("outcome").equals("Reversed"), "outcome " + c);
+            check(backend.count("submit") == 0, "a submit went out: " + backend.requests);
+            check(backend.count("query") >= 1 && backend.count("reverse") >= 1, "query/reverse " + backend.requests);
+            check("T-w1".equals(backend.last("reverse").params.get("out_trade_no")), "reverse " + backend.last("reverse").params);
+            check(!rec.saw("JournalFailed", "submit=withheld", "phase=Querying"), "only the submit is withheld " + rec.journal);
+            awaitState(s, "Idle");
+        }
+    }
+
+    /** (e) through the facade: getWxpayfaceCode has its face code, micropay never says paid. */
+    static void journalSubmitWithheldFacade() throws Exception {
+        WxPayFace.reset();
+        NoticeRecorder rec = new NoticeRecorder();
+        FlakyJournal journal = new FlakyJournal();
+        LedgerBackend backend = new LedgerBackend();
+        backend.sameThread = true;
+        Map<String, Object> config = merchant();
+        config.put("clock", "manual");
+        try (WxFacePay pay = new WxFacePay(new Context(), config, backend, rec, journal)) {
+            Answers a = new Answers();
+            pay.initWxpayface(a);
+            ok(a.next("initWxpayface"), "initWxpayface");
+            pay.session().advanceClock(10);
+            journal.broken = true;
+            pay.getWxpayfaceCode(map("out_trade_no", "T-w2", "total_fee", "100", "face_code_type", "1"), a);
+            ok(a.next("getWxpayfaceCode"), "getWxpayfaceCode", "face_code");
+            Answers paid = new Answers();
+            pay.micropay(map("out_trade_no", "T-w2"), paid);
+            awaitWithheld(rec, "T-w2");
+            advanceUntil(pay.session(), rec, 1000, 600_000, 1000);
+            Map<String, Object> m = paid.next("micropay");
+            err(m, "micropay of a withheld submit", "REVERSED");
+            check("Reversed".equals(m.get("outcome")) && "T-w2".equals(m.get("out_trade_no")), "micropay " + m);
+            pay.orderquery(map("out_trade_no", "T-w2"), a);
+            Map<String, Object> q = a.next("orderquery");
+            check("REVOKED".equals(q.get("trade_state")), "orderquery " + q);
+            check(backend.count("submit") == 0, "a submit went out: " + backend.requests);
         }
     }
 

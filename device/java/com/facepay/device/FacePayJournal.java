@@ -19,7 +19,9 @@ public interface FacePayJournal {
     /**
      * Replaces the stored record with {@code record}. It must be durable when this returns
      * (the session sends the submit or reverse right after): a reader after a power loss
-     * sees this record or the previous one, never a mix. Throw if it could not be written.
+     * sees this record or the previous one, never a mix. Throw if it could not be written:
+     * a submit this record was guarding is then not sent (the order is closed by query and
+     * reverse); a later step goes ahead, reported.
      */
     void write(byte[] record) throws IOException;
 

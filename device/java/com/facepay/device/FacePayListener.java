@@ -15,8 +15,10 @@ public interface FacePayListener {
      * be), JournalUnreadable (nothing could be read: reconcile the day's orders),
      * JournalFailed (operation = read | write | start_order, error, out_trade_no, phase:
      * the journal cannot be written, so an order in flight would be lost at a power loss;
-     * new orders are refused until it works) and JournalHealthy (it works again). Show the
-     * failures to the cashier: they need a person.
+     * new orders are refused until it works; with submit = withheld, the record before
+     * the pay submission failed and the submission was not sent: nothing was charged, and
+     * the order concludes once queried and reversed, normally Reversed) and
+     * JournalHealthy (it works again). Show the failures to the cashier: they need a person.
      */
     void onNotice(String kind, Map<String, String> fields);
 

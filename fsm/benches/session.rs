@@ -1,6 +1,7 @@
 //! `cargo bench -p facepay-fsm --bench session`
 //!
-//! The cost of the chart: a whole happy-path session (init → authorise → order → paid) and a
+//! The cost of the chart: a whole happy-path session (init → authorise → order → paid),
+//! with its commands taken by value (`poll_command`) or lent (`poll_command_with`), and a
 //! single poll cycle, next to a hand-written enum + `match` machine that does the same happy
 //! path and builds the same `Command` values (the fair floor for "what does the statig chart
 //! cost"). Before the benchmarks it prints `size_of::<Session>()`, the string capacity it
@@ -119,6 +120,26 @@ fn fsm_session(inputs: &[(u64, Option<Event>)]) -> u32 {
         }
     }
     debug_assert_eq!(s.last_conclusion().map(|c| c.outcome), Some(Outcome::Paid));
+    n
+}
+
+/// As [`fsm_session`], reading each command where the session builds it.
+fn fsm_session_lent(inputs: &[(u64, Option<Event>)]) -> u32 {
+    let mut s = Session::new(Policy::default());
+    let mut n = 0;
+    for (t, e) in inputs {
+        match e {
+            Some(e) => s.handle(facepay_fsm::Instant(*t), e).expect("drained"),
+            None => s.handle_timeout(facepay_fsm::Instant(*t)).expect("drained"),
+        }
+        while s
+            .poll_command_with(|c| {
+                black_box(c);
+                n += 1;
+            })
+            .is_some()
+        {}
+    }
     n
 }
 
@@ -449,6 +470,7 @@ fn benches(c: &mut Criterion) {
     let inputs = happy_inputs();
     let mut g = c.benchmark_group("happy_session");
     g.bench_function("fsm", |b| b.iter(|| fsm_session(black_box(&inputs))));
+    g.bench_function("fsm_lent", |b| b.iter(|| fsm_session_lent(black_box(&inputs))));
     g.bench_function("baseline_match", |b| b.iter(|| baseline_session(black_box(&inputs))));
     g.finish();
 

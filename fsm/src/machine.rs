@@ -451,6 +451,39 @@ impl Machine {
         }
     }
 
+    /// Builds the command for a queued tag where it stays, and lends it to `f`: calls
+    /// are built in functions of their own, so that the command is assembled in place
+    /// instead of in temporaries that are copied (hundreds of bytes) into the result.
+    #[inline(always)]
+    pub(crate) fn lend<R>(&self, q: Queued, now: Instant, f: impl FnOnce(&Command) -> R) -> R {
+        match q {
+            Queued::Sdk(id, kind) => self.lend_sdk(RequestId(id.get()), kind, f),
+            Queued::Backend(id, kind) => self.lend_backend(RequestId(id.get()), kind, f),
+            other => {
+                let c = self.materialize(other, now);
+                f(&c)
+            }
+        }
+    }
+
+    #[inline(never)]
+    fn lend_sdk<R>(&self, id: RequestId, kind: SdkCallKind, f: impl FnOnce(&Command) -> R) -> R {
+        let c = Command::Sdk {
+            id,
+            call: self.sdk_call(kind),
+        };
+        f(&c)
+    }
+
+    #[inline(never)]
+    fn lend_backend<R>(&self, id: RequestId, kind: BackendKind, f: impl FnOnce(&Command) -> R) -> R {
+        let c = Command::Backend {
+            id,
+            call: self.backend_call(kind),
+        };
+        f(&c)
+    }
+
     #[inline(always)]
     fn sdk_call(&self, kind: SdkCallKind) -> SdkCall {
         match kind {

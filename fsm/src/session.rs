@@ -189,6 +189,16 @@ impl Session {
         Some(self.machine.inner().materialize(q, self.now))
     }
 
+    /// Like [`Session::poll_command`], but lends the next command to `f` instead of
+    /// returning it: the command is built once, where `f` reads it, and never moved (a
+    /// command holds up to 2 KB inline). Returns `None`, without calling `f`, when the
+    /// queue is empty.
+    #[inline]
+    pub fn poll_command_with<R>(&mut self, f: impl FnOnce(&Command) -> R) -> Option<R> {
+        let q = self.outbox.pop()?;
+        Some(self.machine.inner().lend(q, self.now, f))
+    }
+
     /// The current leaf state, for display.
     #[must_use]
     pub fn state(&self) -> StateId {

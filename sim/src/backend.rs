@@ -5,8 +5,8 @@
 
 use facepay_fsm::codes::{PayErrCode, QueryErrCode, Recall, ResultCode, ReturnCode, ReverseErrCode};
 use facepay_fsm::{
-    AuthInfo, AuthInfoAnswer, BackendCall, BackendEvent, Field, Message, OutTradeNo, PayAnswer, PayApi, PayCredential,
-    QueryAnswer, RequestId, ReverseAnswer, TransactionId,
+    AuthInfo, AuthInfoAnswer, BackendCall, BackendEvent, Event, Field, Message, OutTradeNo, PayAnswer, PayApi,
+    PayCredential, QueryAnswer, RequestId, ReverseAnswer, TransactionId,
 };
 
 use crate::ledger::{Ledger, PayingEnd, Trade};
@@ -51,13 +51,15 @@ pub enum BackendReply {
 
 impl BackendReply {
     /// The fsm event the terminal receives.
-    pub fn event(&self) -> BackendEvent {
+    pub fn event(&self) -> Event {
+        // Each arm builds the whole event: a BackendEvent built first and wrapped after is
+        // copied (1 KB) into the Event.
         match self {
             BackendReply::AuthInfo {
                 id,
                 issued: None,
                 expires_in: _,
-            } => BackendEvent::AuthInfo {
+            } => Event::Backend(BackendEvent::AuthInfo {
                 id: *id,
                 answer: Ok(AuthInfoAnswer {
                     return_code: ReturnCode::Fail,
@@ -65,7 +67,7 @@ impl BackendReply {
                     authinfo: AuthInfo::empty(),
                     expires_in: 0,
                 }),
-            },
+            }),
             BackendReply::AuthInfo {
                 id,
                 issued: Some((serial, expires_at)),
@@ -80,7 +82,7 @@ impl BackendReply {
                 let end = mid + 1 + dec_width(*expires_at, 1);
                 put_dec(&mut b[mid + 1..end], *expires_at);
                 let text = core::str::from_utf8(&b[..end]).unwrap_or_default();
-                BackendEvent::AuthInfo {
+                Event::Backend(BackendEvent::AuthInfo {
                     id: *id,
                     answer: Ok(AuthInfoAnswer {
                         return_code: ReturnCode::Success,
@@ -88,20 +90,20 @@ impl BackendReply {
                         authinfo: AuthInfo::new(Field::Authinfo, text).unwrap_or_default(),
                         expires_in: *expires_in,
                     }),
-                }
+                })
             }
-            BackendReply::Submitted { id, answer } => BackendEvent::Submitted {
+            BackendReply::Submitted { id, answer } => Event::Backend(BackendEvent::Submitted {
                 id: *id,
                 answer: Ok(answer.clone()),
-            },
-            BackendReply::Queried { id, answer } => BackendEvent::Queried {
+            }),
+            BackendReply::Queried { id, answer } => Event::Backend(BackendEvent::Queried {
                 id: *id,
                 answer: Ok(answer.clone()),
-            },
-            BackendReply::Reversed { id, answer } => BackendEvent::Reversed {
+            }),
+            BackendReply::Reversed { id, answer } => Event::Backend(BackendEvent::Reversed {
                 id: *id,
                 answer: Ok(answer.clone()),
-            },
+            }),
         }
     }
 }
@@ -278,14 +280,7 @@ impl Backend {
     }
 
     /// Serves one request that arrived at backend time `now`; the answer names `id`.
-    pub fn serve(
-        &mut self,
-        now: u64,
-        id: RequestId,
-        op: &BackendOp,
-        p: &BackendProfile,
-        rng: &mut SimRng,
-    ) -> BackendEvent {
+    pub fn serve(&mut self, now: u64, id: RequestId, op: &BackendOp, p: &BackendProfile, rng: &mut SimRng) -> Event {
         self.serve_reply(now, id, op, p, rng).event()
     }
 
@@ -561,7 +556,7 @@ mod tests {
             credential: code(c),
         };
         match b.serve(now, RequestId(1), &op, p, &mut SimRng::new(3)) {
-            BackendEvent::Submitted { answer: Ok(a), .. } => a,
+            Event::Backend(BackendEvent::Submitted { answer: Ok(a), .. }) => a,
             other => panic!("{other:?}"),
         }
     }
@@ -572,7 +567,7 @@ mod tests {
             out_trade_no: otn(o),
         };
         match b.serve(now, RequestId(2), &op, p, &mut SimRng::new(4)) {
-            BackendEvent::Reversed { answer: Ok(a), .. } => a,
+            Event::Backend(BackendEvent::Reversed { answer: Ok(a), .. }) => a,
             other => panic!("{other:?}"),
         }
     }

@@ -484,12 +484,14 @@ impl FaceApp {
 
     /// The fsm event of a callback, built on delivery.
     pub fn event(&self, reply: &SdkReply) -> Event {
-        Event::Sdk(match reply {
-            SdkReply::Initialised { id, status } => SdkEvent::Initialised {
+        // Each arm builds the whole event: an SdkEvent built first and wrapped after is
+        // copied (1.5 KB) into the Event.
+        match reply {
+            SdkReply::Initialised { id, status } => Event::Sdk(SdkEvent::Initialised {
                 id: *id,
                 status: status.full(),
-            },
-            SdkReply::Rawdata { id, status, ok } => SdkEvent::Rawdata {
+            }),
+            SdkReply::Rawdata { id, status, ok } => Event::Sdk(SdkEvent::Rawdata {
                 id: *id,
                 status: status.full(),
                 rawdata: if *ok {
@@ -497,8 +499,8 @@ impl FaceApp {
                 } else {
                     RawData::empty()
                 },
-            },
-            SdkReply::FaceCode { id, status, code } => SdkEvent::FaceCode {
+            }),
+            SdkReply::FaceCode { id, status, code } => Event::Sdk(SdkEvent::FaceCode {
                 id: *id,
                 status: status.full(),
                 answer: match code {
@@ -511,8 +513,8 @@ impl FaceApp {
                     },
                     None => FaceCodeAnswer::default(),
                 },
-            },
-            SdkReply::CodeScanned { id, status, code } => SdkEvent::CodeScanned {
+            }),
+            SdkReply::CodeScanned { id, status, code } => Event::Sdk(SdkEvent::CodeScanned {
                 id: *id,
                 status: status.full(),
                 code: match code {
@@ -523,8 +525,8 @@ impl FaceApp {
                             .unwrap_or_default()
                     }
                 },
-            },
-            SdkReply::UserInfo { id, status, identified } => SdkEvent::UserInfo {
+            }),
+            SdkReply::UserInfo { id, status, identified } => Event::Sdk(SdkEvent::UserInfo {
                 id: *id,
                 status: status.full(),
                 user: if *identified {
@@ -535,16 +537,16 @@ impl FaceApp {
                 } else {
                     UserInfo::default()
                 },
-            },
-            SdkReply::PayResultUpdated { id, status } => SdkEvent::PayResultUpdated {
+            }),
+            SdkReply::PayResultUpdated { id, status } => Event::Sdk(SdkEvent::PayResultUpdated {
                 id: *id,
                 status: status.full(),
-            },
-            SdkReply::Released { id, status } => SdkEvent::Released {
+            }),
+            SdkReply::Released { id, status } => Event::Sdk(SdkEvent::Released {
                 id: *id,
                 status: status.full(),
-            },
-        })
+            }),
+        }
     }
 }
 

@@ -160,6 +160,13 @@ pub struct Scratch {
     backend: Backend,
 }
 
+impl Scratch {
+    /// Brings the ledger up to world time `now` (users finish paying, orders expire).
+    fn ledger_at(&mut self, now: WorldMs) {
+        self.backend.ledger.advance(TerminalClock::backend(now));
+    }
+}
+
 /// Runs the session `spec` to its end, watched by `observer`.
 pub fn run_session<O: Observer>(spec: &SessionSpec, scratch: &mut Scratch, observer: O) -> (SessionReport, O) {
     run_session_with(spec, StrategyKind::Facepay, scratch, observer)
@@ -174,20 +181,28 @@ pub fn run_session_with<O: Observer>(
 ) -> (SessionReport, O) {
     let mut world = World::new(spec, strategy, scratch, observer);
     world.run();
-    let report = world.finish();
+    let report = world.env.finish();
     // Only the observer leaves the world: moving the whole world (a 5 KB session inside)
     // would copy it.
     (report, world.terminal.into_observer())
 }
 
+/// One session's world: the terminal, and everything around it.
 struct World<'s, O: Observer> {
+    terminal: Terminal<O>,
+    env: Env<'s>,
+}
+
+/// Everything but the terminal: the models, the faults, the checker and the clock. Apart
+/// from the terminal so that a command can be carried out while the session that built
+/// it lends it (`Terminal::poll_with`), never copied out.
+struct Env<'s> {
     spec: &'s SessionSpec,
     scratch: &'s mut Scratch,
     rng: SimRng,
     now: WorldMs,
     face_app: FaceApp,
     faults: Faults,
-    terminal: Terminal<O>,
     cashier: Cashier,
     checker: Checker,
     steps: u64,
@@ -219,41 +234,49 @@ impl<'s, O: Observer> World<'s, O> {
         scratch.commands.clear();
         scratch.callbacks.clear();
         let prefix = (spec.seed >> 32) as u32 ^ spec.seed as u32;
-        let mut w = World {
-            spec,
-            scratch,
-            rng: SimRng::new(spec.seed),
-            now: 0,
-            face_app: FaceApp::new(prefix),
-            faults: Faults::new(spec.faults),
+        // Returned as built, not bound and changed first: the world holds a 5 KB session,
+        // and a bound value would be copied out whole.
+        World {
             terminal: Terminal::with_strategy(strategy, spec.policy, spec.faults.clock, observer),
-            cashier: Cashier::new(spec.cashier, prefix),
-            checker: Checker::new(spec.order_bound_world_ms()),
-            steps: 0,
-            done: false,
-            journal: None,
-            written: None,
-            settling: None,
-            boot: 0,
-            down: false,
-            down_at: 0,
-        };
-        let first = w.cashier.first_wake();
-        w.scratch.agenda.schedule(0, Occurrence::Cashier(first));
-        w
+            env: Env {
+                spec,
+                scratch,
+                rng: SimRng::new(spec.seed),
+                now: 0,
+                face_app: FaceApp::new(prefix),
+                faults: Faults::new(spec.faults),
+                cashier: Cashier::new(spec.cashier, prefix),
+                checker: Checker::new(spec.order_bound_world_ms()),
+                steps: 0,
+                done: false,
+                journal: None,
+                written: None,
+                settling: None,
+                boot: 0,
+                down: false,
+                down_at: 0,
+            },
+        }
     }
 
     fn run(&mut self) {
+        let first = self.env.cashier.first_wake();
+        self.env.scratch.agenda.schedule(0, Occurrence::Cashier(first));
         let deadline = self
+            .env
             .spec
             .faults
             .until
-            .saturating_add(self.spec.liveness_bound_ms())
+            .saturating_add(self.env.spec.liveness_bound_ms())
             .min(WORLD_END_MS);
-        while !self.done {
+        while !self.env.done {
             // A terminal without power has no timers.
-            let timer = if self.down { None } else { self.terminal.next_deadline() };
-            let event = self.scratch.agenda.next_at();
+            let timer = if self.env.down {
+                None
+            } else {
+                self.terminal.next_deadline()
+            };
+            let event = self.env.scratch.agenda.next_at();
             let next = match (timer, event) {
                 (None, None) => break,
                 (Some(t), None) => t,
@@ -263,73 +286,85 @@ impl<'s, O: Observer> World<'s, O> {
             if next > deadline {
                 break;
             }
-            self.now = self.now.max(next);
+            self.env.now = self.env.now.max(next);
             // A timer due at the same time as an arrival fires first: an answer exactly at
             // its deadline is late.
             if timer.is_some_and(|t| t <= next) {
-                self.steps += 1;
-                match self.terminal.fire_due_streamed(self.now, &mut self.scratch.commands) {
+                self.env.steps += 1;
+                match self
+                    .terminal
+                    .fire_due_streamed(self.env.now, &mut self.env.scratch.commands)
+                {
                     Ok(Some(now)) => self.after_step_streamed(now),
                     r => self.after_step(r.map(|_| ()), false),
                 }
-            } else if let Some((_, occ)) = self.scratch.agenda.pop_due(self.now) {
-                self.occur(occ);
+            } else if let Some(occ) = self.env.scratch.agenda.pop_due(self.env.now) {
+                self.occur(&occ);
             }
         }
-        if !self.done {
-            self.checker.violations.push(Violation::NotLive {
+        if !self.env.done {
+            self.env.checker.violations.push(Violation::NotLive {
                 state: self.terminal.session().state().path().to_string(),
-                at_ms: self.now.max(deadline.min(self.now.max(deadline))),
+                at_ms: self.env.now.max(deadline.min(self.env.now.max(deadline))),
             });
         }
     }
 
-    fn occur(&mut self, occ: Occurrence) {
+    fn occur(&mut self, occ: &Occurrence) {
         match occ {
             Occurrence::Sdk { tag, reply } => {
-                if self.face_app.delivers(&tag) {
-                    let event = self.face_app.event(&reply);
+                if self.env.face_app.delivers(tag) {
+                    let event = self.env.face_app.event(reply);
                     self.input(&event, false);
                 }
             }
             Occurrence::Backend { reply } => {
-                let event = Event::Backend(reply.event());
+                let event = reply.event();
                 self.input(&event, false);
             }
-            Occurrence::BackendArrives { id, op, boot, request } => {
-                let at = TerminalClock::backend(self.now);
+            &Occurrence::BackendArrives {
+                id,
+                ref op,
+                boot,
+                request,
+            } => {
+                let at = TerminalClock::backend(self.env.now);
                 let reply = self
+                    .env
                     .scratch
                     .backend
-                    .serve_reply(at, id, &op, &self.spec.backend, &mut self.rng);
-                let latency = self.rng.range(30, 1_500);
-                let deadline = u64::from(self.spec.policy.settings().backend_deadline.0);
-                let copies = if matches!(*op, BackendOp::Submit { .. }) {
-                    self.faults
-                        .submit_reply(self.now, request, latency, deadline, &mut self.rng)
+                    .serve_reply(at, id, op, &self.env.spec.backend, &mut self.env.rng);
+                let latency = self.env.rng.range(30, 1_500);
+                let deadline = u64::from(self.env.spec.policy.settings().backend_deadline.0);
+                let copies = if matches!(**op, BackendOp::Submit { .. }) {
+                    self.env
+                        .faults
+                        .submit_reply(self.env.now, request, latency, deadline, &mut self.env.rng)
                 } else {
-                    self.faults
-                        .backend_reply(self.now, request, latency, deadline, &mut self.rng)
+                    self.env
+                        .faults
+                        .backend_reply(self.env.now, request, latency, deadline, &mut self.env.rng)
                 };
-                if boot != self.boot {
+                if boot != self.env.boot {
                     // Served, but the connection it came on died with the power.
                     return;
                 }
                 for &d in copies.delays() {
                     let reply = reply.clone();
-                    self.scratch
+                    self.env
+                        .scratch
                         .agenda
-                        .schedule(self.now + d, Occurrence::Backend { reply });
+                        .schedule(self.env.now + d, Occurrence::Backend { reply });
                 }
             }
             Occurrence::ServiceDeath => {
-                self.face_app.die();
+                self.env.face_app.die();
                 self.input(&Event::Sdk(SdkEvent::ServiceLost), false);
             }
             Occurrence::PowerOn => self.power_on(),
-            Occurrence::Cashier(wake) => {
+            &Occurrence::Cashier(wake) => {
                 let in_order = self.terminal.session().state().in_order();
-                if let Some(app) = self.cashier.wake(wake, in_order) {
+                if let Some(app) = self.env.cashier.wake(wake, in_order) {
                     self.input(&Event::App(app), true);
                 }
             }
@@ -337,14 +372,14 @@ impl<'s, O: Observer> World<'s, O> {
     }
 
     fn input(&mut self, event: &Event, own: bool) {
-        self.steps += 1;
+        self.env.steps += 1;
         if own {
             // The cashier reads all of its own event's commands before any is carried out.
-            let r = self.terminal.input(self.now, event, &mut self.scratch.commands);
+            let r = self.terminal.input(self.env.now, event, &mut self.env.scratch.commands);
             self.after_step(r, true);
         } else {
             // Carried out straight from the session, in order: nothing else reads them first.
-            match self.terminal.input_only(self.now, event) {
+            match self.terminal.input_only(self.env.now, event) {
                 Ok(now) => self.after_step_streamed(now),
                 Err(e) => self.after_step(Err(e), false),
             }
@@ -355,92 +390,145 @@ impl<'s, O: Observer> World<'s, O> {
     /// is taken, checked and carried out in turn, with the same draws in the same order.
     /// Commands after a power loss are taken and dropped, as the buffered path drops them.
     fn after_step_streamed(&mut self, now: facepay_fsm::Instant) {
-        self.checker.after_step(self.terminal.session());
-        let backend_now = TerminalClock::backend(self.now);
-        self.scratch.backend.ledger.advance(backend_now);
+        let env = &mut self.env;
+        env.checker.after_step(self.terminal.session());
+        env.scratch.ledger_at(env.now);
         let mut lost_power = false;
         // Commands of earlier timers of the same step, already taken, come first.
-        let mut commands = std::mem::take(&mut self.scratch.commands);
+        let mut commands = std::mem::take(&mut env.scratch.commands);
         for c in &commands {
-            if self.faults.power_loss(self.now, self.settling, &mut self.rng) {
+            if env.power_goes() {
                 lost_power = true;
                 break;
             }
-            self.carry_out(c);
+            env.carry_out(c, now.0);
         }
         commands.clear();
-        self.scratch.commands = commands;
-        // Read in place (`ref`): a command is 2 KB, and moving it out copies it.
-        while let Some(ref c) = self.terminal.poll() {
-            self.terminal.observe(now, c);
-            if lost_power {
-                continue;
-            }
-            if self.faults.power_loss(self.now, self.settling, &mut self.rng) {
-                lost_power = true;
-                continue;
-            }
-            self.carry_out(c);
-        }
-        if !lost_power && !self.done && self.faults.power_loss(self.now, self.settling, &mut self.rng) {
+        env.scratch.commands = commands;
+        // Each command is carried out where the session built it: a command holds up to
+        // 2 KB inline, and every move of one is a copy.
+        while self
+            .terminal
+            .poll_with(now, |c| {
+                if lost_power {
+                    return;
+                }
+                if env.power_goes() {
+                    lost_power = true;
+                    return;
+                }
+                env.carry_out(c, now.0);
+            })
+            .is_some()
+        {}
+        if !lost_power && !env.done && env.power_goes() {
             lost_power = true;
         }
-        if lost_power && !self.done {
-            self.power_off();
-        }
-    }
-
-    /// Checks and carries out one command.
-    #[inline]
-    fn carry_out(&mut self, c: &Command) {
-        self.checker.command(self.now, c, &self.scratch.backend.ledger);
-        self.execute(c);
-        if let Some(n) = &mut self.settling {
-            *n += 1;
+        if lost_power && !env.done {
+            env.power_off();
         }
     }
 
     /// Checks the step, then carries out its commands.
     fn after_step(&mut self, r: Result<(), facepay_fsm::HandleError>, own: bool) {
+        let env = &mut self.env;
         if let Err(e) = r {
-            self.checker
-                .violations
-                .push(Violation::Refused { error: e.to_string() });
-            self.done = true;
+            env.checker.violations.push(Violation::Refused { error: e.to_string() });
+            env.done = true;
             return;
         }
-        self.checker.after_step(self.terminal.session());
-        let mut commands = std::mem::take(&mut self.scratch.commands);
-        let backend_now = TerminalClock::backend(self.now);
-        self.scratch.backend.ledger.advance(backend_now);
+        env.checker.after_step(self.terminal.session());
+        let terminal_ms = self.terminal.now(env.now).0;
+        let mut commands = std::mem::take(&mut env.scratch.commands);
+        env.scratch.ledger_at(env.now);
         if own {
-            let reaction = self.cashier.after_own_event(&commands, &mut self.rng);
+            let reaction = env.cashier.after_own_event(&commands, &mut env.rng);
             if reaction.order_started {
-                let otn = self.cashier.out_trade_no(self.cashier.orders());
-                self.checker.order_started(self.now, &otn);
+                let otn = env.cashier.out_trade_no(env.cashier.orders());
+                env.checker.order_started(env.now, &otn);
             }
-            self.react(reaction);
+            env.react(reaction);
         }
         let mut lost_power = false;
         for c in &commands {
             // The power may go before any command is carried out: between a journal
             // record and the call it guards, or after a call left.
-            if self.faults.power_loss(self.now, self.settling, &mut self.rng) {
+            if env.power_goes() {
                 lost_power = true;
                 break;
             }
-            self.carry_out(c);
+            env.carry_out(c, terminal_ms);
         }
-        if !lost_power && !self.done && self.faults.power_loss(self.now, self.settling, &mut self.rng) {
+        if !lost_power && !env.done && env.power_goes() {
             lost_power = true;
         }
         commands.clear();
-        self.scratch.commands = commands;
-        if lost_power && !self.done {
-            self.power_off();
+        env.scratch.commands = commands;
+        if lost_power && !env.done {
+            env.power_off();
         }
     }
 
+    /// The terminal boots: a session resumed from the journal's 64 bytes (the real
+    /// decode and salvage path), the cashier app starting over.
+    fn power_on(&mut self) {
+        self.env.down = false;
+        let now = self.terminal.now(self.env.now);
+        let bytes: &[u8] = self.env.journal.as_ref().map_or(&[], |b| &b[..]);
+        let (session, error) = Session::resume_from_bytes(self.env.spec.policy, bytes, now);
+        let record = JournalRecord::decode(bytes).ok();
+        if error.is_some()
+            && let Some((otn, _)) = JournalRecord::salvage(bytes)
+        {
+            self.env.checker.resumed_from_torn(&otn);
+        }
+        let wake = self.env.cashier.power_on();
+        self.env
+            .scratch
+            .agenda
+            .schedule(self.env.now + 500, Occurrence::Cashier(wake));
+        // The power went after the conclusion was written, before the app heard of it:
+        // the host reads the outcome from the journal.
+        if let Some(JournalRecord {
+            out_trade_no,
+            phase: JournalPhase::Concluded(outcome),
+            ..
+        }) = &record
+            && !self.env.checker.has_concluded(out_trade_no)
+        {
+            self.env
+                .scratch
+                .backend
+                .ledger
+                .advance(TerminalClock::backend(self.env.now));
+            self.env
+                .checker
+                .concluded(self.env.now, out_trade_no, *outcome, &self.env.scratch.backend.ledger);
+            let reaction = self.env.cashier.journal_concluded(*outcome, &mut self.env.rng);
+            self.env.react(reaction);
+        }
+        self.env.steps += 1;
+        self.terminal
+            .restart(self.env.now, session, &mut self.env.scratch.commands);
+        self.after_step(Ok(()), false);
+    }
+}
+
+impl<'s> Env<'s> {
+    /// Whether the terminal loses power at this command boundary.
+    fn power_goes(&mut self) -> bool {
+        self.faults.power_loss(self.now, self.settling, &mut self.rng)
+    }
+
+    /// Checks and carries out one command.
+    #[inline]
+    fn carry_out(&mut self, c: &Command, terminal_ms: u64) {
+        self.checker.command(self.now, c, &self.scratch.backend.ledger);
+        self.execute(c, terminal_ms);
+        if let Some(n) = &mut self.settling {
+            *n += 1;
+        }
+    }
     fn react(&mut self, reaction: crate::cashier::Reaction) {
         if let Some((after, wake)) = reaction.wake {
             self.scratch
@@ -451,11 +539,10 @@ impl<'s, O: Observer> World<'s, O> {
             self.done = true;
         }
     }
-
-    fn execute(&mut self, command: &Command) {
+    /// Carries out `command`, which the terminal issued at its reading `terminal_ms`.
+    fn execute(&mut self, command: &Command, terminal_ms: u64) {
         match command {
             Command::Sdk { id, call } => {
-                let terminal_ms = self.terminal.now(self.now).0;
                 let mut callbacks = std::mem::take(&mut self.scratch.callbacks);
                 self.face_app
                     .call(terminal_ms, *id, call, &self.spec.sdk, &mut self.rng, &mut callbacks);
@@ -510,7 +597,6 @@ impl<'s, O: Observer> World<'s, O> {
             Command::Diagnostic(_) => {}
         }
     }
-
     /// The power goes: the session, its timers and the answers on their way to it are
     /// gone, and so is the face app (same device) and what the cashier app was doing.
     /// Requests already sent still reach the backend. The journal stays, maybe torn.
@@ -532,42 +618,6 @@ impl<'s, O: Observer> World<'s, O> {
         self.checker.power_lost(down_ms);
         self.scratch.agenda.schedule(self.now + down_ms, Occurrence::PowerOn);
     }
-
-    /// The terminal boots: a session resumed from the journal's 64 bytes (the real
-    /// decode and salvage path), the cashier app starting over.
-    fn power_on(&mut self) {
-        self.down = false;
-        let now = self.terminal.now(self.now);
-        let bytes: &[u8] = self.journal.as_ref().map_or(&[], |b| &b[..]);
-        let (session, error) = Session::resume_from_bytes(self.spec.policy, bytes, now);
-        let record = JournalRecord::decode(bytes).ok();
-        if error.is_some()
-            && let Some((otn, _)) = JournalRecord::salvage(bytes)
-        {
-            self.checker.resumed_from_torn(&otn);
-        }
-        let wake = self.cashier.power_on();
-        self.scratch.agenda.schedule(self.now + 500, Occurrence::Cashier(wake));
-        // The power went after the conclusion was written, before the app heard of it:
-        // the host reads the outcome from the journal.
-        if let Some(JournalRecord {
-            out_trade_no,
-            phase: JournalPhase::Concluded(outcome),
-            ..
-        }) = &record
-            && !self.checker.has_concluded(out_trade_no)
-        {
-            self.scratch.backend.ledger.advance(TerminalClock::backend(self.now));
-            self.checker
-                .concluded(self.now, out_trade_no, *outcome, &self.scratch.backend.ledger);
-            let reaction = self.cashier.journal_concluded(*outcome, &mut self.rng);
-            self.react(reaction);
-        }
-        self.steps += 1;
-        self.terminal.restart(self.now, session, &mut self.scratch.commands);
-        self.after_step(Ok(()), false);
-    }
-
     fn finish(&mut self) -> SessionReport {
         self.checker.finish(&mut self.scratch.backend.ledger);
         SessionReport {

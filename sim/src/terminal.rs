@@ -225,7 +225,7 @@ impl<O: Observer> Terminal<O> {
     }
 
     /// Feeds `event` at world time `t` without taking its commands: the caller takes them,
-    /// in order, with [`Terminal::poll`] (the campaign's fast path: no command is copied
+    /// in order, with [`Terminal::poll_with`] (the campaign's fast path: no command is copied
     /// into a buffer). Returns the terminal's reading of `t`.
     #[inline]
     pub fn input_only(&mut self, t: WorldMs, event: &Event) -> Result<Instant, HandleError> {
@@ -235,21 +235,24 @@ impl<O: Observer> Terminal<O> {
         Ok(now)
     }
 
-    /// The next command of the last step (at `now`, the terminal's time), as
-    /// [`Terminal::input`] would have appended it.
-    ///
-    /// The caller must show each command to the observer with [`Terminal::observe`]
-    /// before the next poll. Split so that a caller can read the command where the
-    /// session returned it: a command is 2 KB, and every move of one is a copy.
-    #[inline(always)]
-    pub fn poll(&mut self) -> Option<Command> {
-        self.strategy.poll_command(&mut self.session)
-    }
-
-    /// Shows the observer a command taken with [`Terminal::poll`] in the step at `now`.
-    #[inline(always)]
-    pub fn observe(&mut self, now: Instant, command: &Command) {
-        self.observer.output(now, command);
+    /// Lends the next command of the last step (at `now`, the terminal's time) to `f`,
+    /// after the observer has seen it, as [`Terminal::input`] would have appended it;
+    /// `None` when there is none. The machine's commands are read where the session
+    /// builds them: a command is 2 KB, and every move of one is a copy.
+    #[inline]
+    pub fn poll_with<R>(&mut self, now: Instant, f: impl FnOnce(&Command) -> R) -> Option<R> {
+        let observer = &mut self.observer;
+        match &mut self.strategy {
+            Engine::Facepay => self.session.poll_command_with(|c| {
+                observer.output(now, c);
+                f(c)
+            }),
+            Engine::Peer(p) => {
+                let c = p.poll_command(&mut self.session)?;
+                observer.output(now, &c);
+                Some(f(&c))
+            }
+        }
     }
 
     /// Fires every timer due at world time `t`, one step each; appends the commands.
@@ -267,7 +270,7 @@ impl<O: Observer> Terminal<O> {
     }
 
     /// As [`Terminal::fire_due`], but the last timer's commands stay in the session for
-    /// the caller to take with [`Terminal::poll`] (returns `Some(now)` then, the terminal's
+    /// the caller to take with [`Terminal::poll_with`] (returns `Some(now)` then, the terminal's
     /// reading of `t`); earlier timers' commands are appended to `out`, as `fire_due` does.
     /// Peer strategies take the buffered path (`None`: every command is in `out`).
     pub fn fire_due_streamed(&mut self, t: WorldMs, out: &mut Vec<Command>) -> Result<Option<Instant>, HandleError> {

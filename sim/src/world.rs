@@ -72,16 +72,16 @@ impl<T> Agenda<T> {
         self.heap.peek().map(|e| e.at)
     }
 
-    /// Takes the earliest thing if it is due at or before `now`.
-    pub fn pop_due(&mut self, now: WorldMs) -> Option<(WorldMs, T)> {
-        if self.heap.peek().is_some_and(|e| e.at <= now) {
-            let e = self.heap.pop()?;
-            let what = self.slots[e.slot as usize].take()?;
-            self.free.push(e.slot);
-            Some((e.at, what))
-        } else {
-            None
-        }
+    /// Takes the earliest thing if it is due at or before `now` ([`Agenda::next_at`] says
+    /// when it was due). It is moved out of its slot once: things can be large, and each
+    /// move of one is a copy.
+    #[inline]
+    pub fn pop_due(&mut self, now: WorldMs) -> Option<T> {
+        let e = self.heap.peek().filter(|e| e.at <= now)?;
+        let slot = e.slot;
+        self.heap.pop();
+        self.free.push(slot);
+        self.slots.get_mut(slot as usize)?.take()
     }
 
     /// Drops every scheduled thing for which `keep` is false (a terminal that lost power
@@ -203,7 +203,7 @@ mod tests {
         a.schedule(5, "a");
         a.schedule(10, "c");
         a.schedule(10, "d");
-        let order: Vec<_> = std::iter::from_fn(|| a.pop_due(100).map(|(_, w)| w)).collect();
+        let order: Vec<_> = std::iter::from_fn(|| a.pop_due(100)).collect();
         assert_eq!(order, ["a", "b", "c", "d"]);
     }
 
@@ -213,7 +213,7 @@ mod tests {
         a.schedule(10, 1);
         assert_eq!(a.pop_due(9), None);
         assert_eq!(a.next_at(), Some(10));
-        assert_eq!(a.pop_due(10), Some((10, 1)));
+        assert_eq!(a.pop_due(10), Some(1));
     }
 
     #[test]
@@ -224,7 +224,7 @@ mod tests {
         }
         a.retain(|w| w % 2 == 1);
         a.schedule(10, 7);
-        let order: Vec<_> = std::iter::from_fn(|| a.pop_due(100).map(|(_, w)| w)).collect();
+        let order: Vec<_> = std::iter::from_fn(|| a.pop_due(100)).collect();
         assert_eq!(order, [1, 3, 5, 7]);
     }
 

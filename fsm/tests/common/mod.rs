@@ -60,9 +60,12 @@ impl H {
         }
     }
 
+    /// Takes the step's commands. Lent ones (`poll_command_with`), so that every chart
+    /// test holds that path to its exact expectations; the tests crate's transcripts,
+    /// the simulator and the device take them by value (`poll_command`).
     fn drain(&mut self) -> Vec<Command> {
         let mut v = Vec::new();
-        while let Some(c) = self.s.poll_command() {
+        while let Some(c) = self.s.poll_command_with(Command::clone) {
             if let Some((call, id)) = call_of(&c) {
                 self.ids.insert(call, id);
             }

@@ -346,9 +346,9 @@ impl Machine {
                         Transition(self.conclude(context, OrderOutcome::NotPaid, Reason::CredentialReused))
                     }
                     SdkClass::Success if !answer.face_code.is_empty() => {
-                        self.credential = answer.face_code.clone();
+                        self.credential.clone_from(&answer.face_code);
                         self.credential_kind = CredentialKind::FaceCode;
-                        self.payer_openid = answer.openid.clone();
+                        self.payer_openid.clone_from(&answer.openid);
                         Transition(State::submitting())
                     }
                     SdkClass::UserCancelled => {
@@ -408,7 +408,7 @@ impl Machine {
                     SdkClass::Success if is_payment_code(code) => {
                         self.sdk_done(context);
                         self.fire_sdk(context, SdkCallKind::StopCodeScanner);
-                        self.credential = code.clone();
+                        self.credential.clone_from(code);
                         self.credential_kind = CredentialKind::AuthCode;
                         Transition(State::submitting())
                     }
@@ -486,7 +486,7 @@ impl Machine {
                 match answer {
                     Ok(a) => match (a.class(), &a.err_code) {
                         (PayClass::Paid, _) => {
-                            self.conclusion.transaction_id = a.transaction_id.clone();
+                            self.conclusion.transaction_id.clone_from(&a.transaction_id);
                             Transition(self.conclude(context, OrderOutcome::Paid, Reason::SubmitSucceeded))
                         }
                         (PayClass::Declined, Some(code)) => {
@@ -540,7 +540,7 @@ impl Machine {
                 match answer {
                     Ok(a) => match (a.class(), &a.trade_state) {
                         (TradeClass::Paid, _) => {
-                            self.conclusion.transaction_id = a.transaction_id.clone();
+                            self.conclusion.transaction_id.clone_from(&a.transaction_id);
                             let reason = Reason::TradeState(TradeState::Success);
                             Transition(self.conclude(context, OrderOutcome::Paid, reason))
                         }

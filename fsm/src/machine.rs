@@ -305,7 +305,7 @@ impl Machine {
     /// Records how the order ended and tells the app. The caller picks the next state
     /// (normally [`Machine::after_order`]).
     pub(crate) fn record_conclusion(&mut self, fx: &mut Effects<'_>, outcome: Outcome, reason: Reason) {
-        self.conclusion.out_trade_no = self.order.out_trade_no.clone();
+        self.conclusion.out_trade_no.clone_from(&self.order.out_trade_no);
         self.conclusion.outcome = outcome;
         self.conclusion.reason = reason;
         if self.submitted {
@@ -330,7 +330,7 @@ impl Machine {
                 self.sdk_done(fx);
                 Some(match status.class() {
                     SdkClass::Success if !rawdata.is_empty() => {
-                        self.rawdata = rawdata.clone();
+                        self.rawdata.clone_from(rawdata);
                         AuthStep::Done
                     }
                     SdkClass::ServiceDown | SdkClass::ServiceStarting => AuthStep::SdkDown,
@@ -360,7 +360,7 @@ impl Machine {
                             && !a.authinfo.is_empty()
                             && a.expires_in > 0 =>
                     {
-                        self.authinfo = a.authinfo.clone();
+                        self.authinfo.clone_from(&a.authinfo);
                         self.auth_refresh_at =
                             fx.now + refresh_after(a.expires_in, self.policy.settings().auth_refresh_margin);
                         AuthStep::Done

@@ -160,10 +160,24 @@ impl core::error::Error for FieldError {}
 /// length: `u8` for fields under 256 bytes, `u16` above, to keep the session small.
 ///
 /// Build one with [`Text::new`], which names the field in its error.
-#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(transparent))]
 pub struct Text<const N: usize, L: LenType = u16>(heapless::String<N, L>);
+
+impl<const N: usize, L: LenType> Clone for Text<N, L> {
+    fn clone(&self) -> Self {
+        Text(self.0.clone())
+    }
+
+    /// In place: copies the text's bytes, not its capacity (a clone is a whole value of
+    /// up to 2 KB, built aside and moved). Prefer it to `a = b.clone()`.
+    fn clone_from(&mut self, source: &Self) {
+        self.0.clear();
+        // Cannot fail: the same capacity holds the same text.
+        let _ = self.0.push_str(source.as_str());
+    }
+}
 
 impl<const N: usize, L: LenType> Text<N, L> {
     /// The capacity in bytes.

@@ -438,16 +438,7 @@ impl Machine {
                 None => Notice::OrderConcluded(self.conclusion.clone()),
             }),
             Queued::Diagnostic(state, note) => Command::Diagnostic(note.unpack(state)),
-            Queued::Persist(phase) => Command::Persist(JournalRecord {
-                version: JOURNAL_VERSION,
-                out_trade_no: self.order.out_trade_no.clone(),
-                api: self.pay_api(),
-                total_fee: self.order.total_fee,
-                phase,
-                elapsed_ms: u32::try_from(now.since(self.submitted_at)).unwrap_or(u32::MAX),
-                queries: self.queries,
-                reverse_attempts: self.reverse_attempts,
-            }),
+            Queued::Persist(phase) => Command::Persist(self.record(phase, now)),
         }
     }
 
@@ -459,10 +450,38 @@ impl Machine {
         match q {
             Queued::Sdk(id, kind) => self.lend_sdk(RequestId(id.get()), kind, f),
             Queued::Backend(id, kind) => self.lend_backend(RequestId(id.get()), kind, f),
-            other => {
-                let c = self.materialize(other, now);
-                f(&c)
-            }
+            Queued::Notice(kind) => self.lend_notice(kind, f),
+            Queued::Diagnostic(state, note) => f(&Command::Diagnostic(note.unpack(state))),
+            Queued::Persist(phase) => self.lend_record(phase, now, f),
+        }
+    }
+
+    #[inline(never)]
+    fn lend_notice<R>(&self, kind: NoticeKind, f: impl FnOnce(&Command) -> R) -> R {
+        let c = Command::Notify(match kind.data_free() {
+            Some(n) => n,
+            None if kind == NoticeKind::UserIdentified => Notice::UserIdentified(self.user.clone()),
+            None => Notice::OrderConcluded(self.conclusion.clone()),
+        });
+        f(&c)
+    }
+
+    #[inline(never)]
+    fn lend_record<R>(&self, phase: JournalPhase, now: Instant, f: impl FnOnce(&Command) -> R) -> R {
+        f(&Command::Persist(self.record(phase, now)))
+    }
+
+    /// The journal record of the current order, in `phase`, at `now`.
+    pub(crate) fn record(&self, phase: JournalPhase, now: Instant) -> JournalRecord {
+        JournalRecord {
+            version: JOURNAL_VERSION,
+            out_trade_no: self.order.out_trade_no.clone(),
+            api: self.pay_api(),
+            total_fee: self.order.total_fee,
+            phase,
+            elapsed_ms: u32::try_from(now.since(self.submitted_at)).unwrap_or(u32::MAX),
+            queries: self.queries,
+            reverse_attempts: self.reverse_attempts,
         }
     }
 

@@ -422,6 +422,9 @@ impl Machine {
     /// Builds the full command for a queued tag from the current data. Sound because the
     /// session refuses new input until the queue is drained, so the data cannot change
     /// between queueing and polling.
+    // Kept out of line: inlined into `poll_command` it makes one huge frame there, and
+    // the commands it returns come out measurably slower.
+    #[inline(never)]
     pub(crate) fn materialize(&self, q: Queued, now: Instant) -> Command {
         match q {
             Queued::Sdk(id, kind) => Command::Sdk {
@@ -472,6 +475,7 @@ impl Machine {
     }
 
     /// The journal record of the current order, in `phase`, at `now`.
+    #[inline]
     pub(crate) fn record(&self, phase: JournalPhase, now: Instant) -> JournalRecord {
         JournalRecord {
             version: JOURNAL_VERSION,

@@ -166,12 +166,14 @@ impl core::error::Error for FieldError {}
 pub struct Text<const N: usize, L: LenType = u16>(heapless::String<N, L>);
 
 impl<const N: usize, L: LenType> Clone for Text<N, L> {
+    #[inline]
     fn clone(&self) -> Self {
         Text(self.0.clone())
     }
 
     /// In place: copies the text's bytes, not its capacity (a clone is a whole value of
     /// up to 2 KB, built aside and moved). Prefer it to `a = b.clone()`.
+    #[inline]
     fn clone_from(&mut self, source: &Self) {
         self.0.clear();
         // Cannot fail: the same capacity holds the same text.

@@ -174,15 +174,7 @@ fn idle_refreshes_the_authinfo_ahead_of_expiry() {
 fn a_short_lived_authinfo_is_refreshed_at_half_its_life_not_in_a_loop() {
     // A backend answering expires_in at or under the 300 s refresh margin: refreshing
     // "margin before expiry" would mean at once, again and again.
-    let mut h = H::new(Policy::default());
-    h.start();
-    h.at(100);
-    h.init_answer(SdkStatus::success());
-    h.at(200);
-    h.rawdata();
-    h.at(300);
-    h.authinfo(120);
-    assert_eq!(h.state(), StateId::Idle);
+    let mut h = H::idle_authorised_for(Policy::default(), 120);
     // Fetched at 0.3 s, valid 120 s: refreshed after 60 s.
     assert_eq!(h.s.next_timer(), Some((Timer::AuthRefresh, Instant(60_300))));
     // Fresh until then: a member lookup is not refused as unauthorised.

@@ -195,6 +195,10 @@ impl H {
 
     /// Started, initialised at 100 ms, authorised at 300 ms: Idle.
     pub fn idle_with(policy: Policy) -> H {
+        H::idle_authorised_for(policy, 3600)
+    }
+    /// Idle, with an authinfo fetched at 0.3 s that lives `expires_in` seconds.
+    pub fn idle_authorised_for(policy: Policy, expires_in: u32) -> H {
         let mut h = H::new(policy);
         h.start();
         h.at(100);
@@ -202,7 +206,7 @@ impl H {
         h.at(200);
         h.rawdata();
         h.at(300);
-        h.authinfo(3600);
+        h.authinfo(expires_in);
         assert_eq!(h.state(), StateId::Idle);
         h
     }

@@ -327,36 +327,7 @@ impl<'s, O: Observer> World<'s, O> {
                 ref op,
                 boot,
                 request,
-            } => {
-                let at = TerminalClock::backend(self.env.now);
-                let reply = self
-                    .env
-                    .scratch
-                    .backend
-                    .serve_reply(at, id, op, &self.env.spec.backend, &mut self.env.rng);
-                let latency = self.env.rng.range(30, 1_500);
-                let deadline = u64::from(self.env.spec.policy.settings().backend_deadline.0);
-                let copies = if matches!(**op, BackendOp::Submit { .. }) {
-                    self.env
-                        .faults
-                        .submit_reply(self.env.now, request, latency, deadline, &mut self.env.rng)
-                } else {
-                    self.env
-                        .faults
-                        .backend_reply(self.env.now, request, latency, deadline, &mut self.env.rng)
-                };
-                if boot != self.env.boot {
-                    // Served, but the connection it came on died with the power.
-                    return;
-                }
-                for &d in copies.delays() {
-                    let reply = reply.clone();
-                    self.env
-                        .scratch
-                        .agenda
-                        .schedule(self.env.now + d, Occurrence::Backend { reply });
-                }
-            }
+            } => self.env.serve(id, op, boot, request),
             Occurrence::ServiceDeath => {
                 self.env.face_app.die();
                 self.input(&Event::Sdk(SdkEvent::ServiceLost), false);
@@ -515,6 +486,35 @@ impl<'s, O: Observer> World<'s, O> {
 }
 
 impl<'s> Env<'s> {
+    /// Request `request` (ordinal) reaches the backend: it is served, and its answer goes
+    /// back through the faults, unless the connection it came on died with the power.
+    fn serve(&mut self, id: facepay_fsm::RequestId, op: &BackendOp, boot: u32, request: u32) {
+        let at = TerminalClock::backend(self.now);
+        let reply = self
+            .scratch
+            .backend
+            .serve_reply(at, id, op, &self.spec.backend, &mut self.rng);
+        let latency = self.rng.range(30, 1_500);
+        let deadline = u64::from(self.spec.policy.settings().backend_deadline.0);
+        let copies = if matches!(op, BackendOp::Submit { .. }) {
+            self.faults
+                .submit_reply(self.now, request, latency, deadline, &mut self.rng)
+        } else {
+            self.faults
+                .backend_reply(self.now, request, latency, deadline, &mut self.rng)
+        };
+        if boot != self.boot {
+            // Served, but the connection it came on died with the power.
+            return;
+        }
+        for &d in copies.delays() {
+            let reply = reply.clone();
+            self.scratch
+                .agenda
+                .schedule(self.now + d, Occurrence::Backend { reply });
+        }
+    }
+
     /// Whether the terminal loses power at this command boundary.
     fn power_goes(&mut self) -> bool {
         self.faults.power_loss(self.now, self.settling, &mut self.rng)

@@ -106,8 +106,9 @@ fn consume(c: Command, n: &mut u32) {
     *n += 1;
 }
 
-/// One whole session through the statig chart; returns the number of commands.
-fn fsm_session(inputs: &[(u64, Option<Event>)]) -> u32 {
+/// One whole session through the statig chart, each step's commands taken by `drain`
+/// (which returns how many); returns the number of commands.
+fn drive(inputs: &[(u64, Option<Event>)], drain: impl Fn(&mut Session) -> u32) -> u32 {
     let mut s = Session::new(Policy::default());
     let mut n = 0;
     for (t, e) in inputs {
@@ -115,32 +116,37 @@ fn fsm_session(inputs: &[(u64, Option<Event>)]) -> u32 {
             Some(e) => s.handle(facepay_fsm::Instant(*t), e).expect("drained"),
             None => s.handle_timeout(facepay_fsm::Instant(*t)).expect("drained"),
         }
-        while let Some(c) = s.poll_command() {
-            consume(c, &mut n);
-        }
+        n += drain(&mut s);
     }
     debug_assert_eq!(s.last_conclusion().map(|c| c.outcome), Some(Outcome::Paid));
     n
 }
 
+/// The happy path, commands taken by value.
+fn fsm_session(inputs: &[(u64, Option<Event>)]) -> u32 {
+    drive(inputs, |s| {
+        let mut n = 0;
+        while let Some(c) = s.poll_command() {
+            consume(c, &mut n);
+        }
+        n
+    })
+}
+
 /// As [`fsm_session`], reading each command where the session builds it.
 fn fsm_session_lent(inputs: &[(u64, Option<Event>)]) -> u32 {
-    let mut s = Session::new(Policy::default());
-    let mut n = 0;
-    for (t, e) in inputs {
-        match e {
-            Some(e) => s.handle(facepay_fsm::Instant(*t), e).expect("drained"),
-            None => s.handle_timeout(facepay_fsm::Instant(*t)).expect("drained"),
-        }
+    drive(inputs, |s| {
+        let mut n = 0;
         while s
             .poll_command_with(|c| {
                 black_box(c);
-                n += 1;
             })
             .is_some()
-        {}
-    }
-    n
+        {
+            n += 1;
+        }
+        n
+    })
 }
 
 // ── the hand-written baseline ───────────────────────────────────────────────────────────

@@ -39,6 +39,18 @@ pub enum Command {
     Persist(crate::journal::JournalRecord),
 }
 
+impl Command {
+    /// The reason an app request was turned away, if this command says so (a `Refused`
+    /// or `InvalidRequest` diagnostic): the request did nothing, and its caller must be told.
+    #[must_use]
+    pub fn refusal(&self) -> Option<DiagnosticKind> {
+        match self {
+            Command::Diagnostic(d) if d.kind.turns_away() => Some(d.kind),
+            _ => None,
+        }
+    }
+}
+
 /// A WxPayFace SDK call with every request key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -391,6 +403,15 @@ pub enum DiagnosticKind {
     NotAPaymentCode,
     /// `now` went backwards; the machine kept its later time.
     TimeWentBackwards,
+}
+
+impl DiagnosticKind {
+    /// True for the kinds that turn an app request away (`Refused`, `InvalidRequest`):
+    /// the request changed nothing.
+    #[must_use]
+    pub const fn turns_away(&self) -> bool {
+        matches!(self, DiagnosticKind::Refused(_) | DiagnosticKind::InvalidRequest(_))
+    }
 }
 
 /// Why an app request was refused.

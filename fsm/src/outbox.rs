@@ -142,6 +142,11 @@ impl Outbox {
         self.queue.is_empty()
     }
 
+    /// The queued tags, first out first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Queued> {
+        self.queue.iter()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.queue.len()
     }

@@ -199,6 +199,19 @@ impl Session {
         Some(self.machine.inner().lend(q, self.now, f))
     }
 
+    /// Why the last input was turned away, if it was: the `Refused` or `InvalidRequest`
+    /// diagnostic among the commands not yet taken (as [`Command::refusal`] reads it).
+    /// Such an input changed nothing else. A host can answer its app's request from this
+    /// before it drains the step, instead of buffering the step's commands to look.
+    /// `None` once the step is drained.
+    #[must_use]
+    pub fn refusal(&self) -> Option<DiagnosticKind> {
+        self.outbox.iter().find_map(|q| match *q {
+            Queued::Diagnostic(state, note) => Some(note.unpack(state).kind).filter(DiagnosticKind::turns_away),
+            _ => None,
+        })
+    }
+
     /// The current leaf state, for display.
     #[must_use]
     pub fn state(&self) -> StateId {

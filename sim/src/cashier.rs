@@ -4,8 +4,8 @@
 //! later issue can add other strategies (peer terminals) beside this one.
 
 use facepay_fsm::{
-    AppEvent, Command, DiagnosticKind, FaceAuthType, FaceCodeType, Field, InitParams, MchId, Merchant, Notice,
-    OrderRequest, OutTradeNo, Outcome, Refusal, ScreenIndex, StoreId, UserInfoRequest,
+    AppEvent, DiagnosticKind, FaceAuthType, FaceCodeType, Field, InitParams, MchId, Merchant, Notice, OrderRequest,
+    OutTradeNo, Outcome, Refusal, ScreenIndex, StoreId, UserInfoRequest,
 };
 
 use crate::rng::SimRng;
@@ -192,14 +192,11 @@ impl Cashier {
         })
     }
 
-    /// Looks at the commands the session emitted right after the cashier's own event.
-    pub fn after_own_event(&mut self, commands: &[Command], rng: &mut SimRng) -> Reaction {
-        let refusal = commands.iter().find_map(|c| match c {
-            Command::Diagnostic(d) => match d.kind {
-                DiagnosticKind::Refused(r) => Some(Some(r)),
-                DiagnosticKind::InvalidRequest(_) => Some(None),
-                _ => None,
-            },
+    /// Hears whether the session turned the cashier's own event away (`refusal`, as
+    /// `Session::refusal` reads it, before any of the step's commands is carried out).
+    pub fn after_own_event(&mut self, refusal: Option<DiagnosticKind>, rng: &mut SimRng) -> Reaction {
+        let refusal = refusal.map(|kind| match kind {
+            DiagnosticKind::Refused(r) => Some(r),
             _ => None,
         });
         let mut reaction = match refusal {

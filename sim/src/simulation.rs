@@ -295,8 +295,8 @@ impl<'s, O: Observer> World<'s, O> {
                     .terminal
                     .fire_due_streamed(self.env.now, &mut self.env.scratch.commands)
                 {
-                    Ok(Some(now)) => self.after_step_streamed(now),
-                    r => self.after_step(r.map(|_| ()), false),
+                    Ok(Some(now)) => self.after_step_streamed(now, false),
+                    r => self.after_step(r.map(|_| ())),
                 }
             } else if let Some(occ) = self.env.scratch.agenda.pop_due(self.env.now) {
                 self.occur(&occ);
@@ -342,28 +342,28 @@ impl<'s, O: Observer> World<'s, O> {
         }
     }
 
+    /// Feeds `event` (the cashier's `own`, or from the world), then carries out its
+    /// commands straight from the session, in order.
     fn input(&mut self, event: &Event, own: bool) {
         self.env.steps += 1;
-        if own {
-            // The cashier reads all of its own event's commands before any is carried out.
-            let r = self.terminal.input(self.env.now, event, &mut self.env.scratch.commands);
-            self.after_step(r, true);
-        } else {
-            // Carried out straight from the session, in order: nothing else reads them first.
-            match self.terminal.input_only(self.env.now, event) {
-                Ok(now) => self.after_step_streamed(now),
-                Err(e) => self.after_step(Err(e), false),
-            }
+        match self.terminal.input_only(self.env.now, event) {
+            Ok(now) => self.after_step_streamed(now, own),
+            Err(e) => self.after_step(Err(e)),
         }
     }
 
     /// As [`World::after_step`] for a step whose commands are still in the session: each
     /// is taken, checked and carried out in turn, with the same draws in the same order.
-    /// Commands after a power loss are taken and dropped, as the buffered path drops them.
-    fn after_step_streamed(&mut self, now: facepay_fsm::Instant) {
+    /// After the cashier's `own` event, the cashier first hears whether it was turned
+    /// away, before any command is carried out. Commands after a power loss are taken and
+    /// dropped, as the buffered path drops them.
+    fn after_step_streamed(&mut self, now: facepay_fsm::Instant, own: bool) {
         let env = &mut self.env;
         env.checker.after_step(self.terminal.session());
         env.scratch.ledger_at(env.now);
+        if own {
+            env.hear_back(self.terminal.refusal());
+        }
         let mut lost_power = false;
         // Commands of earlier timers of the same step, already taken, come first.
         let mut commands = std::mem::take(&mut env.scratch.commands);
@@ -400,8 +400,8 @@ impl<'s, O: Observer> World<'s, O> {
         }
     }
 
-    /// Checks the step, then carries out its commands.
-    fn after_step(&mut self, r: Result<(), facepay_fsm::HandleError>, own: bool) {
+    /// Checks the step, then carries out its commands (taken into the scratch buffer).
+    fn after_step(&mut self, r: Result<(), facepay_fsm::HandleError>) {
         let env = &mut self.env;
         if let Err(e) = r {
             env.checker.violations.push(Violation::Refused { error: e.to_string() });
@@ -412,14 +412,6 @@ impl<'s, O: Observer> World<'s, O> {
         let terminal_ms = self.terminal.now(env.now).0;
         let mut commands = std::mem::take(&mut env.scratch.commands);
         env.scratch.ledger_at(env.now);
-        if own {
-            let reaction = env.cashier.after_own_event(&commands, &mut env.rng);
-            if reaction.order_started {
-                let otn = env.cashier.out_trade_no(env.cashier.orders());
-                env.checker.order_started(env.now, &otn);
-            }
-            env.react(reaction);
-        }
         let mut lost_power = false;
         for c in &commands {
             // The power may go before any command is carried out: between a journal
@@ -481,7 +473,7 @@ impl<'s, O: Observer> World<'s, O> {
         self.env.steps += 1;
         self.terminal
             .restart(self.env.now, session, &mut self.env.scratch.commands);
-        self.after_step(Ok(()), false);
+        self.after_step(Ok(()));
     }
 }
 
@@ -513,6 +505,17 @@ impl<'s> Env<'s> {
                 .agenda
                 .schedule(self.now + d, Occurrence::Backend { reply });
         }
+    }
+
+    /// The cashier hears whether its own event was turned away, and reacts: an order
+    /// that was taken has started (the checker hears it before any of its commands).
+    fn hear_back(&mut self, refusal: Option<facepay_fsm::DiagnosticKind>) {
+        let reaction = self.cashier.after_own_event(refusal, &mut self.rng);
+        if reaction.order_started {
+            let otn = self.cashier.out_trade_no(self.cashier.orders());
+            self.checker.order_started(self.now, &otn);
+        }
+        self.react(reaction);
     }
 
     /// Whether the terminal loses power at this command boundary.

@@ -11,7 +11,7 @@ use std::cell::Cell;
 use std::io::Write;
 
 use facepay_fsm::trace::TraceWriter;
-use facepay_fsm::{Command, Event, HandleError, Instant, Policy, Session, Timer};
+use facepay_fsm::{Command, DiagnosticKind, Event, HandleError, Instant, Policy, Session, Timer};
 
 use crate::peers::{Note, PeerKind, PeerStrategy};
 
@@ -60,6 +60,9 @@ pub trait Strategy {
     fn poll_command(&mut self, session: &mut Session) -> Option<Command>;
     /// The next timer and when it is due; `None` for a timer that is not the machine's.
     fn next_timer(&self, session: &Session) -> Option<(Option<Timer>, Instant)>;
+    /// Why the last input was turned away, if it was, read before its commands are
+    /// taken (as `Session::refusal`).
+    fn refusal(&self, session: &Session) -> Option<DiagnosticKind>;
 }
 
 /// The facepay machine itself, nothing added.
@@ -82,6 +85,10 @@ impl Strategy for Facepay {
     #[inline]
     fn next_timer(&self, session: &Session) -> Option<(Option<Timer>, Instant)> {
         session.next_timer().map(|(t, at)| (Some(t), at))
+    }
+    #[inline]
+    fn refusal(&self, session: &Session) -> Option<DiagnosticKind> {
+        session.refusal()
     }
 }
 
@@ -160,6 +167,13 @@ impl Strategy for Engine {
             Engine::Peer(p) => p.next_timer(session),
         }
     }
+    #[inline]
+    fn refusal(&self, session: &Session) -> Option<DiagnosticKind> {
+        match self {
+            Engine::Facepay => Facepay.refusal(session),
+            Engine::Peer(p) => p.refusal(session),
+        }
+    }
 }
 
 /// One terminal: a session, its clock, its observer.
@@ -233,6 +247,11 @@ impl<O: Observer> Terminal<O> {
         self.strategy.handle(&mut self.session, now, event)?;
         self.observer.input(now, event);
         Ok(now)
+    }
+
+    /// Why the last input was turned away, if it was (before its commands are taken).
+    pub fn refusal(&self) -> Option<DiagnosticKind> {
+        self.strategy.refusal(&self.session)
     }
 
     /// Lends the next command of the last step (at `now`, the terminal's time) to `f`,

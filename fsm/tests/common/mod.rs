@@ -63,7 +63,11 @@ impl H {
     /// Takes the step's commands. Lent ones (`poll_command_with`), so that every chart
     /// test holds that path to its exact expectations; the tests crate's transcripts,
     /// the simulator and the device take them by value (`poll_command`).
+    ///
+    /// Also holds `Session::refusal` to what the step's commands say, read before they
+    /// are taken, and a turned-away request to having queued nothing else.
     fn drain(&mut self) -> Vec<Command> {
+        let refusal = self.s.refusal();
         let mut v = Vec::new();
         while let Some(c) = self.s.poll_command_with(Command::clone) {
             if let Some((call, id)) = call_of(&c) {
@@ -73,6 +77,16 @@ impl H {
             v.push(c);
         }
         assert_eq!(self.s.lost_commands(), 0);
+        assert_eq!(
+            refusal,
+            v.iter().find_map(Command::refusal),
+            "refusal() before draining {v:?}"
+        );
+        assert!(
+            refusal.is_none() || v.len() == 1,
+            "a turned-away request queued more: {v:?}"
+        );
+        assert_eq!(self.s.refusal(), None, "refusal() after draining");
         v
     }
 

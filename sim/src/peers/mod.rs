@@ -32,8 +32,8 @@ use std::collections::VecDeque;
 
 use facepay_fsm::codes::{PayErrCode, ResultCode, ReturnCode};
 use facepay_fsm::{
-    BackendCall, BackendEvent, Command, Conclusion, Event, HandleError, Instant, Notice, OutTradeNo, Outcome,
-    PayAnswer, PayApi, PayCredential, Reason, RequestId, Session, Timer, TransactionId,
+    BackendCall, BackendEvent, Command, Conclusion, DiagnosticKind, Event, HandleError, Instant, Notice, OutTradeNo,
+    Outcome, PayAnswer, PayApi, PayCredential, Reason, RequestId, Session, Timer, TransactionId,
 };
 
 use crate::terminal::Strategy;
@@ -511,6 +511,11 @@ impl Strategy for PeerStrategy {
 
     fn poll_command(&mut self, _session: &mut Session) -> Option<Command> {
         self.queue.pop_front()
+    }
+
+    fn refusal(&self, _session: &Session) -> Option<DiagnosticKind> {
+        // The session's commands are already in the queue.
+        self.queue.iter().find_map(Command::refusal)
     }
 
     fn next_timer(&self, session: &Session) -> Option<(Option<Timer>, Instant)> {

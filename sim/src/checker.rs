@@ -190,6 +190,26 @@ impl Checker {
         }
     }
 
+    /// Makes this checker [`Checker::new`]'s for another session, keeping its buffers
+    /// (a campaign checks millions of sessions, one after another).
+    pub fn renew(&mut self, order_bound_ms: u64) {
+        // Every field named, so that a new one cannot be forgotten here.
+        let Checker {
+            orders,
+            credentials,
+            open,
+            last_outcome,
+            order_bound_ms: bound,
+            violations,
+        } = self;
+        orders.clear();
+        credentials.clear();
+        *open = None;
+        *last_outcome = None;
+        *bound = order_bound_ms;
+        violations.clear();
+    }
+
     fn record(&mut self, otn: &OutTradeNo) -> &mut OrderRecord {
         if let Some(i) = self.orders.iter().position(|o| &o.out_trade_no == otn) {
             return &mut self.orders[i];

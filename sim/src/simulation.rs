@@ -158,6 +158,7 @@ pub struct Scratch {
     commands: Vec<Command>,
     callbacks: Vec<Callback>,
     backend: Backend,
+    checker: Checker,
 }
 
 impl Scratch {
@@ -204,7 +205,6 @@ struct Env<'s> {
     face_app: FaceApp,
     faults: Faults,
     cashier: Cashier,
-    checker: Checker,
     steps: u64,
     done: bool,
     /// What the terminal's durable storage holds: the last journal record it wrote.
@@ -233,6 +233,7 @@ impl<'s, O: Observer> World<'s, O> {
         scratch.backend.clear();
         scratch.commands.clear();
         scratch.callbacks.clear();
+        scratch.checker.renew(spec.order_bound_world_ms());
         let prefix = (spec.seed >> 32) as u32 ^ spec.seed as u32;
         // Returned as built, not bound and changed first: the world holds a 5 KB session,
         // and a bound value would be copied out whole.
@@ -246,7 +247,6 @@ impl<'s, O: Observer> World<'s, O> {
                 face_app: FaceApp::new(prefix),
                 faults: Faults::new(spec.faults),
                 cashier: Cashier::new(spec.cashier, prefix),
-                checker: Checker::new(spec.order_bound_world_ms()),
                 steps: 0,
                 done: false,
                 journal: None,
@@ -303,7 +303,7 @@ impl<'s, O: Observer> World<'s, O> {
             }
         }
         if !self.env.done {
-            self.env.checker.violations.push(Violation::NotLive {
+            self.env.scratch.checker.violations.push(Violation::NotLive {
                 state: self.terminal.session().state().path().to_string(),
                 at_ms: self.env.now.max(deadline.min(self.env.now.max(deadline))),
             });
@@ -359,7 +359,7 @@ impl<'s, O: Observer> World<'s, O> {
     /// dropped, as the buffered path drops them.
     fn after_step_streamed(&mut self, now: facepay_fsm::Instant, own: bool) {
         let env = &mut self.env;
-        env.checker.after_step(self.terminal.session());
+        env.scratch.checker.after_step(self.terminal.session());
         env.scratch.ledger_at(env.now);
         if own {
             env.hear_back(self.terminal.refusal());
@@ -404,11 +404,14 @@ impl<'s, O: Observer> World<'s, O> {
     fn after_step(&mut self, r: Result<(), facepay_fsm::HandleError>) {
         let env = &mut self.env;
         if let Err(e) = r {
-            env.checker.violations.push(Violation::Refused { error: e.to_string() });
+            env.scratch
+                .checker
+                .violations
+                .push(Violation::Refused { error: e.to_string() });
             env.done = true;
             return;
         }
-        env.checker.after_step(self.terminal.session());
+        env.scratch.checker.after_step(self.terminal.session());
         let terminal_ms = self.terminal.now(env.now).0;
         let mut commands = std::mem::take(&mut env.scratch.commands);
         env.scratch.ledger_at(env.now);
@@ -443,7 +446,7 @@ impl<'s, O: Observer> World<'s, O> {
         if error.is_some()
             && let Some((otn, _)) = JournalRecord::salvage(bytes)
         {
-            self.env.checker.resumed_from_torn(&otn);
+            self.env.scratch.checker.resumed_from_torn(&otn);
         }
         let wake = self.env.cashier.power_on();
         self.env
@@ -457,7 +460,7 @@ impl<'s, O: Observer> World<'s, O> {
             phase: JournalPhase::Concluded(outcome),
             ..
         }) = &record
-            && !self.env.checker.has_concluded(out_trade_no)
+            && !self.env.scratch.checker.has_concluded(out_trade_no)
         {
             self.env
                 .scratch
@@ -465,6 +468,7 @@ impl<'s, O: Observer> World<'s, O> {
                 .ledger
                 .advance(TerminalClock::backend(self.env.now));
             self.env
+                .scratch
                 .checker
                 .concluded(self.env.now, out_trade_no, *outcome, &self.env.scratch.backend.ledger);
             let reaction = self.env.cashier.journal_concluded(*outcome, &mut self.env.rng);
@@ -513,7 +517,7 @@ impl<'s> Env<'s> {
         let reaction = self.cashier.after_own_event(refusal, &mut self.rng);
         if reaction.order_started {
             let otn = self.cashier.out_trade_no(self.cashier.orders());
-            self.checker.order_started(self.now, &otn);
+            self.scratch.checker.order_started(self.now, &otn);
         }
         self.react(reaction);
     }
@@ -526,7 +530,7 @@ impl<'s> Env<'s> {
     /// Checks and carries out one command.
     #[inline]
     fn carry_out(&mut self, c: &Command, terminal_ms: u64) {
-        self.checker.command(self.now, c, &self.scratch.backend.ledger);
+        self.scratch.checker.command(self.now, c, &self.scratch.backend.ledger);
         self.execute(c, terminal_ms);
         if let Some(n) = &mut self.settling {
             *n += 1;
@@ -592,7 +596,7 @@ impl<'s> Env<'s> {
             // Written durably before the next command, as a real host must.
             Command::Persist(record) => {
                 self.written = Some(record.clone());
-                self.checker.persisted(&record.out_trade_no);
+                self.scratch.checker.persisted(&record.out_trade_no);
                 if self.settling.is_none() {
                     self.settling = Some(0);
                 }
@@ -618,15 +622,15 @@ impl<'s> Env<'s> {
         if let (Some(bytes), Some(i)) = (&mut self.journal, torn) {
             bytes[i] ^= 0x5A;
         }
-        self.checker.power_lost(down_ms);
+        self.scratch.checker.power_lost(down_ms);
         self.scratch.agenda.schedule(self.now + down_ms, Occurrence::PowerOn);
     }
     fn finish(&mut self) -> SessionReport {
-        self.checker.finish(&mut self.scratch.backend.ledger);
+        self.scratch.checker.finish(&mut self.scratch.backend.ledger);
         SessionReport {
             index: self.spec.index,
-            outcomes: self.checker.outcomes().collect(),
-            violations: std::mem::take(&mut self.checker.violations),
+            outcomes: self.scratch.checker.outcomes().collect(),
+            violations: std::mem::take(&mut self.scratch.checker.violations),
             virtual_ms: self.now,
             steps: self.steps,
             faults: self.faults.counts,

@@ -1,49 +1,35 @@
 //! The simulated world's time: a virtual clock in milliseconds and an agenda of things
 //! that will happen, ordered by time and then by insertion, so one seed gives one run.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-
 /// Virtual world time in milliseconds since the start of a session's world.
 pub type WorldMs = u64;
 
-/// Something due at a time; ties go to what was scheduled first. The heap holds only
-/// these 24-byte keys: the things themselves wait in slots, so sifting moves no payloads.
+/// Something due at a time. The queue holds only these 16-byte keys: the things themselves
+/// wait in slots, so reordering moves no payloads.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Entry {
     at: WorldMs,
-    seq: u64,
     slot: u32,
-}
-
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Entry {
-    // BinaryHeap is a max-heap: the earliest (time, insertion) must compare greatest.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
-    }
 }
 
 /// The event queue of the world: `schedule` things, `pop_due` them in (time, insertion)
 /// order. Reuse one agenda across sessions with [`Agenda::clear`] to keep its allocation.
+///
+/// The keys are kept sorted, latest first, so the next thing is the last key: a session
+/// has a handful of things pending, and for so few a sorted insert beats a binary heap's
+/// sifting both ways.
 pub struct Agenda<T> {
-    heap: BinaryHeap<Entry>,
+    queue: Vec<Entry>,
     slots: Vec<Option<T>>,
     free: Vec<u32>,
-    next_seq: u64,
 }
 
 impl<T> Default for Agenda<T> {
     fn default() -> Self {
         Agenda {
-            heap: BinaryHeap::new(),
+            queue: Vec::new(),
             slots: Vec::new(),
             free: Vec::new(),
-            next_seq: 0,
         }
     }
 }
@@ -52,8 +38,6 @@ impl<T> Agenda<T> {
     /// Schedules `what` at `at`. Things scheduled for the same time happen in the order
     /// they were scheduled.
     pub fn schedule(&mut self, at: WorldMs, what: T) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.slots[slot as usize] = Some(what);
@@ -64,12 +48,15 @@ impl<T> Agenda<T> {
                 u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 things scheduled at once")
             }
         };
-        self.heap.push(Entry { at, seq, slot });
+        // Behind everything due later and in front of everything due at the same time,
+        // which was scheduled earlier and so comes out first.
+        let i = self.queue.partition_point(|e| e.at > at);
+        self.queue.insert(i, Entry { at, slot });
     }
 
     /// When the earliest thing is due, if anything is scheduled.
     pub fn next_at(&self) -> Option<WorldMs> {
-        self.heap.peek().map(|e| e.at)
+        self.queue.last().map(|e| e.at)
     }
 
     /// Takes the earliest thing if it is due at or before `now` ([`Agenda::next_at`] says
@@ -77,9 +64,8 @@ impl<T> Agenda<T> {
     /// move of one is a copy.
     #[inline]
     pub fn pop_due(&mut self, now: WorldMs) -> Option<T> {
-        let e = self.heap.peek().filter(|e| e.at <= now)?;
-        let slot = e.slot;
-        self.heap.pop();
+        let slot = self.queue.last().filter(|e| e.at <= now)?.slot;
+        self.queue.pop();
         self.free.push(slot);
         self.slots.get_mut(slot as usize)?.take()
     }
@@ -89,7 +75,7 @@ impl<T> Agenda<T> {
     pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
         let slots = &mut self.slots;
         let free = &mut self.free;
-        self.heap.retain(|e| {
+        self.queue.retain(|e| {
             let k = slots[e.slot as usize].as_ref().is_some_and(&mut keep);
             if !k {
                 slots[e.slot as usize] = None;
@@ -101,20 +87,19 @@ impl<T> Agenda<T> {
 
     /// How many things are scheduled.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.queue.len()
     }
 
     /// True when nothing is scheduled.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.queue.is_empty()
     }
 
     /// Forgets everything, keeping the allocation.
     pub fn clear(&mut self) {
-        self.heap.clear();
+        self.queue.clear();
         self.slots.clear();
         self.free.clear();
-        self.next_seq = 0;
     }
 }
 

@@ -1,6 +1,6 @@
 //! facepay-sim: the deterministic simulator of facepay terminals.
 //!
-//! One `u64` seed gives one world: a virtual clock and an agenda ([`world`]), a ChaCha
+//! One `u64` seed gives one world: a virtual clock and an agenda ([`world`]), a xoshiro256++
 //! stream ([`rng`]), a model WxPayFace SDK ([`sdk`]), a model WeChat Pay backend
 //! ([`backend`]) that keeps the truth in a [`ledger`], faults injected between them and
 //! the terminal ([`faults`]), a cashier driving the session ([`cashier`]) through the

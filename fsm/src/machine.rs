@@ -16,6 +16,91 @@ use crate::text::{AuthInfo, FaceCode, OpenId, OutTradeNo, RawData, TransactionId
 use crate::time::{Duration, Instant};
 use crate::timer::{Timer, Timers};
 
+/// The `SdkCall` for `kind` from the machine `$m`'s data, handed to the macro `$wrap`
+/// as an expression in every arm: the caller builds its whole command around it in place.
+/// A call built by a function and then wrapped is copied (hundreds of bytes) into the
+/// command.
+macro_rules! sdk_call {
+    ($m:expr, $kind:expr, $wrap:ident) => {
+        match $kind {
+            SdkCallKind::InitWxpayface => $wrap!(SdkCall::InitWxpayface($m.init.clone())),
+            SdkCallKind::GetWxpayfaceRawdata => $wrap!(SdkCall::GetWxpayfaceRawdata),
+            SdkCallKind::GetWxpayfaceCode => $wrap!(SdkCall::GetWxpayfaceCode(FaceCodeRequest {
+                merchant: $m.merchant.clone(),
+                out_trade_no: $m.order.out_trade_no.clone(),
+                total_fee: $m.order.total_fee,
+                face_code_type: $m.order.face_code_type,
+                face_authtype: $m.order.face_authtype,
+                authinfo: $m.authinfo.clone(),
+                telephone: $m.order.telephone.clone(),
+                openid: $m.order.openid.clone(),
+                ask_face_permit: $m.order.ask_face_permit,
+                ask_ret_page: $m.order.ask_ret_page,
+                ignore_update_pay_result: $m.order.ignore_update_pay_result,
+                screen_index: $m.order.screen_index.clone(),
+            })),
+            SdkCallKind::GetWxpayfaceUserInfo => $wrap!(SdkCall::GetWxpayfaceUserInfo(UserInfoCall {
+                merchant: $m.merchant.clone(),
+                face_authtype: $m.user_request.face_authtype,
+                authinfo: $m.authinfo.clone(),
+                auth_mode_jump: $m.user_request.auth_mode_jump,
+                ask_unionid: $m.user_request.ask_unionid,
+                screen_index: $m.user_request.screen_index.clone(),
+            })),
+            SdkCallKind::StartCodeScanner => $wrap!(SdkCall::StartCodeScanner),
+            SdkCallKind::StopCodeScanner => $wrap!(SdkCall::StopCodeScanner),
+            SdkCallKind::StopWxpayface => $wrap!(SdkCall::StopWxpayface {
+                authinfo: $m.authinfo.clone(),
+            }),
+            SdkCallKind::UpdateWxpayfacePayResult => $wrap!(SdkCall::UpdateWxpayfacePayResult(PayResultCall {
+                merchant: $m.merchant.clone(),
+                authinfo: $m.authinfo.clone(),
+                payresult: if $m.conclusion.outcome == Outcome::Paid {
+                    PayResult::Success
+                } else {
+                    PayResult::Error
+                },
+            })),
+            SdkCallKind::ReleaseWxpayface => $wrap!(SdkCall::ReleaseWxpayface),
+        }
+    };
+}
+
+/// The `BackendCall` for `kind` from the machine `$m`'s data, handed to `$wrap` as
+/// [`sdk_call!`] does.
+macro_rules! backend_call {
+    ($m:expr, $kind:expr, $wrap:ident) => {
+        match $kind {
+            BackendKind::AuthInfo => $wrap!(BackendCall::GetAuthInfo {
+                rawdata: $m.rawdata.clone(),
+            }),
+            BackendKind::Submit => $wrap!(BackendCall::Submit {
+                api: $m.pay_api(),
+                out_trade_no: $m.order.out_trade_no.clone(),
+                total_fee: $m.order.total_fee,
+                // micropay takes the 18-digit code (a scanned one, or a face_code of
+                // face_code_type 1) as `auth_code`; facepay takes face_code and openid.
+                credential: match $m.pay_api() {
+                    PayApi::Micropay => PayCredential::AuthCode($m.credential.clone()),
+                    PayApi::Facepay => PayCredential::FaceCode {
+                        face_code: $m.credential.clone(),
+                        openid: $m.payer_openid.clone(),
+                    },
+                },
+            }),
+            BackendKind::Query => $wrap!(BackendCall::Query {
+                api: $m.pay_api(),
+                out_trade_no: $m.order.out_trade_no.clone(),
+            }),
+            BackendKind::Reverse => $wrap!(BackendCall::Reverse {
+                api: $m.pay_api(),
+                out_trade_no: $m.order.out_trade_no.clone(),
+                attempt: $m.reverse_attempts,
+            }),
+        }
+    };
+}
+
 /// What drives one step: an input event, or a timer that came due.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Stimulus<'a> {
@@ -427,14 +512,24 @@ impl Machine {
     #[inline(never)]
     pub(crate) fn materialize(&self, q: Queued, now: Instant) -> Command {
         match q {
-            Queued::Sdk(id, kind) => Command::Sdk {
-                id: RequestId(id.get()),
-                call: self.sdk_call(kind),
-            },
-            Queued::Backend(id, kind) => Command::Backend {
-                id: RequestId(id.get()),
-                call: self.backend_call(kind),
-            },
+            Queued::Sdk(id, kind) => {
+                let id = RequestId(id.get());
+                macro_rules! build {
+                    ($call:expr) => {
+                        Command::Sdk { id, call: $call }
+                    };
+                }
+                sdk_call!(self, kind, build)
+            }
+            Queued::Backend(id, kind) => {
+                let id = RequestId(id.get());
+                macro_rules! build {
+                    ($call:expr) => {
+                        Command::Backend { id, call: $call }
+                    };
+                }
+                backend_call!(self, kind, build)
+            }
             Queued::Notice(kind) => Command::Notify(match kind.data_free() {
                 Some(n) => n,
                 None if kind == NoticeKind::UserIdentified => Notice::UserIdentified(self.user.clone()),
@@ -445,9 +540,10 @@ impl Machine {
         }
     }
 
-    /// Builds the command for a queued tag where it stays, and lends it to `f`: calls
-    /// are built in functions of their own, so that the command is assembled in place
-    /// instead of in temporaries that are copied (hundreds of bytes) into the result.
+    /// Builds the command for a queued tag where it stays, and lends it to `f`. Each kind
+    /// of call is built whole in an arm of its own ([`sdk_call!`], [`backend_call!`]),
+    /// so that the command is assembled in place instead of in temporaries that are
+    /// copied (hundreds of bytes) into the result.
     #[inline(always)]
     pub(crate) fn lend<R>(&self, q: Queued, now: Instant, f: impl FnOnce(&Command) -> R) -> R {
         match q {
@@ -491,96 +587,22 @@ impl Machine {
 
     #[inline(never)]
     fn lend_sdk<R>(&self, id: RequestId, kind: SdkCallKind, f: impl FnOnce(&Command) -> R) -> R {
-        let c = Command::Sdk {
-            id,
-            call: self.sdk_call(kind),
-        };
-        f(&c)
+        macro_rules! lend {
+            ($call:expr) => {
+                f(&Command::Sdk { id, call: $call })
+            };
+        }
+        sdk_call!(self, kind, lend)
     }
 
     #[inline(never)]
     fn lend_backend<R>(&self, id: RequestId, kind: BackendKind, f: impl FnOnce(&Command) -> R) -> R {
-        let c = Command::Backend {
-            id,
-            call: self.backend_call(kind),
-        };
-        f(&c)
-    }
-
-    #[inline(always)]
-    fn sdk_call(&self, kind: SdkCallKind) -> SdkCall {
-        match kind {
-            SdkCallKind::InitWxpayface => SdkCall::InitWxpayface(self.init.clone()),
-            SdkCallKind::GetWxpayfaceRawdata => SdkCall::GetWxpayfaceRawdata,
-            SdkCallKind::GetWxpayfaceCode => SdkCall::GetWxpayfaceCode(FaceCodeRequest {
-                merchant: self.merchant.clone(),
-                out_trade_no: self.order.out_trade_no.clone(),
-                total_fee: self.order.total_fee,
-                face_code_type: self.order.face_code_type,
-                face_authtype: self.order.face_authtype,
-                authinfo: self.authinfo.clone(),
-                telephone: self.order.telephone.clone(),
-                openid: self.order.openid.clone(),
-                ask_face_permit: self.order.ask_face_permit,
-                ask_ret_page: self.order.ask_ret_page,
-                ignore_update_pay_result: self.order.ignore_update_pay_result,
-                screen_index: self.order.screen_index.clone(),
-            }),
-            SdkCallKind::GetWxpayfaceUserInfo => SdkCall::GetWxpayfaceUserInfo(UserInfoCall {
-                merchant: self.merchant.clone(),
-                face_authtype: self.user_request.face_authtype,
-                authinfo: self.authinfo.clone(),
-                auth_mode_jump: self.user_request.auth_mode_jump,
-                ask_unionid: self.user_request.ask_unionid,
-                screen_index: self.user_request.screen_index.clone(),
-            }),
-            SdkCallKind::StartCodeScanner => SdkCall::StartCodeScanner,
-            SdkCallKind::StopCodeScanner => SdkCall::StopCodeScanner,
-            SdkCallKind::StopWxpayface => SdkCall::StopWxpayface {
-                authinfo: self.authinfo.clone(),
-            },
-            SdkCallKind::UpdateWxpayfacePayResult => SdkCall::UpdateWxpayfacePayResult(PayResultCall {
-                merchant: self.merchant.clone(),
-                authinfo: self.authinfo.clone(),
-                payresult: if self.conclusion.outcome == Outcome::Paid {
-                    PayResult::Success
-                } else {
-                    PayResult::Error
-                },
-            }),
-            SdkCallKind::ReleaseWxpayface => SdkCall::ReleaseWxpayface,
+        macro_rules! lend {
+            ($call:expr) => {
+                f(&Command::Backend { id, call: $call })
+            };
         }
-    }
-
-    #[inline(always)]
-    fn backend_call(&self, kind: BackendKind) -> BackendCall {
-        let api = self.pay_api();
-        let out_trade_no = self.order.out_trade_no.clone();
-        match kind {
-            BackendKind::AuthInfo => BackendCall::GetAuthInfo {
-                rawdata: self.rawdata.clone(),
-            },
-            BackendKind::Submit => BackendCall::Submit {
-                api,
-                out_trade_no,
-                total_fee: self.order.total_fee,
-                // micropay takes the 18-digit code (a scanned one, or a face_code of
-                // face_code_type 1) as `auth_code`; facepay takes face_code and openid.
-                credential: match api {
-                    PayApi::Micropay => PayCredential::AuthCode(self.credential.clone()),
-                    PayApi::Facepay => PayCredential::FaceCode {
-                        face_code: self.credential.clone(),
-                        openid: self.payer_openid.clone(),
-                    },
-                },
-            },
-            BackendKind::Query => BackendCall::Query { api, out_trade_no },
-            BackendKind::Reverse => BackendCall::Reverse {
-                api,
-                out_trade_no,
-                attempt: self.reverse_attempts,
-            },
-        }
+        backend_call!(self, kind, lend)
     }
 }
 

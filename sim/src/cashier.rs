@@ -4,8 +4,8 @@
 //! later issue can add other strategies (peer terminals) beside this one.
 
 use facepay_fsm::{
-    AppEvent, DiagnosticKind, FaceAuthType, FaceCodeType, Field, InitParams, MchId, Merchant, Notice, OrderRequest,
-    OutTradeNo, Outcome, Refusal, ScreenIndex, StoreId, UserInfoRequest,
+    AppEvent, DiagnosticKind, Event, FaceAuthType, FaceCodeType, Field, InitParams, MchId, Merchant, Notice,
+    OrderRequest, OutTradeNo, Outcome, Refusal, ScreenIndex, StoreId, UserInfoRequest,
 };
 
 use crate::rng::SimRng;
@@ -151,31 +151,32 @@ impl Cashier {
         }
     }
 
-    /// The app event for a wake-up, if any.
-    pub fn wake(&mut self, wake: Wake, current_order: bool) -> Option<AppEvent> {
+    /// The app event for a wake-up, if any. Each arm builds the whole `Event`: an
+    /// `AppEvent` built first and wrapped after is copied into it.
+    pub fn wake(&mut self, wake: Wake, current_order: bool) -> Option<Event> {
         self.sent_order = false;
         match wake {
             Wake::Next { generation } if generation == self.generation => {}
             Wake::Next { .. } => return None,
             Wake::Meddle { order, release } => {
                 return (order == self.orders && current_order).then_some(if release {
-                    AppEvent::Release
+                    Event::App(AppEvent::Release)
                 } else {
-                    AppEvent::Cancel
+                    Event::App(AppEvent::Cancel)
                 });
             }
         }
         Some(match self.want {
-            Want::Start => AppEvent::Start {
+            Want::Start => Event::App(AppEvent::Start {
                 init: InitParams::default(),
                 merchant: merchant(),
-            },
-            Want::Identify => AppEvent::IdentifyUser(UserInfoRequest {
+            }),
+            Want::Identify => Event::App(AppEvent::IdentifyUser(UserInfoRequest {
                 face_authtype: FaceAuthType::FaceidOnce,
                 auth_mode_jump: false,
                 ask_unionid: false,
                 screen_index: ScreenIndex::empty(),
-            }),
+            })),
             Want::Order => {
                 self.sent_order = true;
                 let mut req = OrderRequest::new(
@@ -184,10 +185,9 @@ impl Cashier {
                     self.script.face_code_type,
                 );
                 req.ignore_update_pay_result = self.script.ignore_update_pay_result;
-                req
+                Event::App(AppEvent::StartOrder(req))
             }
-            .into_app(),
-            Want::Release => AppEvent::Release,
+            Want::Release => Event::App(AppEvent::Release),
             Want::Done => return None,
         })
     }
@@ -316,16 +316,6 @@ impl Cashier {
     pub fn journal_concluded(&mut self, outcome: Outcome, rng: &mut SimRng) -> Reaction {
         let think = rng.range(200, 3_000);
         self.order_concluded(outcome, think)
-    }
-}
-
-trait IntoApp {
-    fn into_app(self) -> AppEvent;
-}
-
-impl IntoApp for OrderRequest {
-    fn into_app(self) -> AppEvent {
-        AppEvent::StartOrder(self)
     }
 }
 

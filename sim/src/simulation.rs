@@ -180,18 +180,24 @@ pub fn run_session_with<O: Observer>(
     scratch: &mut Scratch,
     observer: O,
 ) -> (SessionReport, O) {
-    let mut world = World::new(spec, strategy, scratch, observer);
-    world.run();
-    let report = world.env.finish();
-    // Only the observer leaves the world: moving the whole world (a 5 KB session inside)
-    // would copy it.
-    (report, world.terminal.into_observer())
+    // The terminal is a local of its own, built where it stays: a world that held it
+    // would be built aside and copied whole (a 5 KB session inside), and so would a
+    // terminal moved out of it; only the observer leaves.
+    let mut terminal = Terminal::with_strategy(strategy, spec.policy, spec.faults.clock, observer);
+    let mut env = Env::new(spec, scratch);
+    World {
+        terminal: &mut terminal,
+        env: &mut env,
+    }
+    .run();
+    let report = env.finish();
+    (report, terminal.into_observer())
 }
 
 /// One session's world: the terminal, and everything around it.
-struct World<'s, O: Observer> {
-    terminal: Terminal<O>,
-    env: Env<'s>,
+struct World<'w, 's, O: Observer> {
+    terminal: &'w mut Terminal<O>,
+    env: &'w mut Env<'s>,
 }
 
 /// Everything but the terminal: the models, the faults, the checker and the clock. Apart
@@ -227,38 +233,7 @@ struct Env<'s> {
 /// (and reported): the world must end.
 const WORLD_END_MS: u64 = 30 * 24 * 3600 * 1000;
 
-impl<'s, O: Observer> World<'s, O> {
-    fn new(spec: &'s SessionSpec, strategy: StrategyKind, scratch: &'s mut Scratch, observer: O) -> Self {
-        scratch.agenda.clear();
-        scratch.backend.clear();
-        scratch.commands.clear();
-        scratch.callbacks.clear();
-        scratch.checker.renew(spec.order_bound_world_ms());
-        let prefix = (spec.seed >> 32) as u32 ^ spec.seed as u32;
-        // Returned as built, not bound and changed first: the world holds a 5 KB session,
-        // and a bound value would be copied out whole.
-        World {
-            terminal: Terminal::with_strategy(strategy, spec.policy, spec.faults.clock, observer),
-            env: Env {
-                spec,
-                scratch,
-                rng: SimRng::new(spec.seed),
-                now: 0,
-                face_app: FaceApp::new(prefix),
-                faults: Faults::new(spec.faults),
-                cashier: Cashier::new(spec.cashier, prefix),
-                steps: 0,
-                done: false,
-                journal: None,
-                written: None,
-                settling: None,
-                boot: 0,
-                down: false,
-                down_at: 0,
-            },
-        }
-    }
-
+impl<O: Observer> World<'_, '_, O> {
     fn run(&mut self) {
         let first = self.env.cashier.first_wake();
         self.env.scratch.agenda.schedule(0, Occurrence::Cashier(first));
@@ -335,8 +310,8 @@ impl<'s, O: Observer> World<'s, O> {
             Occurrence::PowerOn => self.power_on(),
             &Occurrence::Cashier(wake) => {
                 let in_order = self.terminal.session().state().in_order();
-                if let Some(app) = self.env.cashier.wake(wake, in_order) {
-                    self.input(&Event::App(app), true);
+                if let Some(event) = self.env.cashier.wake(wake, in_order) {
+                    self.input(&event, true);
                 }
             }
         }
@@ -482,6 +457,33 @@ impl<'s, O: Observer> World<'s, O> {
 }
 
 impl<'s> Env<'s> {
+    /// The world around a fresh terminal for session `spec`, in `scratch`'s buffers.
+    fn new(spec: &'s SessionSpec, scratch: &'s mut Scratch) -> Self {
+        scratch.agenda.clear();
+        scratch.backend.clear();
+        scratch.commands.clear();
+        scratch.callbacks.clear();
+        scratch.checker.renew(spec.order_bound_world_ms());
+        let prefix = (spec.seed >> 32) as u32 ^ spec.seed as u32;
+        Env {
+            spec,
+            scratch,
+            rng: SimRng::new(spec.seed),
+            now: 0,
+            face_app: FaceApp::new(prefix),
+            faults: Faults::new(spec.faults),
+            cashier: Cashier::new(spec.cashier, prefix),
+            steps: 0,
+            done: false,
+            journal: None,
+            written: None,
+            settling: None,
+            boot: 0,
+            down: false,
+            down_at: 0,
+        }
+    }
+
     /// Request `request` (ordinal) reaches the backend: it is served, and its answer goes
     /// back through the faults, unless the connection it came on died with the power.
     fn serve(&mut self, id: facepay_fsm::RequestId, op: &BackendOp, boot: u32, request: u32) {

@@ -136,7 +136,8 @@ enum Occurrence {
     /// that sent it: not across a power loss (`boot`).
     BackendArrives {
         id: facepay_fsm::RequestId,
-        op: Box<BackendOp>,
+        /// Where its operation waits in [`Scratch`]'s `requests`.
+        op: u32,
         boot: u32,
         /// Its ordinal, by which the fault schedule names its reply.
         request: u32,
@@ -159,6 +160,8 @@ pub struct Scratch {
     callbacks: Vec<Callback>,
     backend: Backend,
     checker: Checker,
+    /// The operations of the session's backend requests, in the order they were sent.
+    requests: Vec<BackendOp>,
 }
 
 impl Scratch {
@@ -297,12 +300,7 @@ impl<O: Observer> World<'_, '_, O> {
                 let event = reply.event();
                 self.input(&event, false);
             }
-            &Occurrence::BackendArrives {
-                id,
-                ref op,
-                boot,
-                request,
-            } => self.env.serve(id, op, boot, request),
+            &Occurrence::BackendArrives { id, op, boot, request } => self.env.serve(id, op, boot, request),
             Occurrence::ServiceDeath => {
                 self.env.face_app.die();
                 self.input(&Event::Sdk(SdkEvent::ServiceLost), false);
@@ -463,6 +461,7 @@ impl<'s> Env<'s> {
         scratch.backend.clear();
         scratch.commands.clear();
         scratch.callbacks.clear();
+        scratch.requests.clear();
         scratch.checker.renew(spec.order_bound_world_ms());
         let prefix = (spec.seed >> 32) as u32 ^ spec.seed as u32;
         Env {
@@ -486,12 +485,13 @@ impl<'s> Env<'s> {
 
     /// Request `request` (ordinal) reaches the backend: it is served, and its answer goes
     /// back through the faults, unless the connection it came on died with the power.
-    fn serve(&mut self, id: facepay_fsm::RequestId, op: &BackendOp, boot: u32, request: u32) {
+    fn serve(&mut self, id: facepay_fsm::RequestId, op: u32, boot: u32, request: u32) {
         let at = TerminalClock::backend(self.now);
-        let reply = self
-            .scratch
-            .backend
-            .serve_reply(at, id, op, &self.spec.backend, &mut self.rng);
+        let Scratch { backend, requests, .. } = &mut *self.scratch;
+        let Some(op) = requests.get(op as usize) else {
+            return;
+        };
+        let reply = backend.serve_reply(at, id, op, &self.spec.backend, &mut self.rng);
         let latency = self.rng.range(30, 1_500);
         let deadline = u64::from(self.spec.policy.settings().backend_deadline.0);
         let copies = if matches!(op, BackendOp::Submit { .. }) {
@@ -579,7 +579,10 @@ impl<'s> Env<'s> {
             }
             Command::Backend { id, call } => {
                 if let Some(arrival) = self.faults.request(self.now, &mut self.rng) {
-                    let op = Box::new(BackendOp::from_call(call));
+                    // Kept aside, not in the occurrence: an operation is 225 bytes, and
+                    // every occurrence is moved in and out of the agenda.
+                    let op = u32::try_from(self.scratch.requests.len()).unwrap_or(u32::MAX);
+                    self.scratch.requests.push(BackendOp::from_call(call));
                     self.scratch.agenda.schedule(
                         self.now + arrival.delay,
                         Occurrence::BackendArrives {

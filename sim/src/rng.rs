@@ -55,17 +55,22 @@ impl SimRng {
     }
 
     /// A probability for swarm testing: off half the time, else log-uniform in 0.1%–50%.
+    /// One draw: its top bit says whether the fault is on, the rest picks the level (the
+    /// setup of every swarm session draws some twenty of these).
     pub fn swarm_probability(&mut self) -> f64 {
-        if self.chance(0.5) {
-            0.0
-        } else {
-            SWARM_PROBABILITIES.get_or_init(|| {
-                // 0.1% * 500^(k/1000), k = 0..=1000: computed once, the same values.
-                (0..=1000u32)
-                    .map(|k| 0.001 * (500f64).powf(f64::from(k) / 1000.0))
-                    .collect()
-            })[self.range(0, 1000) as usize]
+        let x = self.next_u64();
+        if x >> 63 == 0 {
+            return 0.0;
         }
+        let levels = SWARM_PROBABILITIES.get_or_init(|| {
+            // 0.1% * 500^(k/1000), k = 0..=1000: computed once, the same values.
+            (0..=1000u32)
+                .map(|k| 0.001 * (500f64).powf(f64::from(k) / 1000.0))
+                .collect()
+        });
+        // Multiply-shift of the 63 low bits: uniform over the levels, bias below 2^-50.
+        let k = ((u128::from(x << 1) * levels.len() as u128) >> 64) as usize;
+        levels.get(k).copied().unwrap_or(0.0)
     }
 }
 

@@ -312,7 +312,6 @@ impl Checker {
         rec.reconclusions = rec.reconclusions.saturating_sub(u32::from(rec.conclusions > 1));
         let took = rec.started_at.map(|s| now.saturating_sub(s));
         let bound = bound + rec.extra_ms;
-        let otn = otn.clone();
         if twice {
             self.violations.push(Violation::ConcludedTwice {
                 out_trade_no: otn.to_string(),
@@ -327,11 +326,11 @@ impl Checker {
                 bound_ms: bound,
             });
         }
-        if self.open.as_ref() == Some(&otn) {
+        if self.open.as_ref() == Some(otn) {
             self.open = None;
         }
         self.last_outcome = Some(outcome);
-        let charged = ledger.get(&otn).is_some_and(|e| e.net_charged());
+        let charged = ledger.get(otn).is_some_and(|e| e.net_charged());
         match outcome {
             Outcome::Paid if !charged => self.violations.push(Violation::PaidButNotCharged {
                 out_trade_no: otn.to_string(),
@@ -401,24 +400,23 @@ impl Checker {
     pub fn finish(&mut self, ledger: &mut Ledger) {
         ledger.advance_to_end();
         for o in &self.orders {
-            let otn = o.out_trade_no.to_string();
+            // Named only in a violation: most sessions have none, and a name is an allocation.
+            let otn = || o.out_trade_no.to_string();
             if o.conclusions == 0 && !o.abandoned && (o.submits > 0 || o.started_at.is_some()) {
-                self.violations.push(Violation::NeverConcluded {
-                    out_trade_no: otn.clone(),
-                });
+                self.violations.push(Violation::NeverConcluded { out_trade_no: otn() });
             }
             let charged = ledger.get(&o.out_trade_no).is_some_and(|e| e.net_charged());
             match o.outcome {
                 Some(outcome @ (Outcome::NotPaid | Outcome::Reversed)) if charged => {
                     self.violations.push(Violation::UnpaidButCharged {
-                        out_trade_no: otn,
+                        out_trade_no: otn(),
                         outcome: outcome.to_string(),
                         at_end: true,
                     })
                 }
-                Some(Outcome::Paid) if !charged => {
-                    self.violations.push(Violation::PaidButNotCharged { out_trade_no: otn })
-                }
+                Some(Outcome::Paid) if !charged => self
+                    .violations
+                    .push(Violation::PaidButNotCharged { out_trade_no: otn() }),
                 _ => {}
             }
         }

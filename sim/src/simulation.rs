@@ -131,7 +131,11 @@ pub struct SessionReport {
 /// Things that happen in the world.
 enum Occurrence {
     /// An SDK callback reaches the terminal (unless its binder died or it was superseded).
-    Sdk { tag: ReplyTag, reply: SdkReply },
+    Sdk {
+        tag: ReplyTag,
+        /// Where the callback waits in [`Scratch`]'s `sdk_replies`.
+        reply: u32,
+    },
     /// A backend request reaches the backend. Its answer goes back only to the terminal
     /// that sent it: not across a power loss (`boot`).
     BackendArrives {
@@ -143,7 +147,10 @@ enum Occurrence {
         request: u32,
     },
     /// A backend answer reaches the terminal.
-    Backend { reply: BackendReply },
+    Backend {
+        /// Where the answer waits in [`Scratch`]'s `replies` (a duplicate shares it).
+        reply: u32,
+    },
     /// The face service dies.
     ServiceDeath,
     /// The cashier acts.
@@ -161,7 +168,13 @@ pub struct Scratch {
     backend: Backend,
     checker: Checker,
     /// The operations of the session's backend requests, in the order they were sent.
+    /// Requests, answers and callbacks wait here, not in their occurrences: those are
+    /// moved in and out of the agenda, and stay a few words each.
     requests: Vec<BackendOp>,
+    /// The backend's answers, in the order they were served.
+    replies: Vec<BackendReply>,
+    /// The face app's callbacks, in the order they were made.
+    sdk_replies: Vec<SdkReply>,
 }
 
 impl Scratch {
@@ -291,14 +304,18 @@ impl<O: Observer> World<'_, '_, O> {
     fn occur(&mut self, occ: &Occurrence) {
         match occ {
             Occurrence::Sdk { tag, reply } => {
-                if self.env.face_app.delivers(tag) {
+                if self.env.face_app.delivers(tag)
+                    && let Some(reply) = self.env.scratch.sdk_replies.get(*reply as usize)
+                {
                     let event = self.env.face_app.event(reply);
                     self.input(&event, false);
                 }
             }
             Occurrence::Backend { reply } => {
-                let event = reply.event();
-                self.input(&event, false);
+                if let Some(reply) = self.env.scratch.replies.get(*reply as usize) {
+                    let event = reply.event();
+                    self.input(&event, false);
+                }
             }
             &Occurrence::BackendArrives { id, op, boot, request } => self.env.serve(id, op, boot, request),
             Occurrence::ServiceDeath => {
@@ -462,6 +479,8 @@ impl<'s> Env<'s> {
         scratch.commands.clear();
         scratch.callbacks.clear();
         scratch.requests.clear();
+        scratch.replies.clear();
+        scratch.sdk_replies.clear();
         scratch.checker.renew(spec.order_bound_world_ms());
         let prefix = (spec.seed >> 32) as u32 ^ spec.seed as u32;
         Env {
@@ -505,11 +524,17 @@ impl<'s> Env<'s> {
             // Served, but the connection it came on died with the power.
             return;
         }
+        let Ok(reply_at) = u32::try_from(self.scratch.replies.len()) else {
+            return;
+        };
+        if copies.delays().is_empty() {
+            return;
+        }
+        self.scratch.replies.push(reply);
         for &d in copies.delays() {
-            let reply = reply.clone();
             self.scratch
                 .agenda
-                .schedule(self.now + d, Occurrence::Backend { reply });
+                .schedule(self.now + d, Occurrence::Backend { reply: reply_at });
         }
     }
 
@@ -565,8 +590,14 @@ impl<'s> Env<'s> {
                 });
                 for cb in callbacks.drain(..) {
                     let copies = self.faults.callback(self.now, cb.after, deadline, &mut self.rng);
+                    let Ok(reply) = u32::try_from(self.scratch.sdk_replies.len()) else {
+                        continue;
+                    };
+                    if copies.delays().is_empty() {
+                        continue;
+                    }
+                    self.scratch.sdk_replies.push(cb.reply);
                     for &d in copies.delays() {
-                        let reply = cb.reply.clone();
                         self.scratch
                             .agenda
                             .schedule(self.now + d, Occurrence::Sdk { tag: cb.tag, reply });

@@ -160,7 +160,21 @@ impl Ledger {
 
     /// Resolves every password prompt and bank delay due at backend time `now`. Call it
     /// before reading the ledger: the truth moves on whether or not anyone asks.
+    #[inline]
     pub fn advance(&mut self, now: u64) {
+        // Called at every step, and almost always nothing is due: only then out of line.
+        if self
+            .entries
+            .iter()
+            .any(|e| matches!(e.trade, Trade::Paying { until, .. } if until <= now))
+        {
+            self.resolve_due(now);
+        }
+    }
+
+    /// Resolves what [`Ledger::advance`] found due.
+    #[inline(never)]
+    fn resolve_due(&mut self, now: u64) {
         let mut due: Option<usize> = None;
         for (i, e) in self.entries.iter_mut().enumerate() {
             if let Trade::Paying { until, then, .. } = e.trade

@@ -526,7 +526,13 @@ impl Machine {
             Stimulus::Timer(Timer::Wake) => {
                 let s = self.policy.settings();
                 if context.now >= self.submitted_at + s.query_budget {
-                    Transition(State::reversing())
+                    if self.salvaged && !self.seen_unpaid {
+                        // The damaged record may have been this order's Paid conclusion:
+                        // a reverse would refund goods already handed over.
+                        Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, Reason::JournalDamaged))
+                    } else {
+                        Transition(State::reversing())
+                    }
                 } else {
                     self.queries = self.queries.saturating_add(1);
                     self.call_backend(context, BackendKind::Query);
@@ -548,7 +554,10 @@ impl Machine {
                             let reason = Reason::TradeState(state.clone());
                             Transition(self.conclude(context, OrderOutcome::NotPaid, reason))
                         }
-                        _ => Transition(State::querying()),
+                        _ => {
+                            self.seen_unpaid |= a.shows_unpaid();
+                            Transition(State::querying())
+                        }
                     },
                     Err(_) => Transition(State::querying()),
                 }

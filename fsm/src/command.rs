@@ -313,6 +313,10 @@ pub enum Reason {
     ReverseBudgetExhausted,
     /// The backend refused the reverse for good (REVERSE_EXPIRE and the like).
     ReverseRefused(ReverseErrCode),
+    /// Resumed from a damaged journal record, and no query told the order's state: it
+    /// may have been paid, and the goods handed over, before the power went, so it is not
+    /// reversed. A person must look it up.
+    JournalDamaged,
     /// The user closed the face UI.
     UserCancelled,
     /// The cashier cancelled before anything was submitted.

@@ -372,6 +372,22 @@ impl QueryAnswer {
             _ => TradeClass::Pending,
         }
     }
+
+    /// True when the answer shows the order not paid yet: trade_state NOTPAY, USERPAYING
+    /// or ACCEPT, or ORDERNOTEXIST. A paid order never answers so: an order that did had
+    /// not been paid, nor concluded Paid, before.
+    pub fn shows_unpaid(&self) -> bool {
+        match (&self.return_code, &self.result_code) {
+            (ReturnCode::Success, Some(ResultCode::Success)) => matches!(
+                self.trade_state,
+                Some(TradeState::NotPay | TradeState::UserPaying | TradeState::Accept)
+            ),
+            (ReturnCode::Success, Some(ResultCode::Fail)) => {
+                matches!(self.err_code, Some(crate::codes::QueryErrCode::OrderNotExist))
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The reverse / facepayreverse answer.

@@ -104,8 +104,9 @@ impl core::error::Error for JournalError {}
 
 impl JournalRecord {
     /// The record a damaged journal is resumed from when its out_trade_no still reads
-    /// ([`JournalRecord::salvage`]): the order is ambiguous, queried and then reversed from
-    /// the start of both budgets.
+    /// ([`JournalRecord::salvage`]): the order is ambiguous, queried from the start of the
+    /// budget. Its `total_fee` is 0 (unknown; no order is taken for 0 fen), which marks it
+    /// salvaged in every record the resumed session writes ([`JournalRecord::is_salvaged`]).
     pub fn salvaged(out_trade_no: OutTradeNo, api: PayApi) -> JournalRecord {
         JournalRecord {
             version: JOURNAL_VERSION,
@@ -117,6 +118,15 @@ impl JournalRecord {
             queries: 0,
             reverse_attempts: 0,
         }
+    }
+
+    /// True for a record salvaged from a damaged one (`total_fee` 0), or written by a
+    /// session resumed from one. Its order may have concluded Paid, and the goods been
+    /// handed over, before the damage: it is reversed only after a query showed it not
+    /// yet paid; otherwise it concludes NeedsReconciliation (`Reason::JournalDamaged`).
+    #[must_use]
+    pub fn is_salvaged(&self) -> bool {
+        self.total_fee == 0
     }
 
     /// True when the order concluded and the journal may be cleared.

@@ -155,6 +155,12 @@ pub(crate) struct Machine {
     pub(crate) reverse_attempts: u8,
     /// The last reverse answer was USERPAYING: wait at least a poll interval.
     pub(crate) reverse_user_paying: bool,
+    /// The order was resumed from a damaged journal record: it may have concluded Paid,
+    /// and the goods been handed over, before the power went.
+    pub(crate) salvaged: bool,
+    /// A query saw the order not paid yet (NOTPAY, USERPAYING, ACCEPT, ORDERNOTEXIST): it
+    /// cannot have concluded Paid before.
+    pub(crate) seen_unpaid: bool,
     pub(crate) auth_retried: bool,
     /// The face service must be started again once the order is done.
     pub(crate) sdk_lost: bool,
@@ -189,6 +195,8 @@ impl Machine {
             queries: 0,
             reverse_attempts: 0,
             reverse_user_paying: false,
+            salvaged: false,
+            seen_unpaid: false,
             auth_retried: false,
             sdk_lost: false,
             started: false,
@@ -350,6 +358,8 @@ impl Machine {
         self.reverse_attempts = 0;
         self.auth_retried = false;
         self.reverse_user_paying = false;
+        self.salvaged = false;
+        self.seen_unpaid = false;
         self.sdk_lost = false;
         self.submitted = false;
         self.conclusion.transaction_id = TransactionId::empty();
@@ -378,6 +388,8 @@ impl Machine {
         self.queries = r.queries;
         self.reverse_attempts = r.reverse_attempts;
         self.reverse_user_paying = false;
+        self.salvaged = r.is_salvaged();
+        self.seen_unpaid = false;
         self.sdk_lost = true;
         self.conclusion.transaction_id = TransactionId::empty();
     }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use facepay_fsm::codes::{ResultCode, TradeState};
+use facepay_fsm::codes::{ResultCode, ReturnCode, TradeState};
 use facepay_fsm::*;
 
 fn persisted(cmds: &[Command]) -> Vec<JournalRecord> {
@@ -265,4 +265,108 @@ fn damaged_records_are_never_dropped() {
         assert_eq!(err, None);
         assert_eq!(s.poll_command(), None);
     }
+}
+
+/// A torn record of `otn`: the checksum fails, the out_trade_no reads.
+fn torn(otn: &str, phase: JournalPhase) -> Vec<u8> {
+    let record = JournalRecord {
+        version: JOURNAL_VERSION,
+        out_trade_no: ok(OutTradeNo::new(Field::OutTradeNo, otn)),
+        api: PayApi::Micropay,
+        total_fee: 48_896,
+        phase,
+        elapsed_ms: 1_737,
+        queries: 0,
+        reverse_attempts: 0,
+    };
+    let mut bytes = record.encode().to_vec();
+    bytes[13] ^= 0xFF;
+    bytes
+}
+
+/// A session resumed from `bytes`, driven by the harness from time 0.
+fn resumed_from_bytes(bytes: &[u8]) -> H {
+    let mut h = H::new(Policy::default());
+    let (s, err) = Session::resume_from_bytes(Policy::default(), bytes, Instant(0));
+    assert_eq!(err, Some(JournalError::Corrupt));
+    h.s = s;
+    while let Some(c) = h.s.poll_command() {
+        h.all.push((0, c));
+    }
+    h
+}
+
+fn query_system_error() -> QueryAnswer {
+    QueryAnswer {
+        return_code: ReturnCode::Success,
+        result_code: Some(ResultCode::Fail),
+        err_code: Some(codes::QueryErrCode::SystemError),
+        trade_state: None,
+        transaction_id: TransactionId::empty(),
+    }
+}
+
+fn reverses(h: &H) -> usize {
+    h.count(|c| {
+        matches!(
+            c,
+            Command::Backend {
+                call: BackendCall::Reverse { .. },
+                ..
+            }
+        )
+    })
+}
+
+/// Found by the simulator (seed 2026, session 935898 of a power-loss swarm): an order
+/// concluded Paid, the goods were handed over, and the power tore its Concluded record.
+/// Resumed as ambiguous, every query answered SYSTEMERROR, and the reverse refunded the
+/// paid order. A salvaged order whose state no query told is never reversed.
+#[test]
+fn a_salvaged_order_no_query_could_read_needs_reconciliation_not_a_reverse() {
+    let mut r = resumed_from_bytes(&torn("FP19ed42f301", JournalPhase::Concluded(Outcome::Paid)));
+    // Every record the resumed session writes keeps the mark: a second power loss cannot
+    // turn the salvaged order into an ordinary one.
+    let records = persisted(&r.all.iter().map(|(_, c)| c.clone()).collect::<Vec<_>>());
+    assert!(!records.is_empty() && records.iter().all(JournalRecord::is_salvaged));
+    let mut t = 0;
+    while r.outcome().is_none() && t < 120_000 {
+        t += 1_000;
+        r.at(t);
+        if r.s.state() == StateId::Querying && r.ids.contains_key(&Call::Query) {
+            r.query_answer(Ok(query_system_error()));
+            r.ids.remove(&Call::Query);
+        }
+    }
+    assert_eq!(
+        r.outcome(),
+        Some((Outcome::NeedsReconciliation, Reason::JournalDamaged))
+    );
+    assert_eq!(reverses(&r), 0, "a salvaged order that may be paid is not reversed");
+}
+
+/// The same salvaged order, once a query has shown it not paid yet (USERPAYING), is
+/// reversed as any ambiguous order is: it cannot have concluded Paid before.
+#[test]
+fn a_salvaged_order_seen_unpaid_is_reversed() {
+    let mut r = resumed_from_bytes(&torn("FP-torn-2", JournalPhase::Submitting));
+    let mut answered_userpaying = false;
+    let mut t = 0;
+    while reverses(&r) == 0 && r.outcome().is_none() && t < 120_000 {
+        t += 1_000;
+        r.at(t);
+        if r.s.state() == StateId::Querying && r.ids.contains_key(&Call::Query) {
+            let answer = if answered_userpaying {
+                query_system_error()
+            } else {
+                answered_userpaying = true;
+                query(TradeState::UserPaying)
+            };
+            r.query_answer(Ok(answer));
+            r.ids.remove(&Call::Query);
+        }
+    }
+    assert_eq!(reverses(&r), 1, "{:?}", r.outcome());
+    let cmds = r.reverse_answer(Ok(reverse(ResultCode::Success, Some(codes::Recall::N), None)));
+    assert_eq!(concluded(&cmds), Some((Outcome::Reversed, Reason::ReverseConfirmed)));
 }

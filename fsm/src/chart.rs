@@ -547,6 +547,12 @@ impl Machine {
                     Ok(a) => match (a.class(), &a.trade_state) {
                         (TradeClass::Paid, _) => {
                             self.conclusion.transaction_id.clone_from(&a.transaction_id);
+                            if self.salvaged {
+                                // A reverse sent before the damage may still be on its way
+                                // and undo the payment: Paid is not for this terminal to say.
+                                let reason = Reason::JournalDamaged;
+                                return Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, reason));
+                            }
                             let reason = Reason::TradeState(TradeState::Success);
                             Transition(self.conclude(context, OrderOutcome::Paid, reason))
                         }

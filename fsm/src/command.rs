@@ -313,9 +313,11 @@ pub enum Reason {
     ReverseBudgetExhausted,
     /// The backend refused the reverse for good (REVERSE_EXPIRE and the like).
     ReverseRefused(ReverseErrCode),
-    /// Resumed from a damaged journal record, and no query told the order's state: it
-    /// may have been paid, and the goods handed over, before the power went, so it is not
-    /// reversed. A person must look it up.
+    /// Resumed from a damaged journal record, and the queries found the order paid, or
+    /// could not tell. The damaged record may have been its Paid conclusion, with the
+    /// goods handed over (a reverse would refund them), or a reverse may still be on its
+    /// way (and undo a Paid). A person must look it up: the transaction_id is kept if a
+    /// query gave one.
     JournalDamaged,
     /// The user closed the face UI.
     UserCancelled,

@@ -122,8 +122,9 @@ impl JournalRecord {
 
     /// True for a record salvaged from a damaged one (`total_fee` 0), or written by a
     /// session resumed from one. Its order may have concluded Paid, and the goods been
-    /// handed over, before the damage: it is reversed only after a query showed it not
-    /// yet paid; otherwise it concludes NeedsReconciliation (`Reason::JournalDamaged`).
+    /// handed over, before the damage, or had a reverse sent: it never concludes Paid,
+    /// and is reversed only after a query showed it not yet paid. Otherwise it concludes
+    /// NeedsReconciliation (`Reason::JournalDamaged`).
     #[must_use]
     pub fn is_salvaged(&self) -> bool {
         self.total_fee == 0

@@ -370,3 +370,33 @@ fn a_salvaged_order_seen_unpaid_is_reversed() {
     let cmds = r.reverse_answer(Ok(reverse(ResultCode::Success, Some(codes::Recall::N), None)));
     assert_eq!(concluded(&cmds), Some((Outcome::Reversed, Reason::ReverseConfirmed)));
 }
+
+/// Found by the simulator (seed 11, session 344617 of a power-loss swarm): a reverse was
+/// on its way when the power tore the Reversing record. The salvaged order's query found
+/// it paid, the terminal concluded Paid, and the late reverse refunded it. A salvaged
+/// order that a query finds paid is left to a person, with the transaction_id.
+#[test]
+fn a_salvaged_order_found_paid_needs_reconciliation_not_paid() {
+    let mut r = resumed_from_bytes(&torn("FPe91abd9b01", JournalPhase::Reversing));
+    let mut t = 0;
+    while !r.ids.contains_key(&Call::Query) && t < 60_000 {
+        t += 1_000;
+        r.at(t);
+    }
+    let mut paid = query(TradeState::Success);
+    paid.transaction_id = ok(TransactionId::new(Field::TransactionId, "42000000000000000001"));
+    let cmds = r.query_answer(Ok(paid));
+    assert_eq!(
+        concluded(&cmds),
+        Some((Outcome::NeedsReconciliation, Reason::JournalDamaged))
+    );
+    let conclusion = cmds.iter().find_map(|c| match c {
+        Command::Notify(Notice::OrderConcluded(c)) => Some(c.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        conclusion.map(|c| c.transaction_id.to_string()),
+        Some("42000000000000000001".to_string())
+    );
+    assert_eq!(reverses(&r), 0);
+}

@@ -92,7 +92,8 @@ pub struct Cashier {
     orders: u8,
     refusals: u32,
     generation: u32,
-    prefix: u32,
+    /// "FP{prefix:08x}": every out_trade_no of the session starts so (formatted once).
+    otn_prefix: [u8; 10],
     sent_order: bool,
 }
 
@@ -110,7 +111,12 @@ impl Cashier {
             orders: 0,
             refusals: 0,
             generation: 0,
-            prefix,
+            otn_prefix: {
+                let mut b = [0u8; 10];
+                b[..2].copy_from_slice(b"FP");
+                put_hex(&mut b[2..], u64::from(prefix));
+                b
+            },
             sent_order: false,
         }
     }
@@ -129,8 +135,7 @@ impl Cashier {
     pub fn out_trade_no(&self, n: u8) -> OutTradeNo {
         // "FP{prefix:08x}{n:02}", without the formatting machinery (a hot path).
         let mut b = [0u8; 13];
-        b[..2].copy_from_slice(b"FP");
-        put_hex(&mut b[2..10], u64::from(self.prefix));
+        b[..10].copy_from_slice(&self.otn_prefix);
         let end = 10 + dec_width(u64::from(n), 2);
         put_dec(&mut b[10..end], u64::from(n));
         let text = core::str::from_utf8(&b[..end]).unwrap_or_default();

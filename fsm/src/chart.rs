@@ -526,7 +526,7 @@ impl Machine {
             Stimulus::Timer(Timer::Wake) => {
                 let s = self.policy.settings();
                 if context.now >= self.submitted_at + s.query_budget {
-                    if self.salvaged && !self.seen_unpaid {
+                    if self.salvaged() && !self.seen_unpaid {
                         // The damaged record may have been this order's Paid conclusion:
                         // a reverse would refund goods already handed over.
                         Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, Reason::JournalDamaged))
@@ -547,14 +547,15 @@ impl Machine {
                     Ok(a) => match (a.class(), &a.trade_state) {
                         (TradeClass::Paid, _) => {
                             self.conclusion.transaction_id.clone_from(&a.transaction_id);
-                            if self.salvaged {
+                            if self.salvaged() {
                                 // A reverse sent before the damage may still be on its way
                                 // and undo the payment: Paid is not for this terminal to say.
                                 let reason = Reason::JournalDamaged;
-                                return Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, reason));
+                                Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, reason))
+                            } else {
+                                let reason = Reason::TradeState(TradeState::Success);
+                                Transition(self.conclude(context, OrderOutcome::Paid, reason))
                             }
-                            let reason = Reason::TradeState(TradeState::Success);
-                            Transition(self.conclude(context, OrderOutcome::Paid, reason))
                         }
                         (TradeClass::Unpaid, Some(state)) => {
                             let reason = Reason::TradeState(state.clone());

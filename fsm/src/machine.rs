@@ -155,9 +155,6 @@ pub(crate) struct Machine {
     pub(crate) reverse_attempts: u8,
     /// The last reverse answer was USERPAYING: wait at least a poll interval.
     pub(crate) reverse_user_paying: bool,
-    /// The order was resumed from a damaged journal record: it may have concluded Paid,
-    /// and the goods been handed over, before the power went.
-    pub(crate) salvaged: bool,
     /// A query saw the order not paid yet (NOTPAY, USERPAYING, ACCEPT, ORDERNOTEXIST): it
     /// cannot have concluded Paid before.
     pub(crate) seen_unpaid: bool,
@@ -195,7 +192,6 @@ impl Machine {
             queries: 0,
             reverse_attempts: 0,
             reverse_user_paying: false,
-            salvaged: false,
             seen_unpaid: false,
             auth_retried: false,
             sdk_lost: false,
@@ -297,6 +293,13 @@ impl Machine {
         !self.authinfo.is_empty() && now < self.auth_refresh_at
     }
 
+    /// The current order was resumed from a damaged journal record (its amount, 0, is
+    /// unknown: see `JournalRecord::is_salvaged`): it may have concluded Paid, and the
+    /// goods been handed over, before the power went.
+    pub(crate) fn salvaged(&self) -> bool {
+        self.order.total_fee == 0
+    }
+
     /// True when `credential` is the one the previous order was submitted with.
     pub(crate) fn is_reused(&self, credential: &str) -> bool {
         !self.credential.is_empty() && self.credential.as_str() == credential
@@ -358,7 +361,6 @@ impl Machine {
         self.reverse_attempts = 0;
         self.auth_retried = false;
         self.reverse_user_paying = false;
-        self.salvaged = false;
         self.seen_unpaid = false;
         self.sdk_lost = false;
         self.submitted = false;
@@ -388,7 +390,6 @@ impl Machine {
         self.queries = r.queries;
         self.reverse_attempts = r.reverse_attempts;
         self.reverse_user_paying = false;
-        self.salvaged = r.is_salvaged();
         self.seen_unpaid = false;
         self.sdk_lost = true;
         self.conclusion.transaction_id = TransactionId::empty();

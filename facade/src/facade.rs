@@ -439,8 +439,12 @@ impl Facade {
                 }
                 (Some(a), _) => out.push((token, a)),
                 (None, _) => {
-                    if let (Op::Code { out_trade_no }, Some(Event::App(AppEvent::StartOrder(o)))) = (&op, input) {
-                        self.history.insert(OrderEntry::new(out_trade_no, Some(o.total_fee)));
+                    if let Op::Code { out_trade_no } = &op {
+                        let fee = match input {
+                            Some(Event::App(AppEvent::StartOrder(o))) => Some(o.total_fee),
+                            _ => None,
+                        };
+                        self.history.insert(OrderEntry::new(out_trade_no, fee));
                         self.current = Some(out_trade_no.clone());
                     }
                     self.park(token, op, now);
@@ -587,15 +591,17 @@ impl Facade {
             }),
             Notice::JournalUnreadable => {}
             Notice::Released => {
-                self.rawdata = None;
-                self.authinfo = None;
                 self.answer_all(out, |op| (*op == Op::Release).then(Answer::ok));
                 if let Some((init, merchant)) = self.reinit.take() {
+                    // A re-init keeps the device's rawdata and the machine's authinfo
+                    // (its expiry still counts): the machine does not fetch them again.
                     self.waiting.retain(|w| w.op != Op::Reinit);
                     self.running = Some((init.clone(), merchant.clone()));
                     self.outbox.push_back((AppEvent::Start { init, merchant }, None));
                     return;
                 }
+                self.rawdata = None;
+                self.authinfo = None;
                 self.running = None;
                 // Anything still waiting will never be answered by this session. No order
                 // is settling: a release is refused while one does.

@@ -190,6 +190,9 @@ fn a_second_init_answers_success_and_applies_new_proxy_settings() {
         })
         .collect();
     assert_eq!(inits, ["", "10.1.2.3"], "the new proxy reached the SDK");
+    let raw = r.call(Operation::GetWxpayfaceRawdata, Vec::new());
+    r.run_until(r.now + 5_000);
+    assert!(r.answer(raw).expect("rawdata after the re-init").status());
     let bad = r.call(Operation::InitWxpayface, p(&[("proxytype", s("3"))]));
     let a = r.answer(bad).unwrap();
     assert_eq!(a.error_code(), Some("PARAM_ERROR"));

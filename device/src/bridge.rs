@@ -173,15 +173,15 @@ fn answer_map<'l>(env: &mut Env<'l>, a: &Answer) -> JResult<JMap<'l>> {
 /// or a nested HashMap.
 fn java_value<'l>(env: &mut Env<'l>, v: &Value) -> JResult<JObject<'l>> {
     Ok(match v {
-            Value::Str(s) => env.new_string(s)?.into(),
-            Value::Bool(b) => env
-                .call_static_method(
-                    jni_str!("java/lang/Boolean"),
-                    jni_str!("valueOf"),
-                    jni_sig!("(Z)Ljava/lang/Boolean;"),
-                    &[JValue::Bool(*b)],
-                )?
-                .l()?,
+        Value::Str(s) => env.new_string(s)?.into(),
+        Value::Bool(b) => env
+            .call_static_method(
+                jni_str!("java/lang/Boolean"),
+                jni_str!("valueOf"),
+                jni_sig!("(Z)Ljava/lang/Boolean;"),
+                &[JValue::Bool(*b)],
+            )?
+            .l()?,
         Value::Num(n) => match i32::try_from(*n) {
             Ok(i) => env
                 .call_static_method(
@@ -228,7 +228,10 @@ fn facade_call(op: Option<Operation>, params: &[Entry], merchant: Option<&[Entry
                 return Err(format!("{}: `{k}` is too long ({n} characters)", op.name()));
             }
             Some(JavaValue::Other(class)) => {
-                return Err(format!("{}: `{k}` is a {class}, not a string, number or boolean", op.name()));
+                return Err(format!(
+                    "{}: `{k}` is a {class}, not a string, number or boolean",
+                    op.name()
+                ));
             }
         };
         p.push((k.clone(), v));

@@ -60,6 +60,8 @@ pub enum Op {
 
 /// What the host does with a call.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// App events are inline by design (the fsm has no heap); a route lives for one call.
+#[allow(clippy::large_enum_variant)]
 pub enum Route {
     /// Answer it now; the machine is not involved.
     Answer(Answer),
@@ -213,9 +215,9 @@ impl Facade {
 
     fn lookup(&self, out_trade_no: &str) -> Result<String, Answer> {
         let otn = if out_trade_no.is_empty() {
-            self.current.clone().ok_or_else(|| {
-                Answer::err("ORDER_NOT_FOUND", "no order was started with getWxpayfaceCode")
-            })?
+            self.current
+                .clone()
+                .ok_or_else(|| Answer::err("ORDER_NOT_FOUND", "no order was started with getWxpayfaceCode"))?
         } else {
             out_trade_no.to_owned()
         };
@@ -232,10 +234,26 @@ impl Facade {
         let c = &self.merchant;
         Merchant {
             appid: if m.appid.is_empty() { c.appid.clone() } else { m.appid },
-            mch_id: if m.mch_id.is_empty() { c.mch_id.clone() } else { m.mch_id },
-            sub_appid: if m.sub_appid.is_empty() { c.sub_appid.clone() } else { m.sub_appid },
-            sub_mch_id: if m.sub_mch_id.is_empty() { c.sub_mch_id.clone() } else { m.sub_mch_id },
-            store_id: if m.store_id.is_empty() { c.store_id.clone() } else { m.store_id },
+            mch_id: if m.mch_id.is_empty() {
+                c.mch_id.clone()
+            } else {
+                m.mch_id
+            },
+            sub_appid: if m.sub_appid.is_empty() {
+                c.sub_appid.clone()
+            } else {
+                m.sub_appid
+            },
+            sub_mch_id: if m.sub_mch_id.is_empty() {
+                c.sub_mch_id.clone()
+            } else {
+                m.sub_mch_id
+            },
+            store_id: if m.store_id.is_empty() {
+                c.store_id.clone()
+            } else {
+                m.store_id
+            },
         }
     }
 
@@ -358,7 +376,10 @@ impl Facade {
             .iter()
             .any(|w| matches!(&w.op, Op::Micropay(p) if p.out_trade_no == otn))
         {
-            return Route::Answer(Answer::err("DUPLICATE_SUBMIT", "micropay for this order is already waiting"));
+            return Route::Answer(Answer::err(
+                "DUPLICATE_SUBMIT",
+                "micropay for this order is already waiting",
+            ));
         }
         let m = MicropayRequest {
             out_trade_no: otn.clone(),
@@ -528,12 +549,12 @@ impl Facade {
 
     fn input(&mut self, ev: &Event, now: Instant, out: &mut Vec<(Token, Answer)>) {
         match ev {
-            Event::Sdk(SdkEvent::Rawdata { status, rawdata, .. }) => {
-                if status.return_code == facepay_fsm::codes::SdkReturnCode::Success {
-                    self.rawdata = Some(rawdata.to_string());
-                    let a = Answer::ok().with("rawdata", rawdata);
-                    self.answer_all(out, |op| (*op == Op::Rawdata).then(|| a.clone()));
-                }
+            Event::Sdk(SdkEvent::Rawdata { status, rawdata, .. })
+                if status.return_code == facepay_fsm::codes::SdkReturnCode::Success =>
+            {
+                self.rawdata = Some(rawdata.to_string());
+                let a = Answer::ok().with("rawdata", rawdata);
+                self.answer_all(out, |op| (*op == Op::Rawdata).then(|| a.clone()));
             }
             Event::Backend(BackendEvent::AuthInfo { answer: Ok(a), .. }) if a.return_code == ReturnCode::Success => {
                 self.authinfo = Some((a.authinfo.to_string(), a.expires_in, now));
@@ -621,8 +642,7 @@ impl Facade {
                 self.answer_all(out, |op| match op {
                     // Reached only when nothing was submitted: no money can have moved.
                     Op::Code { out_trade_no } if *out_trade_no == otn => Some(
-                        Answer::err(outcome_code(c.outcome, false), &reason_text(&c.reason))
-                            .with("out_trade_no", &otn),
+                        Answer::err(outcome_code(c.outcome, false), &reason_text(&c.reason)).with("out_trade_no", &otn),
                     ),
                     Op::Micropay(m) if m.out_trade_no == otn => Some(order_answer(op, c, &e)),
                     Op::OrderQuery { out_trade_no } | Op::Reverse { out_trade_no } if *out_trade_no == otn => {
@@ -645,7 +665,10 @@ fn code_answer(e: &OrderEntry, credential: &str, scanned: bool) -> Answer {
     } else {
         a = a.with("face_code", credential);
     }
-    let face = e.face.clone().filter(|f| !scanned && f.face_code.as_str() == credential);
+    let face = e
+        .face
+        .clone()
+        .filter(|f| !scanned && f.face_code.as_str() == credential);
     let (openid, sub_openid, tel, underage) = match &face {
         Some(f) => (
             f.openid.to_string(),

@@ -64,11 +64,7 @@ impl History {
     pub fn insert(&mut self, entry: OrderEntry) {
         self.orders.retain(|o| o.out_trade_no != entry.out_trade_no);
         if self.orders.len() >= HISTORY_CAPACITY {
-            let victim = self
-                .orders
-                .iter()
-                .position(|o| o.conclusion.is_some())
-                .unwrap_or(0);
+            let victim = self.orders.iter().position(|o| o.conclusion.is_some()).unwrap_or(0);
             self.orders.remove(victim);
         }
         self.orders.push_back(entry);

@@ -87,8 +87,19 @@ impl Operation {
                 "perform_mode",
             ],
             Operation::GetWxpayfaceRawdata | Operation::ReleaseWxpayface => &[],
-            Operation::GetWxpayFaceAuthInfo => &["rawdata", "device_id", "attach", "now", "version", "sign_type", "sign", "nonce_str"],
-            Operation::GetWxpayfaceUserInfo => &["face_authtype", "authinfo", "ask_unionid", "screen_index", "auth_mode"],
+            Operation::GetWxpayFaceAuthInfo => &[
+                "rawdata",
+                "device_id",
+                "attach",
+                "now",
+                "version",
+                "sign_type",
+                "sign",
+                "nonce_str",
+            ],
+            Operation::GetWxpayfaceUserInfo => {
+                &["face_authtype", "authinfo", "ask_unionid", "screen_index", "auth_mode"]
+            }
             Operation::GetWxpayfaceCode => &[
                 "telephone",
                 "openid",
@@ -201,6 +212,8 @@ pub struct MicropayRequest {
 
 /// One typed facade call.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// Requests are the fsm's inline types (no heap); a call lives for one step.
+#[allow(clippy::large_enum_variant)]
 pub enum Call {
     /// `initWxpayface`: proxy settings (nested `proxy` object or flat keys) and the
     /// merchant keys given with the call (empty ones: the facade's configured merchant).
@@ -271,7 +284,9 @@ impl Reader<'_> {
     fn parsed<T>(&self, key: &str, parse: fn(&str) -> Result<T, FieldError>) -> Result<Option<T>, ParamError> {
         match self.text(key)? {
             s if s.is_empty() => Ok(None),
-            s => parse(&s).map(Some).map_err(|error| ParamError::Field { op: self.op, error }),
+            s => parse(&s)
+                .map(Some)
+                .map_err(|error| ParamError::Field { op: self.op, error }),
         }
     }
 
@@ -300,8 +315,18 @@ impl Reader<'_> {
         match self.value(key) {
             None => Ok(None),
             Some(Value::Str(s)) if s.is_empty() => Ok(None),
-            Some(v @ Value::Num(n)) => u32::try_from(*n).ok().filter(|n| *n > 0).map(Some).ok_or_else(|| bad(v)),
-            Some(v @ Value::Str(s)) => s.trim().parse::<u32>().ok().filter(|n| *n > 0).map(Some).ok_or_else(|| bad(v)),
+            Some(v @ Value::Num(n)) => u32::try_from(*n)
+                .ok()
+                .filter(|n| *n > 0)
+                .map(Some)
+                .ok_or_else(|| bad(v)),
+            Some(v @ Value::Str(s)) => s
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(Some)
+                .ok_or_else(|| bad(v)),
             Some(v) => Err(bad(v)),
         }
     }
@@ -334,7 +359,10 @@ pub fn parse(op: Operation, params: &Params) -> Result<Call, ParamError> {
             let u = UserInfoRequest {
                 face_authtype: r
                     .parsed("face_authtype", FaceAuthType::parse)?
-                    .ok_or(ParamError::Missing { op, key: "face_authtype" })?,
+                    .ok_or(ParamError::Missing {
+                        op,
+                        key: "face_authtype",
+                    })?,
                 auth_mode_jump: r.flag("auth_mode", false)?,
                 ask_unionid: r.flag("ask_unionid", false)?,
                 screen_index: r.field("screen_index", Field::ScreenIndex)?,
@@ -344,12 +372,21 @@ pub fn parse(op: Operation, params: &Params) -> Result<Call, ParamError> {
         Operation::GetWxpayfaceCode => {
             let otn = r.text("out_trade_no")?;
             if otn.is_empty() {
-                return Err(ParamError::Missing { op, key: "out_trade_no" });
+                return Err(ParamError::Missing {
+                    op,
+                    key: "out_trade_no",
+                });
             }
-            let total_fee = r.fee("total_fee")?.ok_or(ParamError::Missing { op, key: "total_fee" })?;
-            let face_code_type = r.parsed("face_code_type", FaceCodeType::parse)?.unwrap_or(FaceCodeType::Facepay);
+            let total_fee = r
+                .fee("total_fee")?
+                .ok_or(ParamError::Missing { op, key: "total_fee" })?;
+            let face_code_type = r
+                .parsed("face_code_type", FaceCodeType::parse)?
+                .unwrap_or(FaceCodeType::Facepay);
             let mut o = OrderRequest::new(r.field("out_trade_no", Field::OutTradeNo)?, total_fee, face_code_type);
-            o.face_authtype = r.parsed("face_authtype", FaceAuthType::parse)?.unwrap_or(FaceAuthType::Facepay);
+            o.face_authtype = r
+                .parsed("face_authtype", FaceAuthType::parse)?
+                .unwrap_or(FaceAuthType::Facepay);
             o.telephone = r.field("telephone", Field::Telephone)?;
             o.openid = r.field("openid", Field::Openid)?;
             o.ask_face_permit = r.flag("ask_face_permit", false)?;
@@ -459,7 +496,11 @@ mod tests {
     fn nested_proxy_and_flat_keys_give_the_same_settings() {
         let nested = vec![(
             "proxy".to_owned(),
-            Value::Obj(vec![s("ip", "10.0.0.1"), s("port", "8080"), ("proxy_type".into(), Value::Num(3))]),
+            Value::Obj(vec![
+                s("ip", "10.0.0.1"),
+                s("port", "8080"),
+                ("proxy_type".into(), Value::Num(3)),
+            ]),
         )];
         let flat = vec![s("ip", "10.0.0.1"), s("port", "8080"), s("proxy_type", "3")];
         let a = parse(Operation::InitWxpayface, &nested).unwrap();

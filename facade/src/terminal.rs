@@ -71,7 +71,8 @@ impl FacadeTerminal {
         match parse(op, params) {
             Ok(call) => self.call_typed(now, token, call),
             Err(e) => {
-                self.answers.push_back((token, Answer::err("PARAM_ERROR", &e.to_string())));
+                self.answers
+                    .push_back((token, Answer::err("PARAM_ERROR", &e.to_string())));
                 Ok(())
             }
         }

@@ -11,7 +11,15 @@ use facepay_fsm::{BackendCall, Command, PayCredential, PayResult, SdkCall, SdkSt
 use serde_json::json as j;
 
 fn submits(r: &Rig) -> usize {
-    r.count(|c| matches!(c, Command::Backend { call: BackendCall::Submit { .. }, .. }))
+    r.count(|c| {
+        matches!(
+            c,
+            Command::Backend {
+                call: BackendCall::Submit { .. },
+                ..
+            }
+        )
+    })
 }
 
 /// Defect 1. The old facade answered `{status: false, errorCode: "271382020"}` on the first
@@ -19,7 +27,8 @@ fn submits(r: &Rig) -> usize {
 #[test]
 fn a_rejected_authinfo_retried_by_the_machine_is_never_answered_false() {
     let mut r = Rig::started();
-    r.face.push_back(SdkStatus::with_err(SdkReturnCode::Error, SdkErrCode::AuthInfoInvalid));
+    r.face
+        .push_back(SdkStatus::with_err(SdkReturnCode::Error, SdkErrCode::AuthInfoInvalid));
     let code = r.call(Operation::GetWxpayfaceCode, order("T1", 1000));
     r.run_until(60_000);
     let a = r.answer(code).expect("answered");
@@ -27,10 +36,11 @@ fn a_rejected_authinfo_retried_by_the_machine_is_never_answered_false() {
     // Exactly the credential the machine submitted.
     let sent = r.log.iter().find_map(|c| match c {
         Command::Backend {
-            call: BackendCall::Submit {
-                credential: PayCredential::FaceCode { face_code, .. },
-                ..
-            },
+            call:
+                BackendCall::Submit {
+                    credential: PayCredential::FaceCode { face_code, .. },
+                    ..
+                },
             ..
         } => Some(face_code.to_string()),
         _ => None,
@@ -38,7 +48,10 @@ fn a_rejected_authinfo_retried_by_the_machine_is_never_answered_false() {
     assert_eq!(a.get("face_code"), sent.as_deref());
     assert_eq!(a.num("telephone_used"), Some(1), "a number, as the seed says");
     assert_eq!(a.num("underage_state"), Some(1));
-    let m = r.call(Operation::Micropay, p(&[("out_trade_no", s("T1")), ("total_fee", Value::Num(1000))]));
+    let m = r.call(
+        Operation::Micropay,
+        p(&[("out_trade_no", s("T1")), ("total_fee", Value::Num(1000))]),
+    );
     r.run_until(120_000);
     assert!(r.answer(m).unwrap().status());
     assert_eq!(submits(&r), 1);
@@ -54,11 +67,21 @@ fn scan_payment_is_answered_with_the_scanned_code_the_machine_submits() {
     r.run_until(60_000);
     let a = r.answer(code).expect("answered");
     assert!(a.status(), "{a}");
-    assert_eq!(a.get("face_code"), Some(""), "no face credential: none will be submitted");
+    assert_eq!(
+        a.get("face_code"),
+        Some(""),
+        "no face credential: none will be submitted"
+    );
     assert_eq!(a.get("auth_code"), Some("134567890123456789"));
     assert!(r.log.iter().any(|c| matches!(
         c,
-        Command::Backend { call: BackendCall::Submit { credential: PayCredential::AuthCode(_), .. }, .. }
+        Command::Backend {
+            call: BackendCall::Submit {
+                credential: PayCredential::AuthCode(_),
+                ..
+            },
+            ..
+        }
     )));
 }
 
@@ -90,17 +113,27 @@ fn micropay_with_a_changed_amount_is_a_typed_error_and_sends_nothing() {
     let before = r.log.len();
     let m = r.call(
         Operation::Micropay,
-        p(&[("out_trade_no", s("T1")), ("total_fee", Value::Num(900)), ("auth_code", s(&face_code))]),
+        p(&[
+            ("out_trade_no", s("T1")),
+            ("total_fee", Value::Num(900)),
+            ("auth_code", s(&face_code)),
+        ]),
     );
     let a = r.answer(m).expect("answered at once");
     assert_eq!(a.error_code(), Some("ORDER_MISMATCH"), "{a}");
     assert_eq!(a.get("key"), Some("total_fee"));
     assert_eq!(a.num("total_fee"), Some(1000), "the amount really submitted");
     assert_eq!(r.log.len(), before, "nothing more was sent");
-    let wrong = r.call(Operation::Micropay, p(&[("out_trade_no", s("T1")), ("auth_code", s("OTHER"))]));
+    let wrong = r.call(
+        Operation::Micropay,
+        p(&[("out_trade_no", s("T1")), ("auth_code", s("OTHER"))]),
+    );
     assert_eq!(r.answer(wrong).unwrap().get("key"), Some("auth_code"));
     // The same parameters: the submitted order's outcome, its amount a number.
-    let ok = r.call(Operation::Micropay, p(&[("out_trade_no", s("T1")), ("total_fee", s("1000"))]));
+    let ok = r.call(
+        Operation::Micropay,
+        p(&[("out_trade_no", s("T1")), ("total_fee", s("1000"))]),
+    );
     r.run_until(120_000);
     let a = r.answer(ok).unwrap();
     assert!(a.status(), "{a}");
@@ -139,13 +172,17 @@ fn needs_reconciliation_never_reaches_the_face_ui_as_error() {
 fn older_orders_are_reached_and_trade_states_are_only_the_backends() {
     let mut r = Rig::started();
     // T1: declined at the submit (NOTENOUGH): no trade_state was reported.
-    r.submits.push_back(json(j!({"return_code": "SUCCESS", "result_code": "FAIL", "err_code": "NOTENOUGH"})));
+    r.submits.push_back(json(
+        j!({"return_code": "SUCCESS", "result_code": "FAIL", "err_code": "NOTENOUGH"}),
+    ));
     let c1 = r.call(Operation::GetWxpayfaceCode, order("T1", 1000));
     r.run_until(200_000);
     assert!(r.answer(c1).unwrap().status());
     // T2: ambiguous, then a query reports CLOSED.
     r.submits.push_back(Reply::Lost);
-    r.queries.push_back(json(j!({"return_code": "SUCCESS", "result_code": "SUCCESS", "trade_state": "CLOSED"})));
+    r.queries.push_back(json(
+        j!({"return_code": "SUCCESS", "result_code": "SUCCESS", "trade_state": "CLOSED"}),
+    ));
     let c2 = r.call(Operation::GetWxpayfaceCode, order("T2", 500));
     r.run_until(400_000);
     assert!(r.answer(c2).unwrap().status());
@@ -185,7 +222,10 @@ fn a_second_init_answers_success_and_applies_new_proxy_settings() {
         .log
         .iter()
         .filter_map(|c| match c {
-            Command::Sdk { call: SdkCall::InitWxpayface(i), .. } => Some(i.ip.to_string()),
+            Command::Sdk {
+                call: SdkCall::InitWxpayface(i),
+                ..
+            } => Some(i.ip.to_string()),
             _ => None,
         })
         .collect();

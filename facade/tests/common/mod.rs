@@ -68,7 +68,11 @@ pub fn s(v: &str) -> Value {
 }
 
 pub fn order(otn: &str, fee: i64) -> Params {
-    p(&[("out_trade_no", s(otn)), ("total_fee", Value::Num(fee)), ("face_authtype", s("FACEPAY"))])
+    p(&[
+        ("out_trade_no", s(otn)),
+        ("total_fee", Value::Num(fee)),
+        ("face_authtype", s("FACEPAY")),
+    ])
 }
 
 impl Rig {

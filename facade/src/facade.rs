@@ -481,6 +481,11 @@ impl Facade {
         for c in commands {
             match c {
                 Command::Notify(n) => self.notice(n, &mut out),
+                // A record of an order the facade never saw start: the session resumed it
+                // from the journal (after a restart); it is the current order.
+                Command::Persist(r) if self.history.get(r.out_trade_no.as_str()).is_none() => {
+                    self.resume(r.out_trade_no.as_str(), Some(r.total_fee));
+                }
                 Command::Backend { id, call } => self.backend_call(*id, call, &mut out),
                 _ => {}
             }
@@ -626,10 +631,7 @@ impl Facade {
                 self.running = None;
                 // Anything still waiting will never be answered by this session. No order
                 // is settling: a release is refused while one does.
-                self.answer_all(out, |op| match op {
-                    Op::Init | Op::Reinit => None,
-                    _ => Some(Answer::err("RELEASED", "the face service was released")),
-                });
+                self.answer_all(out, |_| Some(Answer::err("RELEASED", "the face service was released")));
             }
             Notice::OrderConcluded(c) => {
                 let otn = c.out_trade_no.to_string();

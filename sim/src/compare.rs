@@ -128,6 +128,8 @@ fn kind_and_key(v: &Violation) -> (&'static str, String) {
         Violation::NotLive { .. } => ("NotLive", String::new()),
         Violation::LostCommands { .. } => ("LostCommands", String::new()),
         Violation::Refused { .. } => ("Refused", String::new()),
+        Violation::AppCallUnanswered { operation, .. } => ("AppCallUnanswered", operation.clone()),
+        Violation::AppViewContradicted { out_trade_no, .. } => ("AppViewContradicted", out_trade_no.clone()),
         Violation::Panic { .. } => ("Panic", String::new()),
     }
 }

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use facepay_sim::campaign::{CampaignConfig, Shard, Summary, record_session_with, run_campaign};
+use facepay_sim::campaign::{CampaignConfig, Shard, Summary, record_session_as, run_campaign_as};
+use facepay_sim::terminal::StrategyKind;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Deterministic simulation of facepay terminals against a model WeChat Pay backend.
@@ -82,6 +83,18 @@ struct RunArgs {
     /// Write traces for at most this many violating sessions.
     #[arg(long, value_name = "N", default_value_t = 3)]
     max_traces: usize,
+    /// Drive each terminal by a simulated seed app through the `wxFacePay` facade instead
+    /// of the machine directly: documented, impatient-reverse, retry-on-false,
+    /// discount-at-micropay, release-mid-order, old-order-lookups.
+    #[arg(long, value_name = "NAME", value_parser = parse_app)]
+    app: Option<facepay_sim::apps::AppKind>,
+}
+
+fn parse_app(s: &str) -> Result<facepay_sim::apps::AppKind, String> {
+    facepay_sim::apps::AppKind::from_name(s).ok_or_else(|| {
+        let names: Vec<_> = facepay_sim::apps::AppKind::ALL.iter().map(|a| a.name()).collect();
+        format!("unknown app `{s}`; one of: {}", names.join(", "))
+    })
 }
 
 fn main() -> ExitCode {
@@ -151,7 +164,13 @@ fn run(args: RunArgs) -> ExitCode {
         cfg.shard.len(cfg.sessions),
         "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions ({per_sec}, eta {eta})",
     );
-    let summary = run_campaign(&cfg, |done| bar.set_position(done));
+    let strategy = args
+        .app
+        .map_or(StrategyKind::Facepay, StrategyKind::App);
+    let summary = run_campaign_as(&cfg, strategy, |done| bar.set_position(done));
+    if args.app.is_some() && !args.json {
+        println!("driver: {} (the seed facade)", strategy.name());
+    }
     bar.finish_and_clear();
 
     if args.json {
@@ -179,7 +198,7 @@ fn run(args: RunArgs) -> ExitCode {
             .join(format!("facepay-sim-seed{}-session{}.jsonl", f.seed, f.session));
         let written = std::fs::File::create(&path)
             .map(std::io::BufWriter::new)
-            .and_then(|w| record_session_with(f.seed, f.session, cfg.swarm, cfg.power_loss, w));
+            .and_then(|w| record_session_as(strategy, f.seed, f.session, cfg.swarm, cfg.power_loss, w));
         match written {
             Ok(_) => eprintln!(
                 "trace of seed {} session {} written to {} (replay: facepay-sim replay {})",

@@ -235,11 +235,12 @@ impl<O: Observer> Terminal<O> {
         }
     }
 
-    /// The seed app's view broken so far (`at_end`: and its calls still unanswered);
-    /// nothing for the other strategies.
-    pub fn take_app_violations(&mut self, at_end: bool) -> Vec<crate::checker::Violation> {
+    /// The seed app's view broken so far, and its calls still unanswered past their
+    /// bound at world time `end`; nothing for the other strategies.
+    pub fn take_app_violations(&mut self, end: WorldMs) -> Vec<crate::checker::Violation> {
+        let now = self.now(end);
         match &mut self.strategy {
-            Engine::App(a) => a.take_violations(at_end),
+            Engine::App(a) => a.take_violations(Some(now)),
             _ => Vec::new(),
         }
     }

@@ -265,14 +265,18 @@ impl AppStrategy {
         };
     }
 
-    /// The app's view broken so far, and calls still unanswered (at the session's end).
-    pub fn take_violations(&mut self, at_end: bool) -> Vec<Violation> {
-        if at_end {
+    /// The app's view broken so far; with `end` (the terminal's time when the world
+    /// stopped), also every call still unanswered then past its bound (one still within
+    /// it may yet be answered: the world stopped first).
+    pub fn take_violations(&mut self, end: Option<Instant>) -> Vec<Violation> {
+        if let Some(end) = end {
             for p in self.pending.drain(..) {
-                self.violations.push(Violation::AppCallUnanswered {
-                    operation: p.op.name().to_owned(),
-                    waited_ms: None,
-                });
+                if end.0.saturating_sub(p.asked.0) > self.bound_ms {
+                    self.violations.push(Violation::AppCallUnanswered {
+                        operation: p.op.name().to_owned(),
+                        waited_ms: None,
+                    });
+                }
             }
         }
         std::mem::take(&mut self.violations)
@@ -357,6 +361,9 @@ impl AppStrategy {
         p: &Params,
     ) -> Result<(), HandleError> {
         let first = std::mem::take(&mut self.first_call);
+        if std::env::var_os("FACADE_DEBUG").is_some() {
+            eprintln!("{now} call {token} {} {:?} state {:?}", op.name(), p, session.state());
+        }
         let call = match parse(op, p) {
             Ok(c) => c,
             Err(e) => {
@@ -433,6 +440,9 @@ impl AppStrategy {
                 continue;
             };
             let p = self.pending.swap_remove(i);
+            if std::env::var_os("FACADE_DEBUG").is_some() {
+                eprintln!("{now} answer {token} {} {a}", p.op.name());
+            }
             let waited = now.0.saturating_sub(p.asked.0);
             if waited > self.bound_ms {
                 self.violations.push(Violation::AppCallUnanswered {

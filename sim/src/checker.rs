@@ -95,10 +95,7 @@ pub enum Violation {
     /// Property 5: a panic.
     /// Property 8: a seed call not answered within the facade's bound (`None`: still
     /// unanswered when the session ended).
-    AppCallUnanswered {
-        operation: String,
-        waited_ms: Option<u64>,
-    },
+    AppCallUnanswered { operation: String, waited_ms: Option<u64> },
     /// Property 8: what the app read of an order later contradicts what it told the customer.
     AppViewContradicted {
         out_trade_no: String,
@@ -158,7 +155,10 @@ impl fmt::Display for Violation {
             Violation::AppCallUnanswered {
                 operation,
                 waited_ms: Some(ms),
-            } => write!(f, "the app's {operation} was answered only after {ms} ms, over the facade's bound"),
+            } => write!(
+                f,
+                "the app's {operation} was answered only after {ms} ms, over the facade's bound"
+            ),
             Violation::AppCallUnanswered {
                 operation,
                 waited_ms: None,
@@ -167,7 +167,10 @@ impl fmt::Display for Violation {
                 out_trade_no,
                 told,
                 now_reads,
-            } => write!(f, "{out_trade_no}: the app told the customer {told}, and now reads {now_reads}"),
+            } => write!(
+                f,
+                "{out_trade_no}: the app told the customer {told}, and now reads {now_reads}"
+            ),
             Violation::Panic { message } => write!(f, "panic: {message}"),
         }
     }

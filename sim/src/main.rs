@@ -115,7 +115,7 @@ fn compare(args: CompareArgs) -> ExitCode {
     };
     let bar = progress(
         cfg.sessions,
-        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions × 5 strategies",
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions × 11 strategies",
     );
     let comparison = run_compare(&cfg, |done| bar.set_position(done));
     bar.finish_and_clear();
@@ -164,9 +164,7 @@ fn run(args: RunArgs) -> ExitCode {
         cfg.shard.len(cfg.sessions),
         "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions ({per_sec}, eta {eta})",
     );
-    let strategy = args
-        .app
-        .map_or(StrategyKind::Facepay, StrategyKind::App);
+    let strategy = args.app.map_or(StrategyKind::Facepay, StrategyKind::App);
     let summary = run_campaign_as(&cfg, strategy, |done| bar.set_position(done));
     if args.app.is_some() && !args.json {
         println!("driver: {} (the seed facade)", strategy.name());

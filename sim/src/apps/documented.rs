@@ -33,7 +33,9 @@ pub struct Documented {
 
 impl Documented {
     fn tell(&mut self, ctx: &mut Ctx<'_>, outcome: Outcome) {
-        let Some(f) = self.flow.as_mut().filter(|f| !f.told) else { return };
+        let Some(f) = self.flow.as_mut().filter(|f| !f.told) else {
+            return;
+        };
         f.told = true;
         f.poll_at = None;
         ctx.tell(&f.otn, outcome);
@@ -42,7 +44,10 @@ impl Documented {
             Outcome::NotPaid | Outcome::Reversed => "ERROR",
             Outcome::NeedsReconciliation => return,
         };
-        ctx.call(Operation::UpdateWxpayfacePayResult, params(&[("payresult", s(payresult))]));
+        ctx.call(
+            Operation::UpdateWxpayfacePayResult,
+            params(&[("payresult", s(payresult))]),
+        );
     }
 }
 

@@ -158,7 +158,10 @@ pub fn code_params(o: &OrderRequest) -> Params {
         ("out_trade_no", s(&o.out_trade_no)),
         ("total_fee", s(&o.total_fee.to_string())),
         ("face_code_type", s(o.face_code_type.as_str())),
-        ("ignore_update_pay_result", s(if o.ignore_update_pay_result { "1" } else { "0" })),
+        (
+            "ignore_update_pay_result",
+            s(if o.ignore_update_pay_result { "1" } else { "0" }),
+        ),
     ])
 }
 
@@ -361,13 +364,11 @@ impl AppStrategy {
         p: &Params,
     ) -> Result<(), HandleError> {
         let first = std::mem::take(&mut self.first_call);
-        if std::env::var_os("FACADE_DEBUG").is_some() {
-            eprintln!("{now} call {token} {} {:?} state {:?}", op.name(), p, session.state());
-        }
         let call = match parse(op, p) {
             Ok(c) => c,
             Err(e) => {
-                self.answers.push_back((token, Answer::err("PARAM_ERROR", &e.to_string())));
+                self.answers
+                    .push_back((token, Answer::err("PARAM_ERROR", &e.to_string())));
                 if first {
                     self.refusal = Some(DiagnosticKind::Refused(Refusal::Busy));
                 }
@@ -440,9 +441,6 @@ impl AppStrategy {
                 continue;
             };
             let p = self.pending.swap_remove(i);
-            if std::env::var_os("FACADE_DEBUG").is_some() {
-                eprintln!("{now} answer {token} {} {a}", p.op.name());
-            }
             let waited = now.0.saturating_sub(p.asked.0);
             if waited > self.bound_ms {
                 self.violations.push(Violation::AppCallUnanswered {
@@ -492,7 +490,8 @@ impl Strategy for AppStrategy {
                     AppEvent::Start { merchant, .. } => {
                         let t = self.next_token;
                         self.next_token += 1;
-                        self.calls.push_back((t, Operation::InitWxpayface, merchant_params(merchant)));
+                        self.calls
+                            .push_back((t, Operation::InitWxpayface, merchant_params(merchant)));
                     }
                     // The till's pay button is off while the app waits to tell the customer
                     // an outcome: the module's calls are asynchronous, and every seed app

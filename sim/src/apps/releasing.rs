@@ -1,6 +1,7 @@
 //! App 5: calls releaseWxpayface in the middle of an order, and again — during the face
-//! scan on odd orders, after getWxpayfaceCode answered (while the order settles) on even
-//! ones (assumption: both happen in shipped apps that release on a screen change). A
+//! scan on some terminals, after getWxpayfaceCode answered (while the order settles) on
+//! others, by the terminal's order-number prefix (assumption: both happen in shipped apps
+//! that release on a screen change). A
 //! release while money may move is refused (`SETTLING`); one during the scan ends the
 //! order before anything is submitted.
 
@@ -12,7 +13,7 @@ use super::{Ctx, SeedApp, code_params, micropay_verdict, params, query_verdict, 
 /// The releasing app.
 #[derive(Debug, Default)]
 pub struct Releasing {
-    orders: u32,
+    during_scan: bool,
     otn: String,
     fee: u32,
     told: bool,
@@ -29,12 +30,13 @@ impl Releasing {
 
 impl SeedApp for Releasing {
     fn order(&mut self, ctx: &mut Ctx<'_>, order: &OrderRequest) {
-        self.orders += 1;
         self.otn = order.out_trade_no.to_string();
+        // Half the terminals, by a digit of their order-number prefix.
+        self.during_scan = self.otn.bytes().rev().nth(2).is_some_and(|b| b % 2 == 0);
         self.fee = order.total_fee;
         self.told = false;
         ctx.call(Operation::GetWxpayfaceCode, code_params(order));
-        if self.orders % 2 == 1 {
+        if self.during_scan {
             ctx.call(Operation::ReleaseWxpayface, Vec::new());
             ctx.call(Operation::ReleaseWxpayface, Vec::new());
         }
@@ -52,7 +54,7 @@ impl SeedApp for Releasing {
                         ("auth_code", s(credential.unwrap_or_default())),
                     ]),
                 );
-                if self.orders % 2 == 0 {
+                if !self.during_scan {
                     ctx.call(Operation::ReleaseWxpayface, Vec::new());
                     ctx.call(Operation::ReleaseWxpayface, Vec::new());
                 }

@@ -1,5 +1,6 @@
-//! App 1, the documented flow (the module doc's order, and WeChat's face-pay guide for
-//! the backend part — <https://pay.weixin.qq.com/wiki/doc/wxfacepay/develop/android/faceuser.html>):
+//! App 1, the documented flow (the module doc's order,
+//! <https://developer.yonyou.com/docs/Client-API/Open-SDK/wxFacePay>, and WeChat's face-pay
+//! sequence, <https://pay.weixin.qq.com/wiki/doc/wxfacepay/develop/android/facepay.html>):
 //! init → getWxpayfaceRawdata → getWxpayFaceAuthInfo → getWxpayfaceCode → micropay →
 //! orderquery polling while the outcome is unknown → reverse on its own timeout →
 //! updateWxpayfacePayResult. Every `status: false` of getWxpayfaceCode is read as "not
@@ -10,7 +11,8 @@ use facepay_fsm::{Instant, OrderRequest, Outcome};
 
 use super::{Ctx, SeedApp, code_params, micropay_verdict, params, query_verdict, s};
 
-/// Polls of orderquery before the app reverses by itself (assumption: the common 30 s).
+/// Polls of orderquery before the app reverses by itself: 30 s, WeChat's advice for
+/// micropay (<https://pay.weixin.qq.com/wiki/doc/api/wxpay/ch/pay/QuickPay/chapter3_3.shtml>).
 const POLLS: u32 = 6;
 const POLL_MS: u64 = 5_000;
 

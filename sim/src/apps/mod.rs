@@ -597,3 +597,67 @@ impl Strategy for AppStrategy {
         self.refusal
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strategy() -> AppStrategy {
+        AppStrategy::new(AppKind::Historian, &Policy::default())
+    }
+
+    #[test]
+    fn a_later_reading_that_contradicts_the_customers_verdict_is_a_violation() {
+        let mut a = strategy();
+        a.taken.push(("T1".into(), None));
+        a.verdicts.push(("T1".into(), Outcome::Paid));
+        a.tell(Instant(0));
+        assert!(matches!(
+            a.queue.pop_front(),
+            Some(Command::Notify(Notice::OrderConcluded(c))) if c.outcome == Outcome::Paid
+        ));
+        // The same again, or "a person must look": no contradiction, nothing told twice.
+        a.verdicts.push(("T1".into(), Outcome::NeedsReconciliation));
+        a.verdicts.push(("T1".into(), Outcome::Paid));
+        a.tell(Instant(0));
+        assert!(a.queue.is_empty());
+        assert!(a.take_violations(None).is_empty());
+        a.verdicts.push(("T1".into(), Outcome::Reversed));
+        a.tell(Instant(0));
+        assert_eq!(
+            a.take_violations(None),
+            vec![Violation::AppViewContradicted {
+                out_trade_no: "T1".into(),
+                told: "Paid".into(),
+                now_reads: "Reversed".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_call_unanswered_past_the_bound_at_the_end_is_a_violation() {
+        let mut a = strategy();
+        let bound = answer_bound_ms(&Policy::default());
+        a.pending.push(Pending {
+            token: 1,
+            op: Operation::Micropay,
+            asked: Instant(0),
+        });
+        assert!(
+            a.take_violations(Some(Instant(bound))).is_empty(),
+            "still within the bound"
+        );
+        a.pending.push(Pending {
+            token: 2,
+            op: Operation::Micropay,
+            asked: Instant(0),
+        });
+        assert_eq!(
+            a.take_violations(Some(Instant(bound + 1))),
+            vec![Violation::AppCallUnanswered {
+                operation: "micropay".into(),
+                waited_ms: None,
+            }]
+        );
+    }
+}

@@ -20,6 +20,7 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
 )]
 
+mod answers;
 pub mod facade;
 pub mod history;
 pub mod request;

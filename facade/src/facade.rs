@@ -433,6 +433,20 @@ impl Facade {
                     self.running = None;
                     out.push((token, a));
                 }
+                (Some(a), Op::Code { out_trade_no }) => {
+                    // The same out_trade_no again (an app that retries, or restarted):
+                    // that order went to the backend and may be charged, so the answer is
+                    // the one the first call got, never a "failed".
+                    let again = self.history.get(out_trade_no).and_then(|e| {
+                        let s = e.submitted.as_ref()?;
+                        Some(code_answer(
+                            e,
+                            s.credential.as_deref().unwrap_or_default(),
+                            s.scanned_code,
+                        ))
+                    });
+                    out.push((token, again.unwrap_or(a)));
+                }
                 (Some(a), _) => out.push((token, a)),
                 (None, _) => {
                     if let Op::Code { out_trade_no } = &op {

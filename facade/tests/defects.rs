@@ -102,6 +102,21 @@ fn an_order_that_ends_before_any_submit_answers_not_submitted() {
     assert_eq!(q.get("trade_state"), None, "never an invented NOTPAY");
 }
 
+/// Defect 1, the same out_trade_no again: the machine refuses a second submit, and the
+/// answer is the first one, not a `status: false` for an order that may be charged.
+#[test]
+fn get_wxpayface_code_again_for_a_submitted_order_answers_as_the_first_did() {
+    let mut r = Rig::started();
+    let first = r.call(Operation::GetWxpayfaceCode, order("T1", 1000));
+    r.run_until(60_000);
+    let first = r.answer(first).unwrap().clone();
+    assert!(first.status());
+    let again = r.call(Operation::GetWxpayfaceCode, order("T1", 1000));
+    r.run_until(120_000);
+    assert_eq!(r.answer(again), Some(&first));
+    assert_eq!(submits(&r), 1);
+}
+
 /// Defect 2. The old facade read only `out_trade_no` from micropay: a changed amount was
 /// silently charged at the old one.
 #[test]

@@ -5,9 +5,29 @@ use facepay_facade::{Operation, ParamError, Params, Value, parse};
 use proptest::prelude::*;
 
 const KEYS: &[&str] = &[
-    "proxy", "ip", "port", "user", "passwd", "proxy_type", "tcp_port", "perform_mode", "appid", "mch_id",
-    "store_id", "out_trade_no", "total_fee", "face_authtype", "face_code_type", "auth_code", "face_code",
-    "payresult", "ask_face_permit", "screen_index", "telephone", "openid", "bogus",
+    "proxy",
+    "ip",
+    "port",
+    "user",
+    "passwd",
+    "proxy_type",
+    "tcp_port",
+    "perform_mode",
+    "appid",
+    "mch_id",
+    "store_id",
+    "out_trade_no",
+    "total_fee",
+    "face_authtype",
+    "face_code_type",
+    "auth_code",
+    "face_code",
+    "payresult",
+    "ask_face_permit",
+    "screen_index",
+    "telephone",
+    "openid",
+    "bogus",
 ];
 
 fn leaf() -> impl Strategy<Value = Value> {

@@ -96,7 +96,7 @@ impl SdkCall {
     }
 }
 
-/// Every request key of `getWxpayfaceCode` (DOMAIN §1.4). Empty strings are left out of
+/// Every request key of `getWxpayfaceCode` (docs/protocol.md §face-code-request). Empty strings are left out of
 /// the map.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

@@ -8,7 +8,7 @@
 //!
 //! Violation counts are distinct orders (a re-submitted order counts once), except
 //! "charged twice", which counts sessions: the customer paid for two orders of one
-//! purchase. "other" is every remaining property of DESIGN.md (re-submits, overlapping
+//! purchase. "other" is every remaining property of docs/design.md §safety (re-submits, overlapping
 //! orders, slow orders, not released in time, …); the JSON has them by kind.
 
 use std::collections::BTreeMap;

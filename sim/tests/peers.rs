@@ -378,6 +378,7 @@ fn facepay_row_is_clean_and_the_peers_are_reported_as_they_are() {
         sessions: 300,
         swarm: false,
         jobs: 2,
+        only: None,
     };
     let c = run_compare(&cfg, |_| {});
     let names: Vec<&str> = c.rows.iter().map(|r| r.strategy).collect();

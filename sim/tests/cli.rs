@@ -115,3 +115,23 @@ fn compare_json_has_totals_and_each_listed_violation_runs_again_alone() {
     assert_eq!(same["violating_sessions"][0]["session"], session);
     assert_eq!(same["violating_sessions"][0]["kinds"], listed["kinds"]);
 }
+
+#[test]
+fn replay_explain_shows_the_header_first() {
+    let trace = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/traces/18-resumed-after-power-loss.jsonl"
+    );
+    let o = sim(&["replay", trace, "--explain"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let head: Vec<&str> = out.lines().take(3).collect();
+    assert_eq!(
+        head,
+        [
+            "terminal: firmware=corpus-1 model=scripted store=S01",
+            "policy: defaults",
+            "resumed at 100.000s: journal T18 100 fen, querying, 12000 ms after the submit",
+        ]
+    );
+}

@@ -64,10 +64,16 @@
 //!
 //! - *(none)*: the machine, `#![no_std]`, no `alloc`; builds for bare-metal targets.
 //! - `serde`: `Serialize` / `Deserialize` on every public type, still without std.
-//! - `std` (implies `serde`): the [`trace`] module — the field-log recorder
-//!   ([`trace::RecordingSession`], [`trace::TraceWriter`]), reader and replay engine. The
-//!   machine itself never needs it.
 
+// The `std` bullet links into `trace` only where the module exists (as on docs.rs).
+#![cfg_attr(
+    feature = "std",
+    doc = "- `std` (implies `serde`): the [`trace`] module — the field-log recorder ([`trace::RecordingSession`], [`trace::TraceWriter`]), reader and replay engine. The machine itself never needs it."
+)]
+#![cfg_attr(
+    not(feature = "std"),
+    doc = "- `std` (implies `serde`): the `trace` module — the field-log recorder (`trace::RecordingSession`, `trace::TraceWriter`), reader and replay engine. The machine itself never needs it."
+)]
 #![cfg_attr(not(test), no_std)]
 // docs.rs (Cargo.toml metadata) shows which items need which feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -129,6 +129,22 @@ pub fn rerun_command(seed: u64, session: u64, swarm: bool, power_loss: bool) -> 
     )
 }
 
+impl Failure {
+    /// What `run` prints for this session: one `VIOLATION` line per violation, then the
+    /// command that runs the session again alone, in the campaign's mode.
+    pub fn report(&self, swarm: bool, power_loss: bool) -> String {
+        let mut s = String::new();
+        for v in &self.violations {
+            s.push_str(&format!("VIOLATION seed {} session {}: {v}\n", self.seed, self.session));
+        }
+        s.push_str(&format!(
+            "  run it again: {}\n",
+            rerun_command(self.seed, self.session, swarm, power_loss)
+        ));
+        s
+    }
+}
+
 /// What to run.
 #[derive(Clone, Copy, Debug, serde::Serialize)]
 pub struct CampaignConfig {
@@ -452,6 +468,22 @@ mod tests {
             let shard = Shard::parse(&format!("{session}/{}", session + 1)).unwrap();
             assert_eq!(shard.indices(session + 1).collect::<Vec<_>>(), [session]);
         }
+    }
+
+    #[test]
+    fn a_violation_is_printed_with_the_command_that_runs_it_again() {
+        let f = Failure {
+            seed: 7,
+            session: 41,
+            violations: vec![Violation::DoubleSubmit {
+                out_trade_no: "T7".into(),
+            }],
+        };
+        assert_eq!(
+            f.report(true, true),
+            "VIOLATION seed 7 session 41: T7: submitted twice\n  \
+             run it again: facepay-sim run --seed 7 --sessions 42 --shard 41/42 --swarm --power-loss\n"
+        );
     }
 
     #[test]

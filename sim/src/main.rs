@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use facepay_sim::campaign::{
-    CampaignConfig, Shard, Summary, parse_jobs, parse_sessions, record_session_with, rerun_command, run_campaign,
+    CampaignConfig, Shard, Summary, parse_jobs, parse_sessions, record_session_with, run_campaign,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -199,13 +199,7 @@ fn run(args: RunArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     for f in &summary.failures {
-        for v in &f.violations {
-            eprintln!("VIOLATION seed {} session {}: {v}", f.seed, f.session);
-        }
-        eprintln!(
-            "  run it again: {}",
-            rerun_command(f.seed, f.session, cfg.swarm, cfg.power_loss)
-        );
+        eprint!("{}", f.report(cfg.swarm, cfg.power_loss));
     }
     if let Err(e) = std::fs::create_dir_all(&args.trace_dir) {
         eprintln!("cannot create {}: {e}", args.trace_dir.display());

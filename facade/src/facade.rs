@@ -75,7 +75,7 @@ pub enum Route {
 }
 
 /// The bound, in ms of the terminal's clock, within which every facade call is answered
-/// (DESIGN safety property 8): starting the face service with every attempt, a release,
+/// (docs/design.md §safety, property 8): starting the face service with every attempt, a release,
 /// and a whole order ([`Policy::order_bound_ms`]), which covers a call made while an
 /// earlier order settles. A call still waiting then is answered `TIMEOUT`.
 pub fn answer_bound_ms(policy: &Policy) -> u64 {

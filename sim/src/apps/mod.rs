@@ -10,8 +10,8 @@
 //! the real machine, and the app reads the answers. The machine's own conclusion notice of
 //! an order the app took is **replaced by the app's verdict** — what the app was told and
 //! shows the customer — so the checker's money properties (charged but told unpaid, told
-//! paid but not charged, asked to pay again) are checked against the app's view (DESIGN
-//! safety property 8). Other notices (Ready, Released, ...) pass through; an order the app
+//! paid but not charged, asked to pay again) are checked against the app's view (docs/design.md §safety,
+//! property 8). Other notices (Ready, Released, ...) pass through; an order the app
 //! did not take (resumed from the journal after a power loss, which the new app process
 //! never saw) keeps the machine's notice, as the listener would show it.
 //!

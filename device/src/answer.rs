@@ -129,9 +129,12 @@ fn cut(s: &str) -> Message {
 
 /// Converts the map a `response(Map)` callback carried for request `id` of kind `call`.
 /// `None` is a null map. Returns `None` only for calls whose answers the machine does not
-/// take (`stopWxpayface`, `stopCodeScanner`): log and drop those.
+/// take (`stopWxpayface`, `stopCodeScanner`, `reportPaycode`): log and drop those.
 pub fn sdk_event(id: RequestId, call: SdkCallKind, map: Option<&[Entry]>) -> Option<SdkEvent> {
-    if matches!(call, SdkCallKind::StopWxpayface | SdkCallKind::StopCodeScanner) {
+    if matches!(
+        call,
+        SdkCallKind::StopWxpayface | SdkCallKind::StopCodeScanner | SdkCallKind::ReportPaycode
+    ) {
         return None;
     }
     let Some(entries) = map else {
@@ -183,16 +186,18 @@ fn read(id: RequestId, call: SdkCallKind, f: &Fields<'_>) -> Result<SdkEvent, An
         SdkCallKind::UpdateWxpayfacePayResult => SdkEvent::PayResultUpdated { id, status },
         SdkCallKind::ReleaseWxpayface => SdkEvent::Released { id, status },
         // Filtered out by `sdk_event`; kept total so a new kind cannot panic.
-        SdkCallKind::StopWxpayface | SdkCallKind::StopCodeScanner => SdkEvent::Unreadable {
-            id,
-            call,
-            error: AnswerError::NullMap,
-        },
+        SdkCallKind::StopWxpayface | SdkCallKind::StopCodeScanner | SdkCallKind::ReportPaycode => {
+            SdkEvent::Unreadable {
+                id,
+                call,
+                error: AnswerError::NullMap,
+            }
+        }
     })
 }
 
 /// The `SdkCallKind` with a stable small number, as the Java callback carries it.
-pub const KINDS: [SdkCallKind; 9] = [
+pub const KINDS: [SdkCallKind; 10] = [
     SdkCallKind::InitWxpayface,
     SdkCallKind::GetWxpayfaceRawdata,
     SdkCallKind::GetWxpayfaceCode,
@@ -202,6 +207,7 @@ pub const KINDS: [SdkCallKind; 9] = [
     SdkCallKind::StopWxpayface,
     SdkCallKind::UpdateWxpayfacePayResult,
     SdkCallKind::ReleaseWxpayface,
+    SdkCallKind::ReportPaycode,
 ];
 
 /// The number of a kind in [`KINDS`].

@@ -57,6 +57,7 @@ pub fn sdk_args(call: &SdkCall) -> Args {
             put(&mut a, "authinfo", &p.authinfo);
             a.push(("payresult", p.payresult.as_str().to_owned()));
         }
+        SdkCall::ReportPaycode { auth_code } => put(&mut a, "auth_code", auth_code),
         SdkCall::GetWxpayfaceRawdata
         | SdkCall::StartCodeScanner
         | SdkCall::StopCodeScanner
@@ -121,13 +122,10 @@ pub fn backend_args(call: &BackendCall) -> BackendArgs {
             put(&mut a, "out_trade_no", out_trade_no);
             ("query", api.query_path())
         }
-        BackendCall::Reverse {
-            api,
-            out_trade_no,
-            attempt,
-        } => {
+        // `attempt` is the machine's bookkeeping, not a v2 parameter: a host that
+        // forwards the map verbatim would get "不识别的参数" (return_code FAIL).
+        BackendCall::Reverse { api, out_trade_no, .. } => {
             put(&mut a, "out_trade_no", out_trade_no);
-            a.push(("attempt", attempt.to_string()));
             ("reverse", api.reverse_path())
         }
     };
@@ -158,5 +156,25 @@ mod tests {
             ]
         );
         assert!(sdk_args(&SdkCall::GetWxpayfaceRawdata).is_empty());
+    }
+
+    #[test]
+    fn reverse_carries_only_v2_keys() {
+        let call = BackendCall::Reverse {
+            api: PayApi::Micropay,
+            out_trade_no: OutTradeNo::new(Field::OutTradeNo, "T1").unwrap(),
+            attempt: 2,
+        };
+        let b = backend_args(&call);
+        assert_eq!((b.op, b.path), ("reverse", "/secapi/pay/reverse"));
+        assert_eq!(b.args, vec![("out_trade_no", "T1".into())]);
+    }
+
+    #[test]
+    fn report_paycode_carries_the_auth_code() {
+        let call = SdkCall::ReportPaycode {
+            auth_code: Text::new(Field::AuthCode, "134567890123456789").unwrap(),
+        };
+        assert_eq!(sdk_args(&call), vec![("auth_code", "134567890123456789".into())]);
     }
 }

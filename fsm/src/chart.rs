@@ -11,8 +11,9 @@
 //! │  ├─ Identifying  getWxpayfaceUserInfo
 //! │  └─ Order ────── Cancel, Release, service loss (nothing submitted yet)
 //! │     ├─ Preparing   GettingRawdata → GettingAuthInfo (for this order)
-//! │     ├─ Scanning    Face | Code (after SCAN_PAYMENT)
-//! │     ├─ Settling ── money may be moving: refuses Cancel, Release, new orders
+//! │     ├─ Scanning    Face | Code (after SCAN_PAYMENT, or a code-scanner order)
+//! │     ├─ Settling ── entered straight from Idle by an order with the app's auth_code;
+//! │     │              money may be moving: refuses Cancel, Release, new orders
 //! │     │  ├─ Submitting → Querying (poll until the budget) → Reversing (≥15 s, recall=Y)
 //! │     └─ Reporting   updateWxpayfacePayResult (SDK < 2.13)
 //! ├─ Releasing → Released
@@ -26,6 +27,7 @@ use statig::prelude::*;
 
 use crate::codes::{PayClass, ReverseClass, SdkClass, TradeClass, TradeState};
 use crate::command::{DiagnosticKind, Outcome as OrderOutcome, Reason, Refusal};
+use crate::config::{FaceAuthType, OrderCredential};
 use crate::event::{AppEvent, BackendEvent, Event, SdkCallKind, SdkEvent};
 use crate::journal::JournalPhase;
 use crate::machine::{AuthStep, CredentialKind, Effects, Machine, Stimulus};
@@ -47,6 +49,11 @@ impl Machine {
 
     #[superstate]
     fn top(&mut self, context: &mut Effects<'_>, event: &Stimulus<'_>) -> Outcome<State> {
+        // A fact about the terminal, not a request: every state takes it.
+        if let Stimulus::Event(Event::App(AppEvent::FaceAppVersion(version))) = event {
+            self.face_app = Some(*version);
+            return Handled;
+        }
         self.unhandled(context, event);
         Handled
     }
@@ -237,6 +244,9 @@ impl Machine {
         match event {
             Stimulus::Event(Event::Sdk(SdkEvent::UserInfo { id, status, user })) if self.awaits_sdk(*id, KIND) => {
                 self.sdk_done(context);
+                if !matches!(status.class(), SdkClass::ServiceDown | SdkClass::ServiceStarting) {
+                    self.stop_recognising(context);
+                }
                 match status.class() {
                     SdkClass::Success => {
                         self.user = user.clone();
@@ -261,6 +271,7 @@ impl Machine {
             }
             Stimulus::Event(Event::Sdk(SdkEvent::Unreadable { id, call, .. })) if self.awaits_sdk(*id, KIND) => {
                 self.sdk_done(context);
+                self.stop_recognising(context);
                 self.diagnose(context, DiagnosticKind::UnreadableAnswer(*call));
                 self.notify(context, NoticeKind::UserNotIdentified);
                 Transition(State::idle())
@@ -409,7 +420,7 @@ impl Machine {
                         self.sdk_done(context);
                         self.fire_sdk(context, SdkCallKind::StopCodeScanner);
                         self.credential.clone_from(code);
-                        self.credential_kind = CredentialKind::AuthCode;
+                        self.credential_kind = CredentialKind::ScannedCode;
                         Transition(State::submitting())
                     }
                     // A product barcode or a QR link: keep scanning (the scanner fires again).
@@ -453,6 +464,7 @@ impl Machine {
                 self.accept_start(context, init, merchant);
                 Handled
             }
+            Stimulus::Event(Event::App(AppEvent::FaceAppVersion(_))) => Super,
             Stimulus::Event(Event::App(_)) => {
                 self.refuse(context, Refusal::Settling);
                 Handled
@@ -700,7 +712,12 @@ impl Machine {
     /// SDK needs it and a face_code was taken, re-initialise if the SDK went away, else idle.
     pub(crate) fn conclude(&mut self, fx: &mut Effects<'_>, outcome: OrderOutcome, reason: Reason) -> State {
         self.record_conclusion(fx, outcome, reason);
-        let needs_report = self.policy.settings().sdk_version.needs_pay_result_update()
+        // The face app's scanner read the code that paid: the face app expects to hear it
+        // (docs/protocol.md §payment-code). Nothing waits for the answer.
+        if outcome == OrderOutcome::Paid && self.credential_kind == CredentialKind::ScannedCode && !self.sdk_lost {
+            self.fire_sdk(fx, SdkCallKind::ReportPaycode);
+        }
+        let needs_report = self.sdk_version().needs_pay_result_update()
             && !self.order.ignore_update_pay_result
             && self.credential_kind == CredentialKind::FaceCode
             && !self.sdk_lost
@@ -757,10 +774,27 @@ impl Machine {
         if !self.accept_order(context, req) {
             return Handled;
         }
-        if self.authinfo_fresh(context.now) {
-            Transition(State::scanning_face())
-        } else {
-            Transition(State::preparing_rawdata())
+        match &req.credential {
+            OrderCredential::Face if self.authinfo_fresh(context.now) => Transition(State::scanning_face()),
+            OrderCredential::Face => Transition(State::preparing_rawdata()),
+            // No face step, and no authinfo needed: the scanner needs none.
+            OrderCredential::CodeScanner => Transition(State::scanning_code()),
+            OrderCredential::AuthCode(code) if self.is_reused(code) => {
+                Transition(self.conclude(context, OrderOutcome::NotPaid, Reason::CredentialReused))
+            }
+            OrderCredential::AuthCode(code) => {
+                self.credential.clone_from(code);
+                self.credential_kind = CredentialKind::AuthCode;
+                Transition(State::submitting())
+            }
+        }
+    }
+
+    /// FACEID-LOOP keeps recognising after its first answer; the machine has what it
+    /// needs once one arrives (docs/protocol.md §sdk-calls: stopWxpayface ends it).
+    fn stop_recognising(&mut self, context: &mut Effects<'_>) {
+        if self.user_request.face_authtype == FaceAuthType::FaceidLoop {
+            self.fire_sdk(context, SdkCallKind::StopWxpayface);
         }
     }
 

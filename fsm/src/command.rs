@@ -77,6 +77,12 @@ pub enum SdkCall {
     UpdateWxpayfacePayResult(PayResultCall),
     /// `releaseWxpayface(context)`.
     ReleaseWxpayface,
+    /// `reportPaycode(map, cb)`: tells the face app that the payment code its scanner
+    /// read paid the order (docs/protocol.md §sdk-calls); no answer needed.
+    ReportPaycode {
+        /// `auth_code`.
+        auth_code: AuthCode,
+    },
 }
 
 impl SdkCall {
@@ -92,6 +98,7 @@ impl SdkCall {
             SdkCall::StopWxpayface { .. } => SdkCallKind::StopWxpayface,
             SdkCall::UpdateWxpayfacePayResult(_) => SdkCallKind::UpdateWxpayfacePayResult,
             SdkCall::ReleaseWxpayface => SdkCallKind::ReleaseWxpayface,
+            SdkCall::ReportPaycode { .. } => SdkCallKind::ReportPaycode,
         }
     }
 }
@@ -264,7 +271,9 @@ pub enum BackendCall {
         api: PayApi,
         /// `out_trade_no`.
         out_trade_no: OutTradeNo,
-        /// 1 for the first reverse call of this order.
+        /// 1 for the first reverse call of this order. Bookkeeping for the host's logs,
+        /// **not a v2 parameter**: a host must not put it in the request (WeChat answers
+        /// an unknown key with return_code FAIL, "不识别的参数").
         attempt: u8,
     },
 }

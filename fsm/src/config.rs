@@ -3,7 +3,8 @@
 //! signature covers only non-empty parameters).
 
 use crate::text::{
-    AppId, Credential, Field, FieldError, Host, MchId, OpenId, OutTradeNo, PortText, ScreenIndex, StoreId, Telephone,
+    AppId, AuthCode, Credential, Field, FieldError, Host, MchId, OpenId, OutTradeNo, PortText, ScreenIndex, StoreId,
+    Telephone,
 };
 
 macro_rules! wire_enum {
@@ -152,6 +153,32 @@ impl Merchant {
     }
 }
 
+/// What pays for an order: the customer's face (the default), a payment code the app
+/// already holds, or a payment code the face app's scanner reads, with no face step.
+/// Every kind settles through the same submit-once, query, reverse loop.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum OrderCredential {
+    /// `getWxpayfaceCode`: the face app takes the face (or switches to its code scanner
+    /// when the customer picks SCAN_PAYMENT).
+    #[default]
+    Face,
+    /// A payment code (付款码) the cashier app read itself, e.g. with a hand scanner:
+    /// submitted through micropay at once. It must be 18 digits starting 10–15
+    /// (docs/protocol.md §payment-code), else the order is refused as invalid.
+    AuthCode(AuthCode),
+    /// `startCodeScanner` at once: the face app's scanner reads the payment code.
+    CodeScanner,
+}
+
+impl OrderCredential {
+    /// True for the default, a face order.
+    pub fn is_face(&self) -> bool {
+        matches!(self, OrderCredential::Face)
+    }
+}
+
 /// One order for the cashier's `StartOrder`: the keys of `getWxpayfaceCode` that vary per
 /// order (docs/protocol.md §face-code-request). The machine adds the merchant identity and the cached authinfo.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,6 +204,10 @@ pub struct OrderRequest {
     pub ignore_update_pay_result: bool,
     /// `screen_index` (optional; multi-screen terminals).
     pub screen_index: ScreenIndex,
+    /// What pays: the face (default), a payment code the app holds, or the code scanner.
+    /// The face-only keys above are unused for a code order.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "OrderCredential::is_face"))]
+    pub credential: OrderCredential,
 }
 
 impl OrderRequest {
@@ -194,11 +225,19 @@ impl OrderRequest {
             ask_ret_page: true,
             ignore_update_pay_result: false,
             screen_index: ScreenIndex::empty(),
+            credential: OrderCredential::Face,
         }
     }
 
+    /// The same order paid with `credential` instead of a face.
+    #[must_use]
+    pub fn paid_with(mut self, credential: OrderCredential) -> Self {
+        self.credential = credential;
+        self
+    }
+
     /// `out_trade_no` must be non-empty and `total_fee` positive; the auth type must be a
-    /// payment one.
+    /// payment one; a payment code must be one (18 digits starting 10–15).
     pub fn validate(&self) -> Result<(), FieldError> {
         if self.out_trade_no.is_empty() {
             return Err(FieldError::Empty {
@@ -212,6 +251,11 @@ impl OrderRequest {
             return Err(FieldError::Malformed {
                 field: Field::FaceAuthtype,
             });
+        }
+        if let OrderCredential::AuthCode(code) = &self.credential {
+            if !crate::text::is_payment_code(code) {
+                return Err(FieldError::Malformed { field: Field::AuthCode });
+            }
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use crate::codes::{
     TradeClass, TradeState,
 };
 use crate::config::{InitParams, Merchant, OrderRequest, UserInfoRequest};
+use crate::policy::SdkVersion;
 use crate::text::{
     AuthCode, AuthInfo, FaceCode, FaceSid, FieldError, Message, Nickname, OpenId, RawData, TransactionId,
 };
@@ -58,6 +59,12 @@ pub enum AppEvent {
     Cancel,
     /// Shut the face service down (`releaseWxpayface`). Refused while an order settles.
     Release,
+    /// The installed face app's version, as the host read it (package
+    /// `com.tencent.wxpayface` versionName, via [`SdkVersion::parse`]). Send it before
+    /// `Start` and again whenever the face app may have been updated (after a service
+    /// loss); it overrides `Policy::sdk_version`, which stays the fallback when the
+    /// version cannot be read. Accepted in every state; changes nothing else.
+    FaceAppVersion(SdkVersion),
 }
 
 /// The common part of every SDK callback.
@@ -155,6 +162,7 @@ pub enum SdkCallKind {
     StopWxpayface,
     UpdateWxpayfacePayResult,
     ReleaseWxpayface,
+    ReportPaycode,
 }
 
 impl SdkCallKind {
@@ -170,6 +178,7 @@ impl SdkCallKind {
             SdkCallKind::StopWxpayface => "stopWxpayface",
             SdkCallKind::UpdateWxpayfacePayResult => "updateWxpayfacePayResult",
             SdkCallKind::ReleaseWxpayface => "releaseWxpayface",
+            SdkCallKind::ReportPaycode => "reportPaycode",
         }
     }
 }

@@ -113,7 +113,8 @@ pub use command::{
     PayCredential, PayResult, PayResultCall, Reason, Refusal, SdkCall, UserInfoCall,
 };
 pub use config::{
-    FaceAuthType, FaceCodeType, InitParams, Merchant, OrderRequest, PerformMode, ProxyType, UserInfoRequest,
+    FaceAuthType, FaceCodeType, InitParams, Merchant, OrderCredential, OrderRequest, PerformMode, ProxyType,
+    UserInfoRequest,
 };
 pub use event::{
     AnswerError, AppEvent, AuthInfoAnswer, BackendEvent, Event, FaceCodeAnswer, PayAnswer, QueryAnswer, RequestId,

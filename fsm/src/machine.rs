@@ -10,7 +10,7 @@ use crate::config::{FaceAuthType, FaceCodeType, InitParams, Merchant, OrderReque
 use crate::event::{AppEvent, Event, RequestId, SdkCallKind, SdkEvent, UserInfo};
 use crate::journal::{JOURNAL_VERSION, JournalPhase, JournalRecord};
 use crate::outbox::{BackendKind, Note, NoticeKind, Outbox, PackedId, Queued};
-use crate::policy::Policy;
+use crate::policy::{Policy, SdkVersion};
 use crate::state::StateId;
 use crate::text::{AuthInfo, FaceCode, OpenId, OutTradeNo, RawData, TransactionId};
 use crate::time::{Duration, Instant};
@@ -62,6 +62,9 @@ macro_rules! sdk_call {
                 },
             })),
             SdkCallKind::ReleaseWxpayface => $wrap!(SdkCall::ReleaseWxpayface),
+            SdkCallKind::ReportPaycode => $wrap!(SdkCall::ReportPaycode {
+                auth_code: $m.credential.clone(),
+            }),
         }
     };
 }
@@ -124,7 +127,10 @@ pub(crate) struct Effects<'a> {
 pub(crate) enum CredentialKind {
     None,
     FaceCode,
+    /// A payment code the cashier app handed over (or the journal's micropay order).
     AuthCode,
+    /// A payment code the face app's own scanner read: it expects `reportPaycode`.
+    ScannedCode,
 }
 
 /// The outcome of one authorisation step (rawdata or authinfo).
@@ -139,6 +145,8 @@ pub(crate) enum AuthStep {
 #[derive(Debug)]
 pub(crate) struct Machine {
     pub(crate) policy: Policy,
+    /// The installed face app's version as the host reported it (`FaceAppVersion`).
+    pub(crate) face_app: Option<SdkVersion>,
     pub(crate) init: InitParams,
     pub(crate) merchant: Merchant,
     pub(crate) authinfo: AuthInfo,
@@ -179,6 +187,7 @@ impl Machine {
     pub(crate) fn new(policy: Policy) -> Self {
         Machine {
             policy,
+            face_app: None,
             init: InitParams::default(),
             merchant: Merchant::default(),
             authinfo: AuthInfo::empty(),
@@ -286,6 +295,11 @@ impl Machine {
 
     pub(crate) fn refuse(&self, fx: &mut Effects<'_>, why: Refusal) {
         self.diagnose(fx, DiagnosticKind::Refused(why));
+    }
+
+    /// The face app's version: as the host reported it, else the `Policy` fallback.
+    pub(crate) fn sdk_version(&self) -> SdkVersion {
+        self.face_app.unwrap_or(self.policy.settings().sdk_version)
     }
 
     /// The authinfo can be used now and will not expire within the refresh margin.

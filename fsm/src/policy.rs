@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use crate::text::{Field, FieldError};
 use crate::time::Duration;
 
 /// The face app version installed on the terminal, as far as it matters to us:
@@ -22,6 +23,34 @@ impl SdkVersion {
     /// True when this SDK still needs the terminal to report the pay result.
     pub fn needs_pay_result_update(self) -> bool {
         self < Self::NO_PAY_RESULT_UPDATE
+    }
+
+    /// Reads the major and minor numbers of the face app's `versionName` ("2.13.0.0",
+    /// "2.21.114"): what the SDK's version gates compare. Anything that does not start
+    /// with two dot-separated decimal numbers of at most 255 is
+    /// [`FieldError::Malformed`] naming `versionName`; the host then reports no version
+    /// and the `Policy` value stays in force.
+    pub fn parse(version_name: &str) -> Result<SdkVersion, FieldError> {
+        let bad = FieldError::Malformed {
+            field: Field::VersionName,
+        };
+        let mut parts = version_name.trim().split('.');
+        let mut number = || -> Result<u8, FieldError> {
+            let part = parts.next().ok_or(bad)?;
+            if part.is_empty() || part.len() > 3 || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad);
+            }
+            part.parse::<u8>().map_err(|_| bad)
+        };
+        let major = number()?;
+        let minor = number()?;
+        Ok(SdkVersion { major, minor })
+    }
+}
+
+impl fmt::Display for SdkVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
     }
 }
 
@@ -237,6 +266,23 @@ impl Policy {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_version_name_gives_major_and_minor() {
+        use super::SdkVersion;
+        let v = |major, minor| Ok(SdkVersion { major, minor });
+        assert_eq!(SdkVersion::parse("2.13.0.0"), v(2, 13));
+        assert_eq!(SdkVersion::parse("2.12.100"), v(2, 12));
+        assert_eq!(SdkVersion::parse(" 2.21 "), v(2, 21));
+        assert!(SdkVersion::parse("2.12.100").unwrap().needs_pay_result_update());
+        assert!(!SdkVersion::parse("2.13.0.0").unwrap().needs_pay_result_update());
+        let bad = Err(crate::FieldError::Malformed {
+            field: crate::Field::VersionName,
+        });
+        for name in ["", "2", "2.", "v2.13", "2.x", "2.256", "1000.1", "2.-1", "２.13"] {
+            assert_eq!(SdkVersion::parse(name), bad, "{name:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

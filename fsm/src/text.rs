@@ -56,6 +56,10 @@ pub enum Field {
     AskRetPage,
     IgnoreUpdatePayResult,
     Payresult,
+    /// The face app's `versionName` (package `com.tencent.wxpayface`), e.g. "2.13.0.0".
+    VersionName,
+    /// `banner_state` of `updateWxpayfaceBannerState`.
+    BannerState,
 }
 
 impl Field {
@@ -105,6 +109,8 @@ impl Field {
             Field::AskRetPage => "ask_ret_page",
             Field::IgnoreUpdatePayResult => "ignore_update_pay_result",
             Field::Payresult => "payresult",
+            Field::VersionName => "versionName",
+            Field::BannerState => "banner_state",
         }
     }
 }
@@ -347,10 +353,12 @@ pub type FaceSid = Text<64, u8>;
 /// `screen_index`: a small integer as a string. Our cap: 4.
 pub type ScreenIndex = Text<4, u8>;
 
-/// An 18-digit WeChat payment code (刷卡付款码), the only form `micropay` accepts from the
-/// code scanner. Anything else the scanner reads (a product barcode, a QR URL) is not one.
+/// A WeChat payment code (付款码): 18 digits starting 10–15, the only form `micropay` takes
+/// as `auth_code` (docs/protocol.md §payment-code). Anything else a scanner reads (a product
+/// barcode, a QR URL, another wallet's code) is not one.
 pub fn is_payment_code(code: &str) -> bool {
-    code.len() == 18 && code.bytes().all(|b| b.is_ascii_digit())
+    let b = code.as_bytes();
+    b.len() == 18 && b.iter().all(u8::is_ascii_digit) && b[0] == b'1' && matches!(b[1], b'0'..=b'5')
 }
 
 #[cfg(test)]
@@ -415,6 +423,12 @@ mod tests {
     #[test]
     fn payment_code_is_18_digits() {
         assert!(is_payment_code("134567890123456789"));
+        assert!(is_payment_code("104567890123456789"));
+        assert!(is_payment_code("154567890123456789"));
+        // 18 digits, but not a WeChat prefix (16–19, an Alipay 28…, a leading 0).
+        assert!(!is_payment_code("164567890123456789"));
+        assert!(!is_payment_code("284567890123456789"));
+        assert!(!is_payment_code("034567890123456789"));
         assert!(!is_payment_code("13456789012345678"));
         assert!(!is_payment_code("13456789012345678a"));
         assert!(!is_payment_code("b713b5d2-666c-48"));

@@ -10,7 +10,7 @@
 //!
 //! For the config enums (`FaceCodeType`, `FaceAuthType`, `ProxyType`, `PerformMode`):
 //! `parse` accepts exactly the documented strings and round-trips them; anything else is
-//! `Malformed`. And `is_payment_code` is exactly "18 ASCII digits".
+//! `Malformed`. And `is_payment_code` is exactly "18 ASCII digits starting 10–15".
 
 use facepay_fsm::codes::{
     self, PayClass, PayErrCode, QueryErrCode, Recall, ResultCode, ReturnCode, ReverseClass, ReverseErrCode, SdkClass,
@@ -179,7 +179,7 @@ pub fn check(s: &str) {
 
     assert_eq!(
         is_payment_code(s),
-        s.len() == 18 && s.bytes().all(|b| b.is_ascii_digit()),
+        s.len() == 18 && s.bytes().all(|b| b.is_ascii_digit()) && (10..=15).contains(&s[..2].parse::<u8>().unwrap_or(0)),
         "{s:?}"
     );
 }

@@ -425,6 +425,8 @@ impl FaceApp {
                 // Ends a running getWxpayfaceUserInfo: its callback never comes.
                 self.scan += 1;
             }
+            // The face app notes the code its scanner read; the machine waits for nothing.
+            SdkCall::ReportPaycode { .. } => {}
             SdkCall::UpdateWxpayfacePayResult(_) => {
                 push(
                     rng.range(100, 600),
@@ -580,7 +582,7 @@ fn fallback(id: RequestId, call: &SdkCall, status: Status) -> Option<SdkReply> {
         },
         SdkCall::UpdateWxpayfacePayResult(_) => SdkReply::PayResultUpdated { id, status },
         SdkCall::ReleaseWxpayface => SdkReply::Released { id, status },
-        SdkCall::StopCodeScanner | SdkCall::StopWxpayface { .. } => return None,
+        SdkCall::StopCodeScanner | SdkCall::StopWxpayface { .. } | SdkCall::ReportPaycode { .. } => return None,
     })
 }
 

@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use facepay_fsm::{
-    AppEvent, BackendCall, BackendEvent, Command, Conclusion, DiagnosticKind, Event, Notice, PayCredential, SdkCall,
-    SdkEvent, SdkStatus, Timer, TransportError,
+    AppEvent, BackendCall, BackendEvent, Command, Conclusion, DiagnosticKind, Event, Notice, OrderCredential,
+    PayCredential, SdkCall, SdkEvent, SdkStatus, Timer, TransportError,
 };
 
 /// `SUCCESS`, or `FAIL/271378621` when an err_code is present.
@@ -41,12 +41,20 @@ fn app(a: &AppEvent) -> String {
         AppEvent::Start { merchant, .. } => {
             format!("Start{{appid: {:?}, mch_id: {:?}}}", merchant.appid, merchant.mch_id)
         }
-        AppEvent::StartOrder(o) => format!(
-            "StartOrder{{out_trade_no: {:?}, total_fee: {}, face_code_type: {}}}",
-            o.out_trade_no,
-            o.total_fee,
-            o.face_code_type.as_str()
-        ),
+        AppEvent::StartOrder(o) => {
+            let credential = match &o.credential {
+                OrderCredential::Face => String::new(),
+                OrderCredential::AuthCode(code) => format!(", auth_code: {code:?}"),
+                OrderCredential::CodeScanner => ", code_scanner".to_owned(),
+            };
+            format!(
+                "StartOrder{{out_trade_no: {:?}, total_fee: {}, face_code_type: {}{credential}}}",
+                o.out_trade_no,
+                o.total_fee,
+                o.face_code_type.as_str()
+            )
+        }
+        AppEvent::FaceAppVersion(v) => format!("FaceAppVersion{{{v}}}"),
         AppEvent::IdentifyUser(u) => format!("IdentifyUser{{{}}}", u.face_authtype.as_str()),
         AppEvent::Cancel => "Cancel".to_owned(),
         AppEvent::Release => "Release".to_owned(),
@@ -168,6 +176,7 @@ fn sdk_call(c: &SdkCall) -> String {
             format!("{name}{{{}, authinfo: {:?}}}", r.face_authtype.as_str(), r.authinfo)
         }
         SdkCall::UpdateWxpayfacePayResult(r) => format!("{name}{{payresult: {}}}", r.payresult.as_str()),
+        SdkCall::ReportPaycode { auth_code } => format!("{name}{{auth_code: {auth_code:?}}}"),
         SdkCall::InitWxpayface(_)
         | SdkCall::GetWxpayfaceRawdata
         | SdkCall::StartCodeScanner

@@ -10,7 +10,7 @@ use std::string::String;
 use serde::{Deserialize, Serialize};
 
 use crate::command::{BackendCall, Command, PayCredential, SdkCall};
-use crate::config::InitParams;
+use crate::config::{InitParams, OrderCredential};
 use crate::event::{AppEvent, BackendEvent, Event, SdkEvent};
 use crate::text::{Field, Text};
 
@@ -43,8 +43,15 @@ impl Redactor {
     pub fn event(&mut self, event: &mut Event) {
         match event {
             Event::App(AppEvent::Start { init, .. }) => self.init(init),
-            Event::App(AppEvent::StartOrder(order)) => self.text(&mut order.telephone, Field::Telephone),
-            Event::App(AppEvent::IdentifyUser(_) | AppEvent::Cancel | AppEvent::Release) => {}
+            Event::App(AppEvent::StartOrder(order)) => {
+                self.text(&mut order.telephone, Field::Telephone);
+                if let OrderCredential::AuthCode(code) = &mut order.credential {
+                    self.text(code, Field::AuthCode);
+                }
+            }
+            Event::App(
+                AppEvent::IdentifyUser(_) | AppEvent::Cancel | AppEvent::Release | AppEvent::FaceAppVersion(_),
+            ) => {}
             Event::Sdk(sdk) => match sdk {
                 SdkEvent::Rawdata { rawdata, .. } => self.text(rawdata, Field::Rawdata),
                 SdkEvent::FaceCode { answer, .. } => self.text(&mut answer.face_code, Field::FaceCode),
@@ -73,6 +80,7 @@ impl Redactor {
                 SdkCall::GetWxpayfaceUserInfo(req) => self.text(&mut req.authinfo, Field::Authinfo),
                 SdkCall::StopWxpayface { authinfo } => self.text(authinfo, Field::Authinfo),
                 SdkCall::UpdateWxpayfacePayResult(req) => self.text(&mut req.authinfo, Field::Authinfo),
+                SdkCall::ReportPaycode { auth_code } => self.text(auth_code, Field::AuthCode),
                 SdkCall::GetWxpayfaceRawdata
                 | SdkCall::StartCodeScanner
                 | SdkCall::StopCodeScanner
@@ -110,8 +118,14 @@ impl Redactor {
 }
 
 /// `n` as digits of the value's length when the value is all digits, else `[secret n]`.
+/// A payment code keeps its two-digit prefix (10–15: which kind of code, no secret), so
+/// its placeholder is still a payment code.
 fn placeholder(value: &str, n: u32) -> String {
-    if value.bytes().all(|b| b.is_ascii_digit()) {
+    if crate::text::is_payment_code(value) {
+        let prefix = value.get(..2).unwrap_or("10");
+        let rest = placeholder(value.get(2..).unwrap_or(""), n);
+        std::format!("{prefix}{rest}")
+    } else if value.bytes().all(|b| b.is_ascii_digit()) {
         let digits = std::format!("{n:0>width$}", width = value.len());
         // Keep the last `len` digits if `n` is longer than the value.
         let start = digits.len().saturating_sub(value.len());
@@ -127,7 +141,8 @@ mod tests {
 
     #[test]
     fn digits_stay_digits_of_the_same_length() {
-        assert_eq!(placeholder("134567890123456789", 3), "000000000000000003");
+        assert_eq!(placeholder("134567890123456789", 3), "130000000000000003");
+        assert_eq!(placeholder("234567890123456789", 3), "000000000000000003");
         assert_eq!(placeholder("12", 345), "45");
         assert_eq!(placeholder("AUTH-xyz", 2), "[secret 2]");
     }

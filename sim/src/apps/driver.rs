@@ -346,7 +346,8 @@ impl Strategy for AppStrategy {
                         self.calls.push_back((t, Operation::ReleaseWxpayface, Vec::new()));
                     }
                     // The seed module has no cancel: the host's own button goes to the machine.
-                    AppEvent::Cancel => {
+                    // Nor does it report the face app's version: the device layer reads it.
+                    AppEvent::Cancel | AppEvent::FaceAppVersion(_) => {
                         self.first_call = false;
                         session.handle(now, event)?;
                         self.refusal = session.refusal();

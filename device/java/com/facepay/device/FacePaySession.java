@@ -228,6 +228,7 @@ public final class FacePaySession implements AutoCloseable {
                     face.releaseWxpayface(context);
                     cb.response(status("SUCCESS", ""));
                     break;
+                case 9: face.reportPaycode(args, cb); break;
                 default: log("unknown SDK call kind " + kind);
             }
         } catch (Throwable t) {

@@ -130,6 +130,11 @@ public class WxPayFace {
         call("updateWxpayfacePayResult", info, cb);
     }
 
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public void reportPaycode(Map info, IWxPayfaceCallback cb) {
+        call("reportPaycode", info, cb);
+    }
+
     public void releaseWxpayface(Context context) {
         CALLS.add("releaseWxpayface");
     }

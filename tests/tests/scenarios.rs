@@ -4,8 +4,8 @@
 
 use facepay_fsm::codes::{PayErrCode, Recall, ResultCode, SdkErrCode, SdkReturnCode, TradeState};
 use facepay_fsm::{
-    BackendCall, Command, DiagnosticKind, FaceCodeType, Outcome, PayResult, Policy, PolicySettings, Reason, Refusal,
-    SdkCall, SdkStatus, SdkVersion, StateId, TransportError,
+    AppEvent, BackendCall, Command, DiagnosticKind, Event, FaceCodeType, OrderCredential, Outcome, PayResult, Policy,
+    PolicySettings, Reason, Refusal, SdkCall, SdkCallKind, SdkStatus, SdkVersion, StateId, TransportError,
 };
 use facepay_tests::{Call, Driver, build};
 
@@ -395,4 +395,114 @@ fn transport_error_on_submit_is_ambiguous() {
     d.answer_submit_with(Err(TransportError::Connection));
     assert_eq!(d.state(), StateId::Querying);
     assert!(d.conclusion().is_none());
+}
+
+// ── issue 16: orders without a face, the installed face app's version ─────────────────
+
+/// Brought up and authorised; at 1 s the cashier app starts order "C1" (100 fen) paid with
+/// `credential` instead of a face.
+fn code_order(credential: OrderCredential) -> Driver {
+    let mut d = Driver::new(Policy::default());
+    d.bring_up(3600);
+    d.advance_to(1_000);
+    let order = build::order("C1", 100, FaceCodeType::Facepay).paid_with(credential);
+    d.input(Event::App(AppEvent::StartOrder(order)));
+    d
+}
+
+fn auth_code(code: &str) -> OrderCredential {
+    OrderCredential::AuthCode(build::ok(facepay_fsm::Text::new(facepay_fsm::Field::AuthCode, code)))
+}
+
+fn sdk_calls(d: &Driver) -> Vec<SdkCallKind> {
+    d.outputs()
+        .iter()
+        .filter_map(|(_, c)| match c {
+            Command::Sdk { call, .. } => Some(call.kind()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn code_only_order_paid() {
+    let mut d = code_order(auth_code(PAY_CODE));
+    // The hand scanner's code goes straight to micropay: no face step, no scanner.
+    assert_eq!(d.state(), StateId::Submitting);
+    d.advance_to(1_400);
+    d.answer_submit(build::pay_success("4200000000000000011"));
+    d.assert_concluded(Outcome::Paid);
+    assert_eq!(d.state(), StateId::Idle);
+    assert_eq!(submits(&d), 1);
+    // Only the bring-up calls: the face app took no part in this order.
+    assert_eq!(
+        sdk_calls(&d),
+        vec![SdkCallKind::InitWxpayface, SdkCallKind::GetWxpayfaceRawdata]
+    );
+    insta::assert_snapshot!(d.transcript());
+}
+
+#[test]
+fn code_only_order_ambiguous_then_reversed() {
+    let mut d = code_order(auth_code("104567890123456789"));
+    d.advance_to(1_300);
+    d.answer_submit(build::pay_error(PayErrCode::UserPaying));
+    assert_eq!(d.state(), StateId::Querying);
+    for t in [6_300, 11_400, 16_500, 21_600, 26_700] {
+        d.advance_to(t);
+        d.advance_by(100);
+        d.answer_query(TradeState::UserPaying);
+    }
+    // The query budget ends 30 s after the submit; the reverse waits 15 s after it.
+    d.advance_to(31_000);
+    assert_eq!(d.state(), StateId::Reversing);
+    d.advance_to(31_200);
+    d.answer_reverse(ResultCode::Success, Recall::N);
+    d.assert_concluded(Outcome::Reversed);
+    assert_eq!(submits(&d), 1);
+    assert_eq!(times_of(&d, is_reverse), vec![31_000]);
+    insta::assert_snapshot!(d.transcript());
+}
+
+#[test]
+fn code_scanner_order_paid_and_reported() {
+    let mut d = code_order(OrderCredential::CodeScanner);
+    assert_eq!(d.state(), StateId::ScanningCode);
+    d.advance_to(4_000);
+    d.answer_code_scanned(PAY_CODE);
+    assert_eq!(d.state(), StateId::Submitting);
+    d.advance_to(4_300);
+    d.answer_submit(build::pay_success("4200000000000000012"));
+    d.assert_concluded(Outcome::Paid);
+    // The face app's scanner read the code that paid: it hears it, after the payment.
+    assert!(d.last().iter().any(|c| matches!(
+        c,
+        Command::Sdk { call: SdkCall::ReportPaycode { auth_code }, .. } if auth_code.as_str() == PAY_CODE
+    )));
+    insta::assert_snapshot!(d.transcript());
+}
+
+#[test]
+fn old_face_app_reported_by_the_host_gets_the_pay_result() {
+    // The Policy says 2.13 (no report); the host read 2.12.100 from the installed face app.
+    let mut d = Driver::new(Policy::default());
+    let version = SdkVersion::parse("2.12.100").expect("a versionName");
+    d.input(Event::App(AppEvent::FaceAppVersion(version)));
+    d.bring_up(3600);
+    d.advance_to(1_000);
+    d.start_order("T1", 100, FaceCodeType::Facepay);
+    d.advance_to(5_000);
+    d.answer_face_code_ok(FACE_CODE);
+    d.advance_to(5_400);
+    d.answer_submit(build::pay_success("4200000000000000013"));
+    d.assert_concluded(Outcome::Paid);
+    assert_eq!(d.state(), StateId::Reporting);
+    assert!(d.last().iter().any(|c| matches!(
+        c,
+        Command::Sdk { call: SdkCall::UpdateWxpayfacePayResult(r), .. } if r.payresult == PayResult::Success
+    )));
+    d.advance_to(5_600);
+    d.answer_pay_result_updated();
+    assert_eq!(d.state(), StateId::Idle);
+    insta::assert_snapshot!(d.transcript());
 }

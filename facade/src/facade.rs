@@ -14,6 +14,7 @@ use facepay_fsm::{
 
 use crate::answers::{code_answer, mismatch, order_answer, outcome_code, reason_text};
 pub use crate::answers::{facepay_state, refusal_code};
+use crate::code_order::{code_only, code_order};
 use crate::history::{History, OrderEntry, Submitted};
 use crate::request::{Call, MicropayRequest};
 use crate::value::Answer;
@@ -344,6 +345,7 @@ impl Facade {
     fn micropay(&mut self, token: Token, m: MicropayRequest, now: Instant) -> Route {
         let otn = match self.lookup(&m.out_trade_no) {
             Ok(o) => o,
+            Err(_) if code_only(&m) => return code_order(m),
             Err(a) => return Route::Answer(a),
         };
         if self
@@ -449,13 +451,11 @@ impl Facade {
                 }
                 (Some(a), _) => out.push((token, a)),
                 (None, _) => {
-                    if let Op::Code { out_trade_no } = &op {
-                        let fee = match input {
-                            Some(Event::App(AppEvent::StartOrder(o))) => Some(o.total_fee),
-                            _ => None,
-                        };
-                        self.history.insert(OrderEntry::new(out_trade_no, fee));
-                        self.current = Some(out_trade_no.clone());
+                    // An order started: getWxpayfaceCode's, or micropay's without a face.
+                    if let Some(Event::App(AppEvent::StartOrder(o))) = input {
+                        let otn = o.out_trade_no.to_string();
+                        self.history.insert(OrderEntry::new(&otn, Some(o.total_fee)));
+                        self.current = Some(otn);
                     }
                     self.park(token, op, now);
                 }

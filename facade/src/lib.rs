@@ -21,6 +21,7 @@
 )]
 
 mod answers;
+mod code_order;
 pub mod facade;
 pub mod history;
 pub mod request;

@@ -476,6 +476,11 @@ pub mod ops {
     pub const IDENTIFY_USER: i32 = 2;
     pub const CANCEL: i32 = 3;
     pub const RELEASE: i32 = 4;
+    /// The installed face app's `versionName` (params: `versionName`).
+    pub const FACE_APP_VERSION: i32 = 5;
+    /// The face service's binder died (`IBinder.DeathRecipient.binderDied` or
+    /// `onServiceDisconnected` of the session's watch connection).
+    pub const SERVICE_LOST: i32 = 6;
     pub const F_INIT: i32 = 10;
     pub const F_RAWDATA: i32 = 11;
     pub const F_AUTHINFO: i32 = 12;
@@ -631,6 +636,12 @@ fn call<'l>(
             .map(|u| Input::App(AppEvent::IdentifyUser(u), None)),
         ops::CANCEL => Ok(Input::App(AppEvent::Cancel, None)),
         ops::RELEASE => Ok(Input::App(AppEvent::Release, None)),
+        ops::FACE_APP_VERSION => request::face_app_version(&p)
+            .map_err(param_error)
+            .map(|v| Input::App(AppEvent::FaceAppVersion(v), None)),
+        ops::SERVICE_LOST => Ok(Input::Event(facepay_fsm::Event::Sdk(
+            facepay_fsm::SdkEvent::ServiceLost,
+        ))),
         ops::F_INIT..=ops::F_RELEASE => {
             let operation = usize::try_from(op - ops::F_INIT)
                 .ok()

@@ -4,9 +4,9 @@
 
 use facepay_fsm::codes::{PayErrCode, QueryErrCode, Recall, ResultCode, ReturnCode, ReverseErrCode, TradeState};
 use facepay_fsm::{
-    AnswerError, AuthInfoAnswer, BackendEvent, Duration, FaceAuthType, FaceCodeType, Field, FieldError, InitParams,
-    Merchant, OrderRequest, PayAnswer, PerformMode, Policy, PolicySettings, ProxyType, QueryAnswer, RequestId,
-    ReverseAnswer, SdkVersion, TransportError, UserInfoRequest,
+    AnswerError, AuthCode, AuthInfoAnswer, BackendEvent, Duration, FaceAuthType, FaceCodeType, Field, FieldError,
+    InitParams, Merchant, OrderCredential, OrderRequest, PayAnswer, PerformMode, Policy, PolicySettings, ProxyType,
+    QueryAnswer, RequestId, ReverseAnswer, SdkVersion, TransportError, UserInfoRequest,
 };
 
 use crate::answer::{Entry, Fields};
@@ -73,7 +73,24 @@ pub fn order(map: &[Entry]) -> Result<OrderRequest, AnswerError> {
     o.ask_ret_page = loose_flag(&f, "ask_ret_page", true);
     o.ignore_update_pay_result = loose_flag(&f, "ignore_update_pay_result", false);
     o.screen_index = f.text(Field::ScreenIndex, false)?;
+    // A payment code the app read (no face step), or the face app's scanner at once.
+    let auth_code: AuthCode = f.text(Field::AuthCode, false)?;
+    if !auth_code.is_empty() {
+        o.credential = OrderCredential::AuthCode(auth_code);
+    } else if loose_flag(&f, "code_scanner", false) {
+        o.credential = OrderCredential::CodeScanner;
+    }
     Ok(o)
+}
+
+/// The face app's version from `versionName` (package `com.tencent.wxpayface`), as the
+/// Java side read it: the major and minor numbers decide the SDK's version gates.
+pub fn face_app_version(map: &[Entry]) -> Result<SdkVersion, AnswerError> {
+    let f = Fields(map);
+    let name = f
+        .string(Field::VersionName, false)?
+        .ok_or(AnswerError::MissingKey(Field::VersionName))?;
+    SdkVersion::parse(&name).map_err(AnswerError::BadValue)
 }
 
 /// A "0"/"1" key that `Field` does not name (so it cannot be reported typed): "1", "true"

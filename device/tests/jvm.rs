@@ -168,6 +168,23 @@ fn facade_refusals_answer_status_false() {
     scenario("facade_refusals");
 }
 
+// ── the installed face app, its death, orders without a face (issue 16) ────────────────
+
+#[test]
+fn the_installed_face_app_version_decides_the_pay_result_report() {
+    scenario("face_app_version");
+}
+
+#[test]
+fn binder_death_mid_scan_ends_the_order_unsubmitted_and_the_replayed_call_is_stale() {
+    scenario("binder_death_mid_scan");
+}
+
+#[test]
+fn code_only_orders_pay_without_a_face_step() {
+    scenario("code_only_orders");
+}
+
 // ── power loss ──────────────────────────────────────────────────────────────────────────
 
 /// A fresh directory for one test's journal files.

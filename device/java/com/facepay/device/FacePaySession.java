@@ -56,6 +56,7 @@ public final class FacePaySession implements AutoCloseable {
     private final FacePayListener listener;
     private final FacePayJournal journal;
     private final Map<Long, FacadeCallback> waiting = new ConcurrentHashMap<>();
+    private final FaceServiceWatch watch;
     private final AtomicLong tokens = new AtomicLong();
     private volatile long handle;
 
@@ -113,6 +114,53 @@ public final class FacePaySession implements AutoCloseable {
         // With the handle set (a backend answering on this thread needs it), run what the
         // journal's resume queued.
         nativeBoot(handle);
+        // The installed face app's version decides the SDK's version gates (the pay-result
+        // report before 2.13); the policy's sdk_version is only the fallback.
+        reportFaceAppVersion();
+        this.watch = FaceServiceWatch.watch(context, this);
+    }
+
+    /** The package of the face app whose version the SDK's behaviour depends on. */
+    public static final String FACE_APP_PACKAGE = "com.tencent.wxpayface";
+
+    /**
+     * The installed face app's versionName (e.g. "2.12.100"), or null when it is not
+     * installed, not visible to this app (Android 11+ needs a {@code <queries>} entry for
+     * {@value #FACE_APP_PACKAGE}), or cannot be read. Never throws.
+     */
+    public static String installedFaceAppVersion(Context context) {
+        if (context == null) {
+            return null;
+        }
+        try {
+            return context.getPackageManager().getPackageInfo(FACE_APP_PACKAGE, 0).versionName;
+        } catch (Throwable t) {
+            return null;
+        }
+    }
+
+    /** Tells the machine the installed face app's version, or logs that the policy's applies. */
+    void reportFaceAppVersion() {
+        String v = installedFaceAppVersion(context);
+        if (v == null) {
+            log("the face app's version could not be read; the policy's sdk_version applies");
+            return;
+        }
+        Map<String, Object> p = new HashMap<>();
+        p.put("versionName", v);
+        String error = nativeCall(handle, 5, p, null, 0);
+        if (error != null) {
+            log("face app versionName " + v + " not understood (" + error + "); the policy's sdk_version applies");
+        }
+    }
+
+    /** The face service's binder died: the machine ends what needed it and starts it again. */
+    void serviceLost() {
+        log("the face service died");
+        String error = nativeCall(handle, 6, null, null, 0);
+        if (error != null) {
+            log("service loss not delivered: " + error);
+        }
     }
 
     static final String JOURNAL_PATH = "journal_path";
@@ -146,7 +194,12 @@ public final class FacePaySession implements AutoCloseable {
         check(nativeCall(handle, 0, init, merchant, 0));
     }
 
-    /** Takes one payment: the getWxpayfaceCode order keys (out_trade_no, total_fee, face_code_type, ...). */
+    /**
+     * Takes one payment: the getWxpayfaceCode order keys (out_trade_no, total_fee,
+     * face_code_type, ...). Without a face: {@code auth_code} (a payment code the app read,
+     * e.g. with a hand scanner; submitted through micropay at once), or
+     * {@code code_scanner} = "1" (the face app's scanner reads the code).
+     */
     public void startOrder(Map<String, ?> order) {
         check(nativeCall(handle, 1, order, null, 0));
     }
@@ -183,6 +236,7 @@ public final class FacePaySession implements AutoCloseable {
 
     @Override
     public void close() {
+        watch.close();
         long h = handle;
         handle = 0;
         nativeClose(h);

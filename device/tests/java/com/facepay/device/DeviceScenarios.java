@@ -189,11 +189,16 @@ public final class DeviceScenarios {
     }
 
     static FacePaySession started(Map<String, Object> options, Backend backend, Recorder rec) throws InterruptedException {
+        return started(new Context(), options, backend, rec);
+    }
+
+    static FacePaySession started(Context context, Map<String, Object> options, Backend backend, Recorder rec)
+            throws InterruptedException {
         if (traceTo != null) {
             options = new java.util.HashMap<String, Object>(options);
             options.put("trace_path", traceTo);
         }
-        FacePaySession s = new FacePaySession(new Context(), options, backend, rec);
+        FacePaySession s = new FacePaySession(context, options, backend, rec);
         s.start(map(), merchant());
         rec.awaitNotice("Ready");
         return s;
@@ -228,6 +233,9 @@ public final class DeviceScenarios {
                 case "malformed_maps": malformedMaps(); break;
                 case "facade_doc_order": facadeDocOrder(); break;
                 case "facade_refusals": facadeRefusals(); break;
+                case "face_app_version": faceAppVersion(); break;
+                case "binder_death_mid_scan": binderDeathMidScan(); break;
+                case "code_only_orders": codeOnlyOrders(); break;
                 default: return "unknown scenario " + name;
             }
             return "OK";
@@ -249,6 +257,141 @@ public final class DeviceScenarios {
     }
 
     // ── scenarios ───────────────────────────────────────────────────────────────────────
+
+    /**
+     * One paid face order on a terminal whose face app is {@code installed} (null: none)
+     * under a session with {@code options}: whether the pay result was reported to it.
+     */
+    static boolean reportsPayResult(String installed, Map<String, Object> options, Recorder rec) throws Exception {
+        WxPayFace.reset();
+        Context ctx = new Context();
+        if (installed != null) {
+            ctx.installFaceApp(installed);
+        }
+        Backend backend = new Backend();
+        try (FacePaySession s = started(ctx, options, backend, rec)) {
+            awaitState(s, "Idle");
+            s.startOrder(map("out_trade_no", "T-ver", "total_fee", "100", "face_code_type", "0"));
+            Map<String, String> c = rec.awaitConclusion();
+            check(c.get("outcome").equals("Paid"), "outcome " + c);
+            awaitState(s, "Idle");
+            int i = WxPayFace.CALLS.indexOf("updateWxpayfacePayResult");
+            check(i < 0 || "SUCCESS".equals(WxPayFace.ARGS.get(i).get("payresult")), "payresult " + WxPayFace.ARGS);
+            return i >= 0;
+        }
+    }
+
+    /** The installed face app's versionName decides the pay-result report; the policy is the fallback. */
+    static void faceAppVersion() throws Exception {
+        check(FacePaySession.installedFaceAppVersion(null) == null, "no context, no version");
+        Context ctx = new Context();
+        check(FacePaySession.installedFaceAppVersion(ctx) == null, "not installed");
+        ctx.installFaceApp("2.12.100");
+        check("2.12.100".equals(FacePaySession.installedFaceAppVersion(ctx)), "versionName read");
+
+        // An old face app under the default policy (2.13): it gets the report.
+        check(reportsPayResult("2.12.100", map(), new Recorder()), "2.12 installed: the report is sent");
+        // A new one under a policy that says 2.12: the installed version wins.
+        check(!reportsPayResult("2.13.0.0", map("sdk_version", "2.12"), new Recorder()), "2.13 installed: no report");
+        // Not installed (or not visible), or a versionName that is not a version: the policy.
+        Recorder none = new Recorder();
+        check(reportsPayResult(null, map("sdk_version", "2.12"), none), "no face app: the policy's 2.12");
+        check(none.logs.stream().anyMatch(l -> l.contains("version could not be read")), "logged " + none.logs);
+        Recorder odd = new Recorder();
+        check(!reportsPayResult("beta", map(), odd), "unreadable versionName: the policy's 2.13");
+        check(odd.logs.stream().anyMatch(l -> l.contains("versionName beta not understood")), "logged " + odd.logs);
+    }
+
+    /**
+     * The face app dies mid-scan: the watch's death recipient turns it into the service-lost
+     * event, the order ends unpaid with nothing submitted, and the machine starts the face
+     * service again. The AAR then rebinds and replays the pending getWxpayfaceCode: a second
+     * face UI answers the old request, twice; the machine takes neither.
+     */
+    static void binderDeathMidScan() throws Exception {
+        Recorder rec = new Recorder();
+        Backend backend = new Backend();
+        Context ctx = new Context();
+        ctx.installFaceApp("2.21.114");
+        final LinkedBlockingQueue<IWxPayfaceCallback> held = new LinkedBlockingQueue<>();
+        WxPayFace.script = (method, args, cb) -> {
+            if (method.equals("getWxpayfaceCode")) {
+                held.add(cb);
+            } else {
+                WxPayFace.answerSuccess(method, args, cb);
+            }
+        };
+        try (FacePaySession s = started(ctx, map(), backend, rec)) {
+            awaitState(s, "Idle");
+            s.startOrder(map("out_trade_no", "T-death", "total_fee", "100", "face_code_type", "1"));
+            IWxPayfaceCallback scan = held.poll(5, TimeUnit.SECONDS);
+            check(scan != null, "no scan: " + WxPayFace.CALLS);
+            awaitState(s, "ScanningFace");
+            int inits = count(WxPayFace.CALLS, "initWxpayface");
+
+            ctx.killFaceService();
+            Map<String, String> c = rec.awaitConclusion();
+            check(c.get("outcome").equals("NotPaid") && c.get("reason").equals("SdkLost"), "death " + c);
+            check(rec.logs.stream().anyMatch(l -> l.contains("the face service died")), "logged " + rec.logs);
+            rec.awaitNotice("Ready");
+            check(count(WxPayFace.CALLS, "initWxpayface") == inits + 1, "init again: " + WxPayFace.CALLS);
+
+            // The replayed call: the second face UI answers the old request, twice.
+            Map<String, Object> face = WxPayFace.success();
+            face.put("face_code", "134567890123456789");
+            face.put("openid", "o-user-1");
+            scan.response(face);
+            scan.response(face);
+            Thread.sleep(200);
+            check(backend.count("submit") == 0, "a face code of a concluded order is never submitted: " + backend.requests);
+            check(rec.logs.stream().anyMatch(l -> l.contains("StaleAnswer")), "stale answers logged " + rec.logs);
+            awaitState(s, "Idle");
+
+            // The service comes back; its death is reported once per connection only.
+            ctx.startFaceService();
+            ctx.killFaceService();
+            ctx.killFaceService();
+            Thread.sleep(200);
+            long deaths = rec.logs.stream().filter(l -> l.contains("the face service died")).count();
+            check(deaths == 2, "one report per death: " + deaths + " " + rec.logs);
+        }
+    }
+
+    /** Orders without a face: an auth_code the app read, and the face app's scanner. */
+    static void codeOnlyOrders() throws Exception {
+        Recorder rec = new Recorder();
+        Backend backend = new Backend();
+        try (FacePaySession s = started(map(), backend, rec)) {
+            awaitState(s, "Idle");
+            s.startOrder(map("out_trade_no", "T-code", "total_fee", "100", "auth_code", "104567890123456789"));
+            Map<String, String> c = rec.awaitConclusion();
+            check(c.get("outcome").equals("Paid"), "outcome " + c);
+            BackendRequest submit = backend.last("submit");
+            check(submit.path.equals("/pay/micropay") && "104567890123456789".equals(submit.params.get("auth_code")),
+                "micropay with the app's code " + submit.params);
+            check(!WxPayFace.CALLS.contains("getWxpayfaceCode") && !WxPayFace.CALLS.contains("startCodeScanner"),
+                "no face step " + WxPayFace.CALLS);
+            awaitState(s, "Idle");
+
+            s.startOrder(map("out_trade_no", "T-scan", "total_fee", "100", "code_scanner", "1"));
+            c = rec.awaitConclusion();
+            check(c.get("outcome").equals("Paid"), "outcome " + c);
+            awaitState(s, "Idle");
+            int i = WxPayFace.CALLS.indexOf("reportPaycode");
+            check(i >= 0 && "134567890123456789".equals(WxPayFace.ARGS.get(i).get("auth_code")),
+                "reportPaycode after the scanner payment " + WxPayFace.CALLS + " " + WxPayFace.ARGS);
+            check(!WxPayFace.CALLS.contains("getWxpayfaceCode"), "no face step " + WxPayFace.CALLS);
+
+            // Not a WeChat payment code: refused by name, nothing sent.
+            try {
+                s.startOrder(map("out_trade_no", "T-bad", "total_fee", "100", "auth_code", "284567890123456789"));
+                Thread.sleep(200);
+            } catch (IllegalArgumentException e) {
+                throw new Failed("refused at the machine, not the map: " + e);
+            }
+            check(backend.count("submit") == 2, "nothing sent for a bad code " + backend.requests);
+        }
+    }
 
     static void happy(String faceCodeType) throws Exception {
         Recorder rec = new Recorder();

@@ -76,6 +76,9 @@ public class WxPayFace {
                 m.put("underage_state", Integer.valueOf(1));
                 m.put("telephone_used", "0");
                 break;
+            case "startCodeScanner":
+                m.put("code_msg", "134567890123456789");
+                break;
             case "getWxpayfaceUserInfo":
                 m.put("openid", "o-user-1");
                 m.put("sub_openid", "o-sub-1");
@@ -117,6 +120,8 @@ public class WxPayFace {
     }
 
     public void stopCodeScanner() {
+        // ARGS stays index-aligned with CALLS.
+        ARGS.add(new HashMap<String, String>());
         CALLS.add("stopCodeScanner");
     }
 
@@ -136,6 +141,7 @@ public class WxPayFace {
     }
 
     public void releaseWxpayface(Context context) {
+        ARGS.add(new HashMap<String, String>());
         CALLS.add("releaseWxpayface");
     }
 }

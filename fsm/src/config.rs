@@ -252,10 +252,10 @@ impl OrderRequest {
                 field: Field::FaceAuthtype,
             });
         }
-        if let OrderCredential::AuthCode(code) = &self.credential {
-            if !crate::text::is_payment_code(code) {
-                return Err(FieldError::Malformed { field: Field::AuthCode });
-            }
+        if let OrderCredential::AuthCode(code) = &self.credential
+            && !crate::text::is_payment_code(code)
+        {
+            return Err(FieldError::Malformed { field: Field::AuthCode });
         }
         Ok(())
     }

@@ -358,7 +358,7 @@ pub type ScreenIndex = Text<4, u8>;
 /// barcode, a QR URL, another wallet's code) is not one.
 pub fn is_payment_code(code: &str) -> bool {
     let b = code.as_bytes();
-    b.len() == 18 && b.iter().all(u8::is_ascii_digit) && b[0] == b'1' && matches!(b[1], b'0'..=b'5')
+    b.len() == 18 && b.iter().all(u8::is_ascii_digit) && matches!(b, [b'1', b'0'..=b'5', ..])
 }
 
 #[cfg(test)]

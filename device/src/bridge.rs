@@ -481,6 +481,9 @@ pub mod ops {
     /// The face service's binder died (`IBinder.DeathRecipient.binderDied` or
     /// `onServiceDisconnected` of the session's watch connection).
     pub const SERVICE_LOST: i32 = 6;
+    /// Checks a pass-through call (params: its map; merchant slot: `method` and, when
+    /// known, the face app's `versionName`); queues nothing.
+    pub const CHECK_PASS_THROUGH: i32 = 7;
     pub const F_INIT: i32 = 10;
     pub const F_RAWDATA: i32 = 11;
     pub const F_AUTHINFO: i32 = 12;
@@ -619,6 +622,13 @@ fn call<'l>(
         return env.new_string("the session is closed");
     };
     let p = read_map(env, &params)?.unwrap_or_default();
+    if op == ops::CHECK_PASS_THROUGH {
+        let facts = read_map(env, &merchant)?.unwrap_or_default();
+        return match check_pass_through(&p, &facts) {
+            Ok(()) => Ok(JString::null()),
+            Err(e) => env.new_string(e),
+        };
+    }
     let token = u64::from_ne_bytes(token.to_ne_bytes());
     let input: Result<Input, String> = match op {
         ops::START => {
@@ -662,6 +672,21 @@ fn call<'l>(
         }
         Err(msg) => env.new_string(msg),
     }
+}
+
+/// A pass-through call's map against its method and the installed face app's version.
+fn check_pass_through(map: &[crate::answer::Entry], facts: &[crate::answer::Entry]) -> Result<(), String> {
+    let fact = |key: &str| {
+        facts.iter().find_map(|(k, v)| match v {
+            Some(crate::answer::JavaValue::Str(u)) if k == key => Some(String::from_utf16_lossy(u)),
+            _ => None,
+        })
+    };
+    let method = fact("method").unwrap_or_default();
+    let version = fact("versionName").and_then(|v| facepay_fsm::SdkVersion::parse(&v).ok());
+    crate::passthrough::check(&method, map, version)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// `void nativeSdkAnswer(long h, long id, int kind, Map info)`: from a Binder thread; never throws.

@@ -9,6 +9,7 @@
 //! - [`answer`]: SDK callback maps → typed events, with every check (pure; fuzzable).
 //! - [`request`]: app maps, session options and backend answers → typed values (pure).
 //! - [`call`]: commands → Java call arguments (pure).
+//! - [`passthrough`]: the WxPayFace calls that move neither state nor money, checked (pure).
 //! - [`facade`]: the APICloud `wxFacePay`-compatible facade's bookkeeping (pure).
 //! - [`registry`]: generation-checked handles for sessions.
 //! - [`device`]: one session: queue, clock, trace, run to completion.
@@ -26,6 +27,7 @@ pub mod bridge;
 pub mod call;
 pub mod device;
 pub mod facade;
+pub mod passthrough;
 pub mod registry;
 pub mod request;
 pub mod timer;

@@ -185,6 +185,11 @@ fn code_only_orders_pay_without_a_face_step() {
     scenario("code_only_orders");
 }
 
+#[test]
+fn pass_through_calls_are_checked_then_reach_the_sdk_as_given() {
+    scenario("pass_through");
+}
+
 // ── power loss ──────────────────────────────────────────────────────────────────────────
 
 /// A fresh directory for one test's journal files.

@@ -1,6 +1,7 @@
 package com.facepay.device;
 
 import android.content.Context;
+import com.tencent.wxpayface.IWxPayfaceCallback;
 import com.tencent.wxpayface.WxPayFace;
 import java.io.File;
 import java.util.HashMap;
@@ -217,6 +218,70 @@ public final class FacePaySession implements AutoCloseable {
     /** Releases the face service; refused while an order settles (the listener hears a log line). */
     public void release() {
         check(nativeCall(handle, 4, null, null, 0));
+    }
+
+    // ── pass-through calls: neither state nor money moves, so the machine never sees them.
+    // Each map is checked first (an unknown or missing key, a bad value, a face app too
+    // old for the call: IllegalArgumentException naming it, and nothing is sent); then
+    // the SDK is called as it is and answers cb itself.
+
+    /** {@code updateWxpayfaceBannerState}: banner_state "0" (the face app may show ads) or "1" (not). */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public void updateWxpayfaceBannerState(Map<String, ?> params, IWxPayfaceCallback cb) {
+        checkPassThrough("updateWxpayfaceBannerState", params);
+        face.updateWxpayfaceBannerState((Map) params, cb);
+    }
+
+    /** {@code reportOrder} (交易上报): mch_id, sub_mch_id (optional), out_trade_no. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public void reportOrder(Map<String, ?> params, IWxPayfaceCallback cb) {
+        checkPassThrough("reportOrder", params);
+        face.reportOrder((Map) params, cb);
+    }
+
+    /** {@code reportInfo} (统计上报): item, item_value. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public void reportInfo(Map<String, ?> params, IWxPayfaceCallback cb) {
+        checkPassThrough("reportInfo", params);
+        face.reportInfo((Map) params, cb);
+    }
+
+    /** {@code enableFirewall}: mch_id, sub_mch_id (optional); face app 2.20 or later. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public void enableFirewall(Map<String, ?> params, IWxPayfaceCallback cb) {
+        checkPassThrough("enableFirewall", params);
+        face.enableFirewall((Map) params, cb);
+    }
+
+    /** {@code disableFirewall}: face app 2.20 or later. */
+    public void disableFirewall(IWxPayfaceCallback cb) {
+        checkPassThrough("disableFirewall", null);
+        face.disableFirewall(cb);
+    }
+
+    /** {@code getWxpayAuth} (实名授权): authinfo, face_sid from a FACE_AUTH getWxpayfaceCode. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public void getWxpayAuth(Map<String, ?> params, IWxPayfaceCallback cb) {
+        checkPassThrough("getWxpayAuth", params);
+        face.getWxpayAuth((Map) params, cb);
+    }
+
+    /** {@code ttsSpeak}: the face app reads {@code text} aloud (e.g. the amount). */
+    public void ttsSpeak(String text) {
+        Map<String, Object> p = new HashMap<>();
+        p.put("text", text);
+        checkPassThrough("ttsSpeak", p);
+        face.ttsSpeak(text);
+    }
+
+    private void checkPassThrough(String method, Map<String, ?> params) {
+        Map<String, Object> facts = new HashMap<>();
+        facts.put("method", method);
+        String v = installedFaceAppVersion(context);
+        if (v != null) {
+            facts.put("versionName", v);
+        }
+        check(nativeCall(handle, 7, params, facts, 0));
     }
 
     /** With option clock=manual: moves the session's time to {@code ms} and fires what is due. */

@@ -236,6 +236,7 @@ public final class DeviceScenarios {
                 case "face_app_version": faceAppVersion(); break;
                 case "binder_death_mid_scan": binderDeathMidScan(); break;
                 case "code_only_orders": codeOnlyOrders(); break;
+                case "pass_through": passThrough(); break;
                 default: return "unknown scenario " + name;
             }
             return "OK";
@@ -354,6 +355,69 @@ public final class DeviceScenarios {
             Thread.sleep(200);
             long deaths = rec.logs.stream().filter(l -> l.contains("the face service died")).count();
             check(deaths == 2, "one report per death: " + deaths + " " + rec.logs);
+        }
+    }
+
+    static String refusal(Runnable call) {
+        try {
+            call.run();
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
+        return null;
+    }
+
+    /** The pass-through calls reach the SDK with their maps as given, checked first; the machine sees none. */
+    static void passThrough() throws Exception {
+        Recorder rec = new Recorder();
+        Backend backend = new Backend();
+        Context ctx = new Context();
+        ctx.installFaceApp("2.19.0");
+        final LinkedBlockingQueue<Map<String, Object>> answers = new LinkedBlockingQueue<>();
+        IWxPayfaceCallback cb = new IWxPayfaceCallback() {
+            @Override
+            @SuppressWarnings({"unchecked", "rawtypes"})
+            public void response(Map info) {
+                answers.add(info);
+            }
+        };
+        try (FacePaySession s = started(ctx, map(), backend, rec)) {
+            awaitState(s, "Idle");
+            int before = WxPayFace.CALLS.size();
+            s.updateWxpayfaceBannerState(map("banner_state", "1"), cb);
+            s.reportOrder(map("mch_id", "10000100", "out_trade_no", "T-1"), cb);
+            s.reportInfo(map("item", "scan_count", "item_value", "3"), cb);
+            s.getWxpayAuth(map("authinfo", "AUTHINFO-1", "face_sid", "SID-1"), cb);
+            s.ttsSpeak("微信支付 1.00 元");
+            for (int i = 0; i < 4; i++) {
+                check(answers.poll(5, TimeUnit.SECONDS) != null, "answer " + i);
+            }
+            List<String> calls = new ArrayList<>(WxPayFace.CALLS.subList(before, WxPayFace.CALLS.size()));
+            check(calls.equals(Arrays.asList("updateWxpayfaceBannerState", "reportOrder", "reportInfo", "getWxpayAuth", "ttsSpeak")),
+                "calls " + calls);
+            check("T-1".equals(WxPayFace.ARGS.get(before + 1).get("out_trade_no")), "reportOrder map " + WxPayFace.ARGS);
+            check("微信支付 1.00 元".equals(WxPayFace.ARGS.get(before + 4).get("text")), "ttsSpeak " + WxPayFace.ARGS);
+
+            // Refused by name before anything is sent.
+            int sent = WxPayFace.CALLS.size();
+            String e = refusal(() -> s.reportOrder(map("mchid", "10000100", "out_trade_no", "T-1"), cb));
+            check("reportOrder: unknown key `mchid`".equals(e), "misspelt key: " + e);
+            e = refusal(() -> s.getWxpayAuth(map("authinfo", "AUTHINFO-1"), cb));
+            check("getWxpayAuth: `face_sid` is required".equals(e), "missing key: " + e);
+            e = refusal(() -> s.updateWxpayfaceBannerState(map("banner_state", "yes"), cb));
+            check(e != null && e.contains("`banner_state` must be"), "bad value: " + e);
+            // The firewall needs face app 2.20; 2.19 is installed.
+            e = refusal(() -> s.enableFirewall(map("mch_id", "10000100"), cb));
+            check("enableFirewall: needs face app 2.20 or later; 2.19 is installed".equals(e), "firewall: " + e);
+            e = refusal(() -> s.disableFirewall(cb));
+            check(e != null && e.contains("needs face app 2.20"), "firewall: " + e);
+            check(WxPayFace.CALLS.size() == sent, "nothing sent " + WxPayFace.CALLS);
+
+            ctx.getPackageManager().install("com.tencent.wxpayface", "2.21.114");
+            s.enableFirewall(map("mch_id", "10000100"), cb);
+            s.disableFirewall(cb);
+            check(WxPayFace.CALLS.contains("enableFirewall") && WxPayFace.CALLS.contains("disableFirewall"), "firewall " + WxPayFace.CALLS);
+            check(backend.requests.size() == 1 && s.state().equals("Idle"), "the machine saw none: " + backend.requests);
         }
     }
 

@@ -136,6 +136,42 @@ public class WxPayFace {
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
+    public void updateWxpayfaceBannerState(Map info, IWxPayfaceCallback cb) {
+        call("updateWxpayfaceBannerState", info, cb);
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public void reportOrder(Map info, IWxPayfaceCallback cb) {
+        call("reportOrder", info, cb);
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public void reportInfo(Map info, IWxPayfaceCallback cb) {
+        call("reportInfo", info, cb);
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public void enableFirewall(Map info, IWxPayfaceCallback cb) {
+        call("enableFirewall", info, cb);
+    }
+
+    public void disableFirewall(IWxPayfaceCallback cb) {
+        call("disableFirewall", null, cb);
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public void getWxpayAuth(Map info, IWxPayfaceCallback cb) {
+        call("getWxpayAuth", info, cb);
+    }
+
+    public void ttsSpeak(String text) {
+        Map<String, String> m = new HashMap<>();
+        m.put("text", text);
+        CALLS.add("ttsSpeak");
+        ARGS.add(m);
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
     public void reportPaycode(Map info, IWxPayfaceCallback cb) {
         call("reportPaycode", info, cb);
     }

@@ -4,8 +4,8 @@
 //! later issue can add other strategies (peer terminals) beside this one.
 
 use facepay_fsm::{
-    AppEvent, DiagnosticKind, Event, FaceAuthType, FaceCodeType, Field, InitParams, MchId, Merchant, Notice,
-    OrderRequest, OutTradeNo, Outcome, Refusal, ScreenIndex, StoreId, UserInfoRequest,
+    AppEvent, AuthCode, DiagnosticKind, Event, FaceAuthType, FaceCodeType, Field, InitParams, MchId, Merchant, Notice,
+    OrderCredential, OrderRequest, OutTradeNo, Outcome, Refusal, ScreenIndex, SdkVersion, StoreId, UserInfoRequest,
 };
 
 use crate::rng::SimRng;
@@ -26,6 +26,25 @@ pub struct CashierScript {
     pub total_fee: u32,
     /// Chance, per order, that the cashier presses Cancel or Release at a random moment.
     pub meddle: f64,
+    /// How the customer pays (issue 16): by face, or with a payment code and no face.
+    pub payment: Payment,
+    /// Chance, per retry of a code order, that the customer shows the code they showed
+    /// before (the wallet did not refresh it; assumption). It is never submitted twice.
+    pub same_code_again: f64,
+    /// The face app's version as the host read it and reports at start (`None`: the host
+    /// cannot read it; the policy's `sdk_version` stands).
+    pub reports_version: Option<SdkVersion>,
+}
+
+/// How the customer pays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Payment {
+    /// getWxpayfaceCode (and the code scanner if the customer picks SCAN_PAYMENT).
+    Face,
+    /// The cashier reads the customer's 付款码 with the hand scanner: no face step.
+    HandScanner,
+    /// The face app's code scanner reads the 付款码 at once: no face step.
+    CodeScanner,
 }
 
 impl CashierScript {
@@ -42,7 +61,25 @@ impl CashierScript {
             ignore_update_pay_result: rng.chance(0.2),
             total_fee: rng.range(1, 200_000) as u32,
             meddle: 0.05,
+            payment: Payment::Face,
+            same_code_again: 0.0,
+            reports_version: None,
         }
+    }
+
+    /// Draws how the customer pays: most by face, the others with a payment code and no
+    /// face step (assumption: a till's mix; no public figure exists). Drawn after every
+    /// other figure of the session, so those stay what they were.
+    pub fn draw_payment(&mut self, rng: &mut SimRng) {
+        let r = rng.below(100);
+        self.payment = if r < 70 {
+            Payment::Face
+        } else if r < 85 {
+            Payment::HandScanner
+        } else {
+            Payment::CodeScanner
+        };
+        self.same_code_again = 0.05;
     }
 }
 
@@ -95,6 +132,15 @@ pub struct Cashier {
     /// "FP{prefix:08x}": every out_trade_no of the session starts so (formatted once).
     otn_prefix: [u8; 10],
     sent_order: bool,
+    /// Makes the hand scanner's payment codes unique to this cashier.
+    prefix: u32,
+    /// Payment codes the customer has shown so far.
+    codes: u32,
+    /// The face app's version was reported since the terminal booted.
+    version_sent: bool,
+    sent_version: bool,
+    /// The next code order shows the last code again.
+    same_code_roll: bool,
 }
 
 impl Cashier {
@@ -118,7 +164,27 @@ impl Cashier {
                 b
             },
             sent_order: false,
+            prefix,
+            codes: 0,
+            version_sent: false,
+            sent_version: false,
+            same_code_roll: false,
         }
+    }
+
+    /// The customer's payment code (付款码): 18 digits starting 14, unique per customer
+    /// and showing (the face app's scanner model uses 13). `again` shows the last one.
+    fn payment_code(&mut self, again: bool) -> AuthCode {
+        if !again || self.codes == 0 {
+            self.codes += 1;
+        }
+        // "14{prefix:010}{n:06}", without the formatting machinery (a hot path).
+        let mut b = [0u8; 18];
+        b[..2].copy_from_slice(b"14");
+        put_dec(&mut b[2..12], u64::from(self.prefix));
+        put_dec(&mut b[12..18], u64::from(self.codes % 1_000_000));
+        let text = core::str::from_utf8(&b).unwrap_or_default();
+        AuthCode::new(Field::AuthCode, text).unwrap_or_default()
     }
 
     /// The first wake-up, at the start of the world.
@@ -160,6 +226,7 @@ impl Cashier {
     /// `AppEvent` built first and wrapped after is copied into it.
     pub fn wake(&mut self, wake: Wake, current_order: bool) -> Option<Event> {
         self.sent_order = false;
+        self.sent_version = false;
         match wake {
             Wake::Next { generation } if generation == self.generation => {}
             Wake::Next { .. } => return None,
@@ -172,6 +239,12 @@ impl Cashier {
             }
         }
         Some(match self.want {
+            // The host reads the face app's version as it boots, before it starts it.
+            Want::Start if !self.version_sent && self.script.reports_version.is_some() => {
+                self.version_sent = true;
+                self.sent_version = true;
+                Event::App(AppEvent::FaceAppVersion(self.script.reports_version?))
+            }
             Want::Start => Event::App(AppEvent::Start {
                 init: InitParams::default(),
                 merchant: merchant(),
@@ -190,6 +263,14 @@ impl Cashier {
                     self.script.face_code_type,
                 );
                 req.ignore_update_pay_result = self.script.ignore_update_pay_result;
+                req.credential = match self.script.payment {
+                    Payment::Face => OrderCredential::Face,
+                    Payment::CodeScanner => OrderCredential::CodeScanner,
+                    Payment::HandScanner => {
+                        let again = self.orders > 0 && self.same_code_roll;
+                        OrderCredential::AuthCode(self.payment_code(again))
+                    }
+                };
                 Event::App(AppEvent::StartOrder(req))
             }
             Want::Release => Event::App(AppEvent::Release),
@@ -205,6 +286,8 @@ impl Cashier {
             _ => None,
         });
         let mut reaction = match refusal {
+            // The version is a fact, never refused: Start follows at once.
+            None if self.sent_version => self.wake_after(0),
             None if self.sent_order => {
                 self.orders += 1;
                 self.refusals = 0;
@@ -270,7 +353,13 @@ impl Cashier {
                 }
                 self.wake_after(2_000)
             }
-            Notice::OrderConcluded(c) => self.order_concluded(c.outcome, think),
+            Notice::OrderConcluded(c) => {
+                // Only a hand-scanner customer draws: every other session's draws stay as they were.
+                if self.script.payment == Payment::HandScanner {
+                    self.same_code_roll = rng.chance(self.script.same_code_again);
+                }
+                self.order_concluded(c.outcome, think)
+            }
             Notice::UserIdentified(_) | Notice::UserNotIdentified => {
                 if self.want == Want::Identify {
                     self.want = Want::Order;
@@ -313,6 +402,7 @@ impl Cashier {
         self.after_start = next;
         self.refusals = 0;
         self.sent_order = false;
+        self.version_sent = false;
         self.next_wake()
     }
 

@@ -66,6 +66,13 @@ pub enum Violation {
     },
     /// Property 3: updateWxpayfacePayResult(SUCCESS) without a payment.
     PayResultWithoutPayment,
+    /// Property 8: a face app before 2.13 (with `ignore_update_pay_result=0`) gave this
+    /// order's face code and never heard its result, though it was known: its UI waits,
+    /// then shows "交易已提交…请与商户联系" (docs/protocol.md §pay-result-update).
+    FaceUiLeftWaiting {
+        /// The order.
+        out_trade_no: String,
+    },
     /// Property 4: an order took longer than the policy's bound.
     OrderTooSlow {
         /// The order.
@@ -133,6 +140,9 @@ impl fmt::Display for Violation {
             Violation::NeverConcluded { out_trade_no } => write!(f, "{out_trade_no}: never concluded"),
             Violation::PaidButNotCharged { out_trade_no } => {
                 write!(f, "{out_trade_no}: concluded Paid but the ledger has it unpaid")
+            }
+            Violation::FaceUiLeftWaiting { out_trade_no } => {
+                write!(f, "{out_trade_no}: the old face app never heard the known result")
             }
             Violation::PayResultWithoutPayment => {
                 f.write_str("updateWxpayfacePayResult(SUCCESS) without a confirmed payment")
@@ -204,6 +214,15 @@ pub struct Checker {
     open: Option<OutTradeNo>,
     last_outcome: Option<Outcome>,
     order_bound_ms: u64,
+    /// The installed face app takes updateWxpayfacePayResult (before 2.13).
+    old_face_app: bool,
+    /// The order whose face the face app is scanning, and whether it was told not to wait
+    /// for the result (`ignore_update_pay_result`).
+    face_scan: Option<(OutTradeNo, bool)>,
+    /// That order was submitted with the face app's credential: its UI waits for the result.
+    face_waits: Option<OutTradeNo>,
+    /// It concluded with a known result in this step: the report must follow in it.
+    report_owed: Option<OutTradeNo>,
     /// Every violation found, in order.
     pub violations: Vec<Violation>,
 }
@@ -228,6 +247,10 @@ impl Checker {
             open,
             last_outcome,
             order_bound_ms: bound,
+            old_face_app,
+            face_scan,
+            face_waits,
+            report_owed,
             violations,
         } = self;
         orders.clear();
@@ -235,7 +258,17 @@ impl Checker {
         *open = None;
         *last_outcome = None;
         *bound = order_bound_ms;
+        *old_face_app = false;
+        *face_scan = None;
+        *face_waits = None;
+        *report_owed = None;
         violations.clear();
+    }
+
+    /// The installed face app is `version` (the model face app's, whatever the policy
+    /// says): before 2.13 its UI waits for updateWxpayfacePayResult.
+    pub fn face_app(&mut self, version: facepay_fsm::SdkVersion) {
+        self.old_face_app = version.needs_pay_result_update();
     }
 
     fn record(&mut self, otn: &OutTradeNo) -> &mut OrderRecord {
@@ -269,6 +302,15 @@ impl Checker {
 
     /// Checks one command the terminal emitted at `now`, against `ledger` as of `now`.
     pub fn command(&mut self, now: WorldMs, command: &Command, ledger: &Ledger) {
+        // Reported; or the face service is being started again (it was lost, and its UI
+        // with it).
+        if let Command::Sdk {
+            call: SdkCall::UpdateWxpayfacePayResult(_) | SdkCall::InitWxpayface(_),
+            ..
+        } = command
+        {
+            self.report_owed = None;
+        }
         match command {
             Command::Backend {
                 call:
@@ -300,6 +342,11 @@ impl Checker {
                 } else {
                     self.credentials.push(code.clone());
                 }
+                if let Some((otn, ignore)) = &self.face_scan
+                    && otn == out_trade_no
+                {
+                    self.face_waits = (!ignore).then(|| otn.clone());
+                }
                 let rec = self.record(out_trade_no);
                 rec.submits += 1;
                 if rec.submits > 1 {
@@ -324,7 +371,30 @@ impl Checker {
                     self.violations.push(Violation::PayResultWithoutPayment);
                 }
             }
-            Command::Notify(Notice::OrderConcluded(c)) => self.concluded(now, &c.out_trade_no, c.outcome, ledger),
+            Command::Sdk {
+                call: SdkCall::GetWxpayfaceCode(r),
+                ..
+            } => {
+                self.face_scan = Some((r.out_trade_no.clone(), r.ignore_update_pay_result));
+                self.face_waits = None;
+            }
+            // The credential will be a scanned code: the face UI is gone.
+            Command::Sdk {
+                call: SdkCall::StartCodeScanner,
+                ..
+            } => self.face_scan = None,
+            Command::Notify(Notice::OrderConcluded(c)) => {
+                // NeedsReconciliation: neither SUCCESS nor ERROR is true, the UI must wait.
+                if self.old_face_app
+                    && c.outcome != Outcome::NeedsReconciliation
+                    && self.face_waits.as_ref() == Some(&c.out_trade_no)
+                {
+                    self.report_owed = Some(c.out_trade_no.clone());
+                }
+                self.face_waits = None;
+                self.face_scan = None;
+                self.concluded(now, &c.out_trade_no, c.outcome, ledger);
+            }
             _ => {}
         }
     }
@@ -386,6 +456,10 @@ impl Checker {
     /// lost (nothing was submitted); one with a record must still conclude, through the
     /// resumed session, within its bound again after the terminal is back.
     pub fn power_lost(&mut self, down_ms: u64) {
+        // The face app restarts with the terminal: no UI is left waiting.
+        self.face_scan = None;
+        self.face_waits = None;
+        self.report_owed = None;
         let bound = self.order_bound_ms;
         for o in &mut self.orders {
             if o.conclusions > 0 && o.reconclusions == 0 {
@@ -412,6 +486,11 @@ impl Checker {
 
     /// Checks the session after a step.
     pub fn after_step(&mut self, session: &Session) {
+        if let Some(otn) = self.report_owed.take() {
+            self.violations.push(Violation::FaceUiLeftWaiting {
+                out_trade_no: otn.to_string(),
+            });
+        }
         let lost = session.lost_commands();
         if lost > 0
             && !self
@@ -523,5 +602,119 @@ mod tests {
             out_trade_no: "T2".into()
         }));
         assert!(c.violations.iter().any(|v| matches!(v, Violation::OrderTooSlow { .. })));
+    }
+
+    /// A paid face order on a session under the default policy (2.13), checked against a
+    /// face app of `installed`; the host reports `reported` first.
+    fn face_order(installed: facepay_fsm::SdkVersion, reported: Option<facepay_fsm::SdkVersion>) -> Vec<Violation> {
+        use facepay_fsm::codes::{ResultCode, ReturnCode};
+        use facepay_fsm::{
+            AppEvent, AuthInfoAnswer, BackendEvent, Event, FaceCodeAnswer, FaceCodeType, Instant, Merchant,
+            OrderRequest, PayAnswer, Policy, SdkEvent, SdkStatus, Text,
+        };
+        let mut session = Session::new(Policy::default());
+        let mut c = Checker::new(1_000_000);
+        c.face_app(installed);
+        let ledger = Ledger::default();
+        let mut t = 0;
+        let mut step = |session: &mut Session, c: &mut Checker, e: Option<Event>| {
+            t += 100;
+            match e {
+                Some(e) => session.handle(Instant(t), &e).unwrap(),
+                None => {
+                    session.handle_timeout(Instant(t)).unwrap();
+                }
+            }
+            c.after_step(session);
+            let mut last = None;
+            while let Some(cmd) = session.poll_command() {
+                c.command(t, &cmd, &ledger);
+                if let Command::Sdk { id, .. } | Command::Backend { id, .. } = &cmd {
+                    last = Some(*id);
+                }
+            }
+            last
+        };
+        if let Some(v) = reported {
+            step(&mut session, &mut c, Some(Event::App(AppEvent::FaceAppVersion(v))));
+        }
+        let merchant = Merchant {
+            appid: Text::new(Field::Appid, "wx2421b1c4370ec43b").unwrap(),
+            mch_id: Text::new(Field::MchId, "10000100").unwrap(),
+            ..Merchant::default()
+        };
+        let start = AppEvent::Start {
+            init: facepay_fsm::InitParams::default(),
+            merchant,
+        };
+        let id = step(&mut session, &mut c, Some(Event::App(start))).unwrap();
+        let status = SdkStatus::success();
+        step(
+            &mut session,
+            &mut c,
+            Some(Event::Sdk(SdkEvent::Initialised { id, status })),
+        );
+        let id = step(&mut session, &mut c, None).unwrap();
+        let rawdata = Text::new(Field::Rawdata, "RAW").unwrap();
+        let status = SdkStatus::success();
+        let id = step(
+            &mut session,
+            &mut c,
+            Some(Event::Sdk(SdkEvent::Rawdata { id, status, rawdata })),
+        )
+        .unwrap();
+        let answer = Ok(AuthInfoAnswer {
+            return_code: ReturnCode::Success,
+            return_msg: Text::empty(),
+            authinfo: Text::new(Field::Authinfo, "AUTH").unwrap(),
+            expires_in: 3600,
+        });
+        step(
+            &mut session,
+            &mut c,
+            Some(Event::Backend(BackendEvent::AuthInfo { id, answer })),
+        );
+        let otn = OutTradeNo::new(Field::OutTradeNo, "T9").unwrap();
+        let order = OrderRequest::new(otn, 100, FaceCodeType::Facepay);
+        let id = step(&mut session, &mut c, Some(Event::App(AppEvent::StartOrder(order)))).unwrap();
+        let answer = FaceCodeAnswer {
+            face_code: Text::new(Field::FaceCode, "b713b5d2-666c-48").unwrap(),
+            ..FaceCodeAnswer::default()
+        };
+        let status = SdkStatus::success();
+        let id = step(
+            &mut session,
+            &mut c,
+            Some(Event::Sdk(SdkEvent::FaceCode { id, status, answer })),
+        )
+        .unwrap();
+        let answer = Ok(PayAnswer {
+            return_code: ReturnCode::Success,
+            result_code: Some(ResultCode::Success),
+            err_code: None,
+            transaction_id: TransactionId::empty(),
+        });
+        step(
+            &mut session,
+            &mut c,
+            Some(Event::Backend(BackendEvent::Submitted { id, answer })),
+        );
+        step(&mut session, &mut c, None);
+        c.violations
+    }
+
+    #[test]
+    fn an_old_face_app_the_machine_does_not_know_of_is_left_waiting() {
+        let old = facepay_fsm::SdkVersion { major: 2, minor: 12 };
+        let waiting = |v: &Vec<Violation>| v.iter().any(|v| matches!(v, Violation::FaceUiLeftWaiting { .. }));
+        // The policy says 2.13 and nobody told the machine otherwise: the face UI waits.
+        assert!(waiting(&face_order(old, None)));
+        // The host reported the installed version: the machine reports the result.
+        assert!(!waiting(&face_order(old, Some(old))));
+        // A new face app needs nothing.
+        assert!(!waiting(&face_order(
+            facepay_fsm::SdkVersion::NO_PAY_RESULT_UPDATE,
+            None
+        )));
     }
 }

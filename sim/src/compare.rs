@@ -161,6 +161,7 @@ fn kind_and_key(v: &Violation) -> (&'static str, String) {
         Violation::NeverConcluded { out_trade_no } => ("NeverConcluded", out_trade_no.clone()),
         Violation::PaidButNotCharged { out_trade_no } => ("PaidButNotCharged", out_trade_no.clone()),
         Violation::PayResultWithoutPayment => ("PayResultWithoutPayment", String::new()),
+        Violation::FaceUiLeftWaiting { out_trade_no } => ("FaceUiLeftWaiting", out_trade_no.clone()),
         Violation::OrderTooSlow { out_trade_no, .. } => ("OrderTooSlow", out_trade_no.clone()),
         Violation::NotLive { .. } => ("NotLive", String::new()),
         Violation::LostCommands { .. } => ("LostCommands", String::new()),

@@ -36,6 +36,9 @@ pub struct SessionSpec {
     pub faults: FaultPlan,
     /// The cashier.
     pub cashier: CashierScript,
+    /// The installed face app's version (the policy's `sdk_version` may differ when the
+    /// host reports this one: `cashier.reports_version`).
+    pub face_app: SdkVersion,
 }
 
 impl SessionSpec {
@@ -71,6 +74,16 @@ impl SessionSpec {
         } else {
             faults
         };
+        // Drawn last, so every figure above stays what it was (issue 16): how the customer
+        // pays, and whether the host reads the face app's version (else the operator set
+        // the policy to it).
+        let mut cashier = cashier;
+        cashier.draw_payment(&mut rng);
+        let installed = settings.sdk_version;
+        if rng.chance(0.8) {
+            cashier.reports_version = Some(installed);
+            settings.sdk_version = PolicySettings::default().sdk_version;
+        }
         SessionSpec {
             campaign_seed,
             index,
@@ -80,6 +93,7 @@ impl SessionSpec {
             sdk,
             faults,
             cashier,
+            face_app: installed,
         }
     }
 
@@ -485,6 +499,7 @@ impl<'s> Env<'s> {
         scratch.replies.clear();
         scratch.sdk_replies.clear();
         scratch.checker.renew(spec.order_bound_world_ms());
+        scratch.checker.face_app(spec.face_app);
         let prefix = (spec.seed >> 32) as u32 ^ spec.seed as u32;
         Env {
             spec,

@@ -157,7 +157,14 @@ fn the_order_journalled_before_the_submit_left_is_concluded_after_the_restart() 
 #[test]
 fn campaign_finds_torn_records_are_left_to_a_person() {
     for (seed, index) in [(2026, 935_898), (2026, 955_597), (11, 344_617)] {
-        let s = SessionSpec::draw_with(seed, index, true, true);
+        let mut s = SessionSpec::draw_with(seed, index, true, true);
+        // Found before orders without a face and the host's version report were drawn
+        // (drawn last, so the rest of the session is as it was): the session as it was then.
+        s.cashier.payment = facepay_sim::cashier::Payment::Face;
+        s.cashier.reports_version = None;
+        let mut settings = *s.policy.settings();
+        settings.sdk_version = s.face_app;
+        s.policy = facepay_fsm::Policy::new(settings).unwrap();
         let r = run(&s);
         assert!(
             r.faults.torn_journals > 0,

@@ -141,6 +141,8 @@ pub struct Cashier {
     sent_version: bool,
     /// The next code order shows the last code again.
     same_code_roll: bool,
+    /// The terminal rebooted since the last order was sent.
+    rebooted: bool,
 }
 
 impl Cashier {
@@ -169,6 +171,7 @@ impl Cashier {
             version_sent: false,
             sent_version: false,
             same_code_roll: false,
+            rebooted: false,
         }
     }
 
@@ -290,6 +293,7 @@ impl Cashier {
             None if self.sent_version => self.wake_after(0),
             None if self.sent_order => {
                 self.orders += 1;
+                self.rebooted = false;
                 self.refusals = 0;
                 let mut r = Reaction {
                     order_started: true,
@@ -355,7 +359,8 @@ impl Cashier {
             }
             Notice::OrderConcluded(c) => {
                 // Only a hand-scanner customer draws: every other session's draws stay as they were.
-                if self.script.payment == Payment::HandScanner {
+                // Not across a reboot: see `power_on`.
+                if self.script.payment == Payment::HandScanner && !self.rebooted {
                     self.same_code_roll = rng.chance(self.script.same_code_again);
                 }
                 self.order_concluded(c.outcome, think)
@@ -403,6 +408,12 @@ impl Cashier {
         self.refusals = 0;
         self.sent_order = false;
         self.version_sent = false;
+        // Minutes later the wallet shows a fresh code (it refreshes its 付款码 every minute;
+        // assumption). The machine's memory of the last code does not survive the power
+        // loss: a code shown again after one would be submitted (WeChat declines a spent
+        // one; no money moves), so the model does not show it.
+        self.same_code_roll = false;
+        self.rebooted = true;
         self.next_wake()
     }
 

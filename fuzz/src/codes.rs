@@ -179,7 +179,9 @@ pub fn check(s: &str) {
 
     assert_eq!(
         is_payment_code(s),
-        s.len() == 18 && s.bytes().all(|b| b.is_ascii_digit()) && (10..=15).contains(&s[..2].parse::<u8>().unwrap_or(0)),
+        s.len() == 18
+            && s.bytes().all(|b| b.is_ascii_digit())
+            && (10..=15).contains(&s[..2].parse::<u8>().unwrap_or(0)),
         "{s:?}"
     );
 }

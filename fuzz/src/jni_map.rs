@@ -178,7 +178,10 @@ pub fn check(input: &MapInput) {
     if let Some(call) = answer::kind_of(kind) {
         assert_eq!(answer::kind_index(call), kind);
         let ev = answer::sdk_event(id, call, map.as_deref());
-        let silent = matches!(call, SdkCallKind::StopWxpayface | SdkCallKind::StopCodeScanner);
+        let silent = matches!(
+            call,
+            SdkCallKind::StopWxpayface | SdkCallKind::StopCodeScanner | SdkCallKind::ReportPaycode
+        );
         assert_eq!(ev.is_none(), silent, "{call:?} gave {ev:?}");
         if let Some(ev) = ev {
             assert_eq!(event_id(&ev), Some(id));

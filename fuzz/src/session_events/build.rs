@@ -93,11 +93,13 @@ pub(super) fn sdk_answer(id: RequestId, call: SdkCallKind, r: &Reply) -> Option<
             SdkCallKind::UpdateWxpayfacePayResult => SdkEvent::PayResultUpdated { id, status },
             SdkCallKind::ReleaseWxpayface => SdkEvent::Released { id, status },
             // No answer exists for these: a confused host reports a null map.
-            SdkCallKind::StopCodeScanner | SdkCallKind::StopWxpayface => SdkEvent::Unreadable {
-                id,
-                call,
-                error: AnswerError::NullMap,
-            },
+            SdkCallKind::StopCodeScanner | SdkCallKind::StopWxpayface | SdkCallKind::ReportPaycode => {
+                SdkEvent::Unreadable {
+                    id,
+                    call,
+                    error: AnswerError::NullMap,
+                }
+            }
         })
     };
     let ev = match &r.form {

@@ -298,7 +298,7 @@ impl Driver {
         }
         if !matches!(
             call,
-            Call::Sdk(SdkCallKind::StopCodeScanner | SdkCallKind::StopWxpayface)
+            Call::Sdk(SdkCallKind::StopCodeScanner | SdkCallKind::StopWxpayface | SdkCallKind::ReportPaycode)
         ) {
             if self.issued.len() == 64 {
                 self.issued.remove(0);

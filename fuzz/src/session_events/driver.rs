@@ -5,12 +5,16 @@ use std::collections::{HashMap, HashSet};
 use facepay_fsm::codes::{ResultCode, ReturnCode, TradeState};
 use facepay_fsm::{
     AppEvent, BackendCall, BackendEvent, Command, DiagnosticKind, Event, FaceAuthType, FaceCodeType, Field, Instant,
-    Notice, OrderRequest, OutTradeNo, Outcome, PayResult, Policy, RequestId, SdkCall, SdkCallKind, SdkEvent, Session,
+    Notice, OrderCredential, OrderRequest, OutTradeNo, Outcome, PayResult, Policy, RequestId, SdkCall, SdkCallKind,
+    SdkEvent, SdkVersion, Session,
 };
 
 use super::build::{backend_answer, identify, sdk_answer, start};
-use super::{BACKEND, Call, IdOp, KindOp, MAX_FIRES_AT_ONE_INSTANT, NoOp, Op, OrderOp, Reply, Step, Summary, TimeOp};
-use crate::input::text;
+use super::{
+    BACKEND, Call, CredentialOp, IdOp, KindOp, MAX_FIRES_AT_ONE_INSTANT, NoOp, Op, OrderOp, PAY_CODE, Reply, Step,
+    Summary, TimeOp,
+};
+use crate::input::{StrOp, text};
 use facepay_device::answer;
 
 /// One submitted order, as the checker follows it.
@@ -440,6 +444,10 @@ impl Driver {
                 let len = self.past.len();
                 (len > 0).then(|| self.past[len - 1 - usize::from(*n) % len].clone())
             }
+            Op::FaceAppVersion(major, minor) => Some(Event::App(AppEvent::FaceAppVersion(SdkVersion {
+                major: *major,
+                minor: *minor,
+            }))),
         };
         if let Some(ev) = ev {
             self.feed(at, ev);
@@ -479,6 +487,15 @@ impl Driver {
         req.ask_ret_page = o.ask_ret_page;
         req.ignore_update_pay_result = o.ignore_update_pay_result;
         req.screen_index = text(Field::ScreenIndex, &o.screen_index, "").ok()?;
+        req.credential = match &o.credential {
+            CredentialOp::Face => OrderCredential::Face,
+            CredentialOp::CodeScanner => OrderCredential::CodeScanner,
+            // An invalid one is refused as an invalid request, naming auth_code.
+            CredentialOp::AuthCode(Some(s)) => OrderCredential::AuthCode(text(Field::AuthCode, s, PAY_CODE).ok()?),
+            CredentialOp::AuthCode(None) => {
+                OrderCredential::AuthCode(text(Field::AuthCode, &StrOp::Canonical, PAY_CODE).ok()?)
+            }
+        };
         Some(Event::App(AppEvent::StartOrder(req)))
     }
 

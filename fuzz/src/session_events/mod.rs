@@ -218,6 +218,8 @@ pub enum Op {
     Timeout,
     /// Feed an earlier event again (0 = the last one): duplicates and late answers.
     Again(u8),
+    /// `AppEvent::FaceAppVersion` (major, minor), in any state.
+    FaceAppVersion(u8, u8),
 }
 
 /// Which kind of event an [`Op::Answer`] is.
@@ -225,7 +227,7 @@ pub enum Op {
 pub enum KindOp {
     /// The kind the picked command expects (a random id gets the last command's kind).
     AsIssued,
-    /// This SDK kind (`answer::KINDS[i % 9]`).
+    /// This SDK kind (`answer::KINDS[i % KINDS.len()]`).
     Sdk(u8),
     /// This backend kind (authinfo, submit, query, reverse).
     Backend(u8),
@@ -368,6 +370,19 @@ pub struct OrderOp {
     pub ask_ret_page: bool,
     pub ignore_update_pay_result: bool,
     pub screen_index: StrOp,
+    /// What pays (issue 16).
+    pub credential: CredentialOp,
+}
+
+/// What pays for an order.
+#[derive(Arbitrary, Clone, Debug)]
+pub enum CredentialOp {
+    /// The face.
+    Face,
+    /// A payment code the app holds: a canonical one, the last one again, or anything.
+    AuthCode(Option<StrOp>),
+    /// The face app's code scanner.
+    CodeScanner,
 }
 
 /// Which out_trade_no an order carries.

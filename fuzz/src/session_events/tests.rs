@@ -30,6 +30,7 @@ fn order() -> Op {
         ask_ret_page: true,
         ignore_update_pay_result: false,
         screen_index: StrOp::Empty,
+        credential: CredentialOp::Face,
     })
 }
 /// Start, init, rawdata, authinfo, order, face: submitted.

@@ -138,6 +138,23 @@ pub fn run(data: &[u8]) {
     }
 }
 
+/// Any map against every pass-through call: an answer, never a panic; an accepted map
+/// has only the call's keys, and the firewall is refused below face app 2.20.
+fn pass_through(map: &[Entry], minor: u8) {
+    use facepay_device::passthrough::{self, FIREWALL_SINCE, PassThrough, PassThroughError};
+    let installed = facepay_fsm::SdkVersion { major: 2, minor };
+    for call in PassThrough::ALL {
+        match passthrough::check(call.method(), map, Some(installed)) {
+            Ok(c) => {
+                assert_eq!(c, call);
+                assert!(call.since().is_none() || installed >= FIREWALL_SINCE);
+            }
+            Err(PassThroughError::FaceAppTooOld { needs, .. }) => assert!(installed < needs),
+            Err(e) => assert!(!e.to_string().is_empty()),
+        }
+    }
+}
+
 /// The last non-null value under `key`, as `Fields::raw_key` reads it.
 fn last<'a>(m: &'a [Entry], key: &str) -> Option<&'a JavaValue> {
     m.iter().rev().find(|(k, _)| k == key).and_then(|(_, v)| v.as_ref())
@@ -174,6 +191,7 @@ fn status_code(ev: &SdkEvent) -> Option<&str> {
 pub fn check(input: &MapInput) {
     let id = RequestId(input.id);
     let map = input.map.as_deref().map(entries);
+    pass_through(map.as_deref().unwrap_or_default(), input.op);
     let kind = i32::from(input.kind);
     if let Some(call) = answer::kind_of(kind) {
         assert_eq!(answer::kind_index(call), kind);

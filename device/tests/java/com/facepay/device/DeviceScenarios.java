@@ -455,6 +455,21 @@ public final class DeviceScenarios {
             }
             check(backend.count("submit") == 2, "nothing sent for a bad code " + backend.requests);
         }
+        // Through the wxFacePay facade: micropay with the customer's code, no face step.
+        WxPayFace.reset();
+        Backend facadeBackend = new Backend();
+        try (WxFacePay pay = new WxFacePay(new Context(), merchant(), facadeBackend, new Recorder())) {
+            Answers a = new Answers();
+            pay.initWxpayface(a);
+            ok(a.next("initWxpayface"), "initWxpayface");
+            pay.micropay(map("out_trade_no", "T-wx-code", "total_fee", 100, "auth_code", "124567890123456789"), a);
+            Map<String, Object> paid = a.next("micropay");
+            ok(paid, "micropay", "out_trade_no", "transaction_id");
+            check("Paid".equals(paid.get("outcome")), "micropay " + paid);
+            check("124567890123456789".equals(facadeBackend.last("submit").params.get("auth_code")),
+                "the customer's code submitted " + facadeBackend.requests);
+            check(!WxPayFace.CALLS.contains("getWxpayfaceCode"), "no face step " + WxPayFace.CALLS);
+        }
     }
 
     static void happy(String faceCodeType) throws Exception {

@@ -6,7 +6,7 @@ use facepay_fsm::codes::{PayErrCode, QueryErrCode, Recall, ResultCode, ReturnCod
 use facepay_fsm::{
     AnswerError, AuthInfoAnswer, BackendEvent, Duration, FaceAuthType, FaceCodeType, Field, FieldError, InitParams,
     Merchant, OrderRequest, PayAnswer, PerformMode, Policy, PolicySettings, ProxyType, QueryAnswer, RequestId,
-    ReverseAnswer, SdkVersion, TransportError, UserInfoRequest,
+    ReverseAnswer, SdkVersion, TransportError, UserInfoRequest, WxTime,
 };
 
 use crate::answer::{Entry, Fields};
@@ -73,6 +73,9 @@ pub fn order(map: &[Entry]) -> Result<OrderRequest, AnswerError> {
     o.ask_ret_page = loose_flag(&f, "ask_ret_page", true);
     o.ignore_update_pay_result = loose_flag(&f, "ignore_update_pay_result", false);
     o.screen_index = f.text(Field::ScreenIndex, false)?;
+    // The wall-clock time the app took the order (the micropay `time_start`): lets the
+    // machine tell this order's payment from an older one under the same out_trade_no.
+    o.time_start = opt(&f, Field::TimeStart, |s| WxTime::parse(Field::TimeStart, s.trim()))?;
     Ok(o)
 }
 
@@ -164,6 +167,14 @@ pub fn session_options(pairs: &[(String, String)]) -> Result<SessionOptions, Opt
             "reverse_attempts" => s.reverse_attempts = count()?,
             "reverse_backoff" => s.reverse_backoff = ms()?,
             "reverse_backoff_max" => s.reverse_backoff_max = ms()?,
+            "clock_tolerance" => s.clock_tolerance = ms()?,
+            "close_declined_orders" => {
+                s.close_declined_orders = match v.trim() {
+                    "1" | "true" => true,
+                    "0" | "false" => false,
+                    _ => return Err(OptionError(format!("`{k}`: `{v}` is not true or false"))),
+                }
+            }
             "sdk_version" => {
                 let (a, b) = v.split_once('.').unwrap_or((v, "0"));
                 match (a.trim().parse(), b.trim().parse()) {
@@ -281,6 +292,15 @@ fn query(f: &Fields<'_>) -> Result<QueryAnswer, AnswerError> {
         err_code: opt(f, Field::ErrCode, QueryErrCode::parse)?,
         trade_state: opt(f, Field::TradeState, TradeState::parse)?,
         transaction_id: f.text(Field::TransactionId, false)?,
+        // The paid order's facts: the machine concludes Paid only when they are this
+        // order's (amount, payer, time), so the host passes them when WeChat does.
+        total_fee: opt(f, Field::TotalFee, |s| {
+            s.trim()
+                .parse()
+                .map_err(|_| FieldError::Malformed { field: Field::TotalFee })
+        })?,
+        time_end: opt(f, Field::TimeEnd, |s| WxTime::parse(Field::TimeEnd, s.trim()))?,
+        openid: f.text(Field::Openid, false)?,
     })
 }
 
@@ -354,5 +374,32 @@ mod tests {
         );
         assert!(matches!(ev, Some(BackendEvent::Submitted { answer: Ok(_), .. })));
         assert_eq!(backend_event(RequestId(1), "nope", None), None);
+    }
+
+    #[test]
+    fn a_query_answer_carries_the_paid_orders_facts() {
+        let keys = [
+            ("return_code", "SUCCESS"),
+            ("result_code", "SUCCESS"),
+            ("trade_state", "SUCCESS"),
+            ("transaction_id", "4200000001202612011234567890"),
+            ("total_fee", "888"),
+            ("time_end", "20261201061502"),
+            ("openid", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"),
+        ];
+        let Some(BackendEvent::Queried { answer: Ok(a), .. }) = backend_event(RequestId(1), "query", Some(&m(&keys)))
+        else {
+            panic!("a query answer")
+        };
+        assert_eq!(a.total_fee, Some(888));
+        assert_eq!(a.time_end.map(|t| t.to_string()).as_deref(), Some("20261201061502"));
+        assert_eq!(a.openid.as_str(), "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o");
+        // A malformed time_end makes the answer unusable (ambiguous), never a guess.
+        let mut bad = keys;
+        bad[5] = ("time_end", "2026-12-01 06:15");
+        let ev = backend_event(RequestId(1), "query", Some(&m(&bad)));
+        assert!(matches!(ev, Some(BackendEvent::Queried { answer: Err(TransportError::Unparseable), .. })));
+        let o = order(&m(&[("out_trade_no", "T1"), ("total_fee", "1"), ("time_start", "20261201061500")])).unwrap();
+        assert_eq!(o.time_start.map(|t| t.secs() + 2), a.time_end.map(|t| t.secs()));
     }
 }

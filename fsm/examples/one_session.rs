@@ -196,6 +196,9 @@ fn main() {
         err_code: None,
         trade_state: Some(TradeState::Success),
         transaction_id: text(Text::new(Field::TransactionId, "4200000000000000001")),
+        total_fee: None,
+        time_end: None,
+        openid: Default::default(),
     });
     let id = h.last_id;
     h.step(10_700, Some(Event::Backend(BackendEvent::Queried { id, answer })));

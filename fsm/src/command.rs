@@ -307,6 +307,9 @@ pub enum Reason {
     Declined(PayErrCode),
     /// A query answered a final trade_state.
     TradeState(TradeState),
+    /// A query answered SUCCESS for an order that is not this one (another amount, payer
+    /// or time): a person must look.
+    PaymentMismatch(crate::event::PaymentMismatch),
     /// The reverse was confirmed.
     ReverseConfirmed,
     /// Every reverse attempt failed or went unanswered.

@@ -42,6 +42,7 @@ mod state;
 mod text;
 mod time;
 mod timer;
+mod wxtime;
 #[cfg(feature = "std")]
 pub mod trace;
 
@@ -54,7 +55,7 @@ pub use config::{
 };
 pub use event::{
     AnswerError, AppEvent, AuthInfoAnswer, BackendEvent, Event, FaceCodeAnswer, PayAnswer, QueryAnswer, RequestId,
-    ReverseAnswer, SdkCallKind, SdkEvent, SdkStatus, TransportError, UserInfo,
+    PaymentMismatch, ReverseAnswer, SdkCallKind, SdkEvent, SdkStatus, TransportError, UserInfo,
 };
 pub use journal::{JOURNAL_BYTES, JOURNAL_VERSION, JournalError, JournalPhase, JournalRecord};
 pub use outbox::OUTBOX_CAPACITY;
@@ -68,3 +69,4 @@ pub use text::{
 };
 pub use time::{Duration, Instant};
 pub use timer::Timer;
+pub use wxtime::WxTime;

@@ -91,6 +91,9 @@ fn query(rc: ReturnCode, result: ResultCode, err: Option<QueryErrCode>, state: T
         err_code: err,
         trade_state: Some(state),
         transaction_id: TransactionId::empty(),
+        total_fee: None,
+        time_end: None,
+        openid: Default::default(),
     }
     .class()
 }

@@ -235,7 +235,8 @@ pub enum SdkReply {
     },
 }
 
-const MODEL_OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
+/// The openid of the model's customer.
+pub(crate) const MODEL_OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
 
 /// The AAR answers a call on a dead binder after this long (DOMAIN §1.1).
 pub const AAR_FALLBACK_MS: u64 = 10_000;

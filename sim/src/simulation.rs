@@ -325,7 +325,11 @@ impl<O: Observer> World<'_, '_, O> {
             Occurrence::PowerOn => self.power_on(),
             &Occurrence::Cashier(wake) => {
                 let in_order = self.terminal.session().state().in_order();
-                if let Some(event) = self.env.cashier.wake(wake, in_order) {
+                if let Some(mut event) = self.env.cashier.wake(wake, in_order) {
+                    if let Event::App(facepay_fsm::AppEvent::StartOrder(req)) = &mut event {
+                        // The till stamps the order with its own wall clock, skew and all.
+                        req.time_start = Some(crate::backend::wx_time(self.terminal.now(self.env.now).0));
+                    }
                     self.input(&event, true);
                 }
             }

@@ -53,6 +53,9 @@ fn query_state(state: TradeState) -> Answer {
         err_code: None,
         trade_state: Some(state),
         transaction_id: TransactionId::empty(),
+        total_fee: None,
+        time_end: None,
+        openid: Default::default(),
     })
 }
 
@@ -63,6 +66,9 @@ fn query_err(code: QueryErrCode) -> Answer {
         err_code: Some(code),
         trade_state: None,
         transaction_id: TransactionId::empty(),
+        total_fee: None,
+        time_end: None,
+        openid: Default::default(),
     })
 }
 

@@ -577,6 +577,9 @@ impl Machine {
                                 // and undo the payment: Paid is not for this terminal to say.
                                 let reason = Reason::JournalDamaged;
                                 Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, reason))
+                            } else if self.settlement.reverse_unanswered {
+                                let reason = Reason::PaidWhileReversing;
+                                Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, reason))
                             } else if let Some(mismatch) = self.payment_mismatch(a) {
                                 // SUCCESS, but of another order under this out_trade_no.
                                 let reason = Reason::PaymentMismatch(mismatch);
@@ -649,6 +652,7 @@ impl Machine {
                 if self.awaits_backend(*id, BackendKind::Reverse) =>
             {
                 self.backend_done(context);
+                self.settlement.reverse_unanswered |= answer.is_err();
                 let class = answer.as_ref().map_or(ReverseClass::Retry, |a| a.class());
                 match (class, answer.as_ref().ok().and_then(|a| a.err_code.as_ref())) {
                     (ReverseClass::Confirmed, _) => match self.settlement.declined.take() {
@@ -674,7 +678,10 @@ impl Machine {
                     _ => self.retry_reverse(context, false),
                 }
             }
-            Stimulus::Timer(Timer::BackendDeadline) => self.retry_reverse(context, false),
+            Stimulus::Timer(Timer::BackendDeadline) => {
+                self.settlement.reverse_unanswered = true;
+                self.retry_reverse(context, false)
+            }
             _ => Super,
         }
     }

@@ -312,6 +312,9 @@ pub enum Reason {
     PaymentMismatch(crate::event::PaymentMismatch),
     /// The reverse was confirmed.
     ReverseConfirmed,
+    /// A query found the order paid after a reverse that went unanswered: that reverse
+    /// may still reach WeChat and refund it. A person must look.
+    PaidWhileReversing,
     /// Every reverse attempt failed or went unanswered.
     ReverseBudgetExhausted,
     /// The backend refused the reverse for good (REVERSE_EXPIRE and the like).

@@ -144,6 +144,9 @@ pub(crate) struct Settlement {
     pub(crate) declined: Option<crate::codes::PayErrCode>,
     /// The last reverse answered SYSTEMERROR: query the order before reversing again.
     pub(crate) verify_reverse: bool,
+    /// A reverse went unanswered (timeout, transport error): it may still reach WeChat
+    /// and undo a payment, so a later SUCCESS is no longer this terminal's to conclude.
+    pub(crate) reverse_unanswered: bool,
 }
 
 /// The session's shared storage: configuration, the cached authinfo, the current (or

@@ -220,3 +220,19 @@ fn a_resume_after_the_last_reverse_left_never_sends_another() {
         Some((Outcome::NeedsReconciliation, Reason::ReverseBudgetExhausted))
     );
 }
+
+#[test]
+fn a_payment_found_after_an_unanswered_reverse_is_not_for_the_terminal_to_conclude() {
+    let mut h = H::reversing();
+    // The first reverse times out: it may still reach WeChat and refund the order.
+    h.at(45_000);
+    h.at(47_000);
+    assert_eq!(h.times(Call::Reverse), vec![35_000, 47_000]);
+    h.reverse_answer(Ok(reverse(ResultCode::Fail, None, Some(ReverseErrCode::SystemError))));
+    h.at(47_000);
+    let out = h.query_answer(Ok(query(TradeState::Success)));
+    assert_eq!(
+        concluded(&out),
+        Some((Outcome::NeedsReconciliation, Reason::PaidWhileReversing))
+    );
+}

@@ -200,6 +200,18 @@ impl<O: Observer> Terminal<O> {
 
     /// A terminal with a fresh session under `policy`, run by `strategy`.
     pub fn with_strategy(strategy: StrategyKind, policy: Policy, clock: TerminalClock, observer: O) -> Self {
+        let policy = match strategy {
+            StrategyKind::Facepay => policy,
+            // A peer concludes the machine it parked at the submit with a decline: the
+            // machine must take it as the end, not reverse the order on its own.
+            _ => {
+                let settings = facepay_fsm::PolicySettings {
+                    close_declined_orders: false,
+                    ..*policy.settings()
+                };
+                Policy::new(settings).unwrap_or(policy)
+            }
+        };
         Terminal {
             session: Session::new(policy),
             strategy: Engine::new(strategy),

@@ -621,8 +621,15 @@ public final class DeviceScenarios {
             pay.micropay(map("out_trade_no", "T-1"), a);
             err(a.next("second micropay"), "second micropay", "DUPLICATE_SUBMIT");
             reply.answer(map("return_code", "SUCCESS", "result_code", "FAIL", "err_code", "NOTENOUGH"));
+            // The declined order is reversed 15 s after its submit to close the loop
+            // (Policy close_declined_orders), then concluded with the decline.
+            for (int i = 0; i < 500 && !pay.session().state().equals("Reversing"); i++) {
+                Thread.sleep(10);
+            }
+            pay.session().advanceClock(15_010);
             err(a.next("micropay"), "declined micropay", "NOT_PAID");
             check(backend.count("submit") == 1, "submits");
+            check(backend.count("reverse") == 1, "the declined order is reversed once");
             pay.updateWxpayfacePayResult(map("payresult", "SUCCESS"), a);
             err(a.next("contradicting payresult"), "contradicting payresult", "PAYRESULT_MISMATCH");
             pay.releaseWxpayface(a);

@@ -75,6 +75,16 @@ pub enum Violation {
         /// The bound, ms.
         bound_ms: u64,
     },
+    /// Property 4: more reverse calls for one order than the policy's budget (counted
+    /// across power losses: a resumed session must spend what is left, not more).
+    ReverseBudgetExceeded {
+        /// The order.
+        out_trade_no: String,
+        /// Reverse calls made.
+        reverses: u32,
+        /// The budget.
+        budget: u32,
+    },
     /// Property 4: the session did not reach Released within the bound after faults stopped.
     NotLive {
         /// Where it was stuck.
@@ -138,6 +148,11 @@ impl fmt::Display for Violation {
                     "{out_trade_no}: concluded after {took_ms} ms, over the policy bound of {bound_ms} ms"
                 )
             }
+            Violation::ReverseBudgetExceeded {
+                out_trade_no,
+                reverses,
+                budget,
+            } => write!(f, "{out_trade_no}: {reverses} reverse calls, over the budget of {budget}"),
             Violation::NotLive { state, at_ms } => {
                 write!(f, "not released {at_ms} ms into the world: stuck in {state}")
             }
@@ -161,6 +176,8 @@ struct OrderRecord {
     /// Lost to a power loss before any record was written: nothing was submitted, no
     /// conclusion is owed.
     abandoned: bool,
+    /// Reverse calls made for it.
+    reverses: u32,
     /// Time the order may take beyond the policy bound: power losses while it was open.
     extra_ms: u64,
     /// Conclusions that may come again: the order was resumed from a torn record, which
@@ -176,6 +193,9 @@ pub struct Checker {
     open: Option<OutTradeNo>,
     last_outcome: Option<Outcome>,
     order_bound_ms: u64,
+    /// Most reverse calls an order may take; 0 leaves them uncounted (a peer loop has
+    /// its own idea of a budget).
+    reverse_budget: u32,
     /// Every violation found, in order.
     pub violations: Vec<Violation>,
 }
@@ -200,8 +220,10 @@ impl Checker {
             open,
             last_outcome,
             order_bound_ms: bound,
+            reverse_budget,
             violations,
         } = self;
+        *reverse_budget = 0;
         orders.clear();
         credentials.clear();
         *open = None;
@@ -222,11 +244,18 @@ impl Checker {
             outcome: None,
             persisted: false,
             abandoned: false,
+            reverses: 0,
             extra_ms: 0,
             reconclusions: 0,
         });
         let last = self.orders.len() - 1;
         &mut self.orders[last]
+    }
+
+    /// Holds every order to at most `budget` reverse calls (the policy's
+    /// `reverse_attempts`). Call after [`Checker::renew`], which lifts it.
+    pub fn limit_reverses(&mut self, budget: u8) {
+        self.reverse_budget = u32::from(budget);
     }
 
     /// The cashier's order `otn` was accepted at `now`.
@@ -277,6 +306,22 @@ impl Checker {
                 if rec.submits > 1 {
                     self.violations.push(Violation::DoubleSubmit {
                         out_trade_no: out_trade_no.to_string(),
+                    });
+                }
+            }
+            Command::Backend {
+                call: BackendCall::Reverse { out_trade_no, .. },
+                ..
+            } => {
+                let budget = self.reverse_budget;
+                let rec = self.record(out_trade_no);
+                rec.reverses += 1;
+                let reverses = rec.reverses;
+                if budget > 0 && reverses == budget + 1 {
+                    self.violations.push(Violation::ReverseBudgetExceeded {
+                        out_trade_no: out_trade_no.to_string(),
+                        reverses,
+                        budget,
                     });
                 }
             }
@@ -376,6 +421,8 @@ impl Checker {
     pub fn resumed_from_torn(&mut self, otn: &OutTradeNo) {
         let bound = self.order_bound_ms;
         let rec = self.record(otn);
+        // The torn record lost its count of reverses: the budget starts over.
+        rec.reverses = 0;
         if rec.conclusions > 0 {
             rec.reconclusions += 1;
             rec.extra_ms += bound;

@@ -201,6 +201,11 @@ pub fn run_session_with<O: Observer>(
     // terminal moved out of it; only the observer leaves.
     let mut terminal = Terminal::with_strategy(strategy, spec.policy, spec.faults.clock, observer);
     let mut env = Env::new(spec, scratch);
+    if matches!(strategy, StrategyKind::Facepay) {
+        env.scratch
+            .checker
+            .limit_reverses(spec.policy.settings().reverse_attempts);
+    }
     World {
         terminal: &mut terminal,
         env: &mut env,

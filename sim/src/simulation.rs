@@ -324,7 +324,15 @@ impl<O: Observer> World<'_, '_, O> {
             }
             &Occurrence::BackendArrives { id, op, boot, request } => self.env.serve(id, op, boot, request),
             Occurrence::ServiceDeath => {
-                self.env.face_app.die();
+                let mut replayed = std::mem::take(&mut self.env.scratch.callbacks);
+                let terminal_ms = self.terminal.now(self.env.now).0;
+                self.env
+                    .face_app
+                    .die_and_replay(terminal_ms, &self.env.spec.sdk, &mut self.env.rng, &mut replayed);
+                for cb in replayed.drain(..) {
+                    self.env.schedule_callback(cb);
+                }
+                self.env.scratch.callbacks = replayed;
                 self.input(&Event::Sdk(SdkEvent::ServiceLost), false);
             }
             Occurrence::PowerOn => self.power_on(),
@@ -545,6 +553,17 @@ impl<'s> Env<'s> {
                 .agenda
                 .schedule(self.now + d, Occurrence::Backend { reply: reply_at });
         }
+    }
+
+    /// Schedules a face-app callback as it is: no faults (a replay is one already).
+    fn schedule_callback(&mut self, cb: crate::sdk::Callback) {
+        let Ok(reply) = u32::try_from(self.scratch.sdk_replies.len()) else {
+            return;
+        };
+        self.scratch.sdk_replies.push(cb.reply);
+        self.scratch
+            .agenda
+            .schedule(self.now + cb.after, Occurrence::Sdk { tag: cb.tag, reply });
     }
 
     /// The cashier hears whether its own event was turned away, and reacts: an order

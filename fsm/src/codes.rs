@@ -270,10 +270,10 @@ impl PayErrCode {
     /// proxy re-send, a failover to the backup domain (api2.mch.weixin.qq.com), an
     /// out_trade_no that collides with an older order. ORDERPAID ("订单已支付"),
     /// OUT_TRADE_NO_USED ("商户订单号重复"), AUTH_CODE_ERROR / AUTH_CODE_INVALID (a
-    /// single-use code already spent — by the first copy), INVALID_REQUEST (WeChat lists
-    /// "重复提交" among its causes) and BUYER_MISMATCH ("支付帐号错误": the order already has
-    /// another payer) say nothing about whether *this* order was charged, so they are
-    /// ambiguous: query, then reverse. Error codes:
+    /// single-use code already spent — by the first copy), INVALID_REQUEST (the public v2
+    /// typings list "duplicate" among its causes) and BUYER_MISMATCH ("支付帐号错误": the
+    /// order already has another payer) say nothing about whether *this* order was
+    /// charged, so they are ambiguous: query, then reverse. Error codes:
     /// <https://pay.weixin.qq.com/wiki/doc/api/micropay.php?chapter=9_10&index=1>.
     pub fn class(&self) -> PayClass {
         match self {

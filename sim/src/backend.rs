@@ -206,9 +206,10 @@ pub struct BackendProfile {
     /// The submit reaches the backend twice (the merchant server re-sends after a
     /// timeout, or fails over to the backup domain api2.mch.weixin.qq.com): the first
     /// copy is processed, the terminal hears the second copy's answer — ORDERPAID,
-    /// OUT_TRADE_NO_USED, AUTH_CODE_ERROR or INVALID_REQUEST. The failover is WeChat's
-    /// own advice (<https://pay.weixin.qq.com/wiki/doc/api/micropay.php?chapter=23_7>);
-    /// which code the second copy gets is an assumption (each is drawn).
+    /// OUT_TRADE_NO_USED, AUTH_CODE_ERROR or INVALID_REQUEST. The backup domain is
+    /// WeChat's own ("【备域名】https://api2.mch.weixin.qq.com ... 访问异地的接入点",
+    /// <https://pay.weixin.qq.com/doc/v3/merchant/4013070356>); which code the second
+    /// copy gets is an assumption (each is drawn).
     pub submit_twice: f64,
     /// The out_trade_no already belongs to an older order, paid by someone else
     /// ([`Ledger::open_foreign`]): the submit answers ORDERPAID and a query reports

@@ -398,8 +398,19 @@ mod tests {
         let mut bad = keys;
         bad[5] = ("time_end", "2026-12-01 06:15");
         let ev = backend_event(RequestId(1), "query", Some(&m(&bad)));
-        assert!(matches!(ev, Some(BackendEvent::Queried { answer: Err(TransportError::Unparseable), .. })));
-        let o = order(&m(&[("out_trade_no", "T1"), ("total_fee", "1"), ("time_start", "20261201061500")])).unwrap();
+        assert!(matches!(
+            ev,
+            Some(BackendEvent::Queried {
+                answer: Err(TransportError::Unparseable),
+                ..
+            })
+        ));
+        let o = order(&m(&[
+            ("out_trade_no", "T1"),
+            ("total_fee", "1"),
+            ("time_start", "20261201061500"),
+        ]))
+        .unwrap();
         assert_eq!(o.time_start.map(|t| t.secs() + 2), a.time_end.map(|t| t.secs()));
     }
 }

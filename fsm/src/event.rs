@@ -9,10 +9,10 @@ use crate::codes::{
     TradeClass, TradeState,
 };
 use crate::config::{InitParams, Merchant, OrderRequest, UserInfoRequest};
-use crate::wxtime::WxTime;
 use crate::text::{
     AuthCode, AuthInfo, FaceCode, FaceSid, FieldError, Message, Nickname, OpenId, RawData, TransactionId,
 };
+use crate::wxtime::WxTime;
 
 /// Names one command the machine issued; the host hands it back with the answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

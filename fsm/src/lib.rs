@@ -42,9 +42,9 @@ mod state;
 mod text;
 mod time;
 mod timer;
-mod wxtime;
 #[cfg(feature = "std")]
 pub mod trace;
+mod wxtime;
 
 pub use command::{
     BackendCall, Command, Conclusion, Diagnostic, DiagnosticKind, FaceCodeRequest, Notice, Outcome, PayApi,
@@ -54,8 +54,8 @@ pub use config::{
     FaceAuthType, FaceCodeType, InitParams, Merchant, OrderRequest, PerformMode, ProxyType, UserInfoRequest,
 };
 pub use event::{
-    AnswerError, AppEvent, AuthInfoAnswer, BackendEvent, Event, FaceCodeAnswer, PayAnswer, QueryAnswer, RequestId,
-    PaymentMismatch, ReverseAnswer, SdkCallKind, SdkEvent, SdkStatus, TransportError, UserInfo,
+    AnswerError, AppEvent, AuthInfoAnswer, BackendEvent, Event, FaceCodeAnswer, PayAnswer, PaymentMismatch,
+    QueryAnswer, RequestId, ReverseAnswer, SdkCallKind, SdkEvent, SdkStatus, TransportError, UserInfo,
 };
 pub use journal::{JOURNAL_BYTES, JOURNAL_VERSION, JournalError, JournalPhase, JournalRecord};
 pub use outbox::OUTBOX_CAPACITY;

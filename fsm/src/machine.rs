@@ -325,7 +325,12 @@ impl Machine {
             return None;
         }
         let tolerance = u64::from(self.policy.settings().clock_tolerance.0) / 1000;
-        a.mismatch(self.order.total_fee, &self.payer_openid, self.order.time_start, tolerance)
+        a.mismatch(
+            self.order.total_fee,
+            &self.payer_openid,
+            self.order.time_start,
+            tolerance,
+        )
     }
 
     /// True when `credential` is the one the previous order was submitted with.

@@ -64,7 +64,9 @@ impl WxTime {
             return None;
         }
         let days = (days_from_civil(y, m, d) - EPOCH_2000_DAYS) as u64;
-        Some(WxTime(days * 86_400 + hour as u64 * 3600 + minute as u64 * 60 + second as u64))
+        Some(WxTime(
+            days * 86_400 + hour as u64 * 3600 + minute as u64 * 60 + second as u64,
+        ))
     }
 
     /// The timestamp `secs` seconds after 2000-01-01 00:00:00.
@@ -91,8 +93,15 @@ impl WxTime {
         };
         // Every part is at most 4 digits, so the narrowing never loses a digit that matters.
         let part = |from, to| u8::try_from(num(from, to)).unwrap_or(u8::MAX);
-        WxTime::from_civil(num(0, 4), part(4, 6), part(6, 8), part(8, 10), part(10, 12), part(12, 14))
-            .ok_or(FieldError::Malformed { field })
+        WxTime::from_civil(
+            num(0, 4),
+            part(4, 6),
+            part(6, 8),
+            part(8, 10),
+            part(10, 12),
+            part(12, 14),
+        )
+        .ok_or(FieldError::Malformed { field })
     }
 
     /// The 14-digit wire form, written into `buf`.
@@ -164,14 +173,23 @@ mod tests {
         let mut buf = [0u8; 14];
         assert_eq!(t.write(&mut buf), "20261201061502");
         let leap = WxTime::parse(Field::TimeEnd, "20240229235959").unwrap();
-        assert_eq!(leap.secs() + 1, WxTime::parse(Field::TimeEnd, "20240301000000").unwrap().secs());
+        assert_eq!(
+            leap.secs() + 1,
+            WxTime::parse(Field::TimeEnd, "20240301000000").unwrap().secs()
+        );
         assert!(leap < t);
         assert_eq!(WxTime::from_secs(0).to_string(), "20000101000000");
     }
 
     #[test]
     fn rejects_what_is_not_a_time() {
-        for bad in ["2026120106150", "20261301000000", "20230229000000", "2026120106150x", "19991231235959"] {
+        for bad in [
+            "2026120106150",
+            "20261301000000",
+            "20230229000000",
+            "2026120106150x",
+            "19991231235959",
+        ] {
             assert_eq!(
                 WxTime::parse(Field::TimeEnd, bad),
                 Err(FieldError::Malformed { field: Field::TimeEnd }),

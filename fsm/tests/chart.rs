@@ -657,7 +657,11 @@ fn reverse_userpaying_waits_at_least_a_poll_interval() {
 fn reverse_retries_on_error_and_on_success_with_recall_y() {
     let mut h = H::reversing();
     // INVALID_REQUEST may be a rate limit: retried (SYSTEMERROR queries first: harsh.rs).
-    h.reverse_answer(Ok(reverse(ResultCode::Fail, None, Some(ReverseErrCode::InvalidRequest))));
+    h.reverse_answer(Ok(reverse(
+        ResultCode::Fail,
+        None,
+        Some(ReverseErrCode::InvalidRequest),
+    )));
     assert_eq!(h.s.next_timer(), Some((Timer::Wake, Instant(37_000))));
     h.at(37_000);
     h.reverse_answer(Ok(reverse(ResultCode::Success, Some(Recall::Y), None)));

@@ -48,8 +48,14 @@ fn a_success_of_another_order_under_this_number_is_not_paid() {
     let payer = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
     let cases = [
         (paid(Some(999), payer, None), Some(PaymentMismatch::TotalFee)),
-        (paid(Some(100), "oUpF8uN95-Ptaags6E_roPHg7AG0", None), Some(PaymentMismatch::Payer)),
-        (paid(Some(100), payer, Some("20261020120000")), Some(PaymentMismatch::TimeEnd)),
+        (
+            paid(Some(100), "oUpF8uN95-Ptaags6E_roPHg7AG0", None),
+            Some(PaymentMismatch::Payer),
+        ),
+        (
+            paid(Some(100), payer, Some("20261020120000")),
+            Some(PaymentMismatch::TimeEnd),
+        ),
         // Within the clock tolerance (24 h), and the matching payment itself.
         (paid(Some(100), payer, Some("20261130180000")), None),
         (paid(Some(100), payer, Some("20261201061503")), None),

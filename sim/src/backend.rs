@@ -5,8 +5,8 @@
 
 use facepay_fsm::codes::{PayErrCode, QueryErrCode, Recall, ResultCode, ReturnCode, ReverseErrCode};
 use facepay_fsm::{
-    AuthInfo, AuthInfoAnswer, BackendCall, BackendEvent, Event, Field, Message, OutTradeNo, PayAnswer, PayApi,
-    OpenId, PayCredential, QueryAnswer, RequestId, ReverseAnswer, TransactionId, WxTime,
+    AuthInfo, AuthInfoAnswer, BackendCall, BackendEvent, Event, Field, Message, OpenId, OutTradeNo, PayAnswer, PayApi,
+    PayCredential, QueryAnswer, RequestId, ReverseAnswer, TransactionId, WxTime,
 };
 
 use crate::ledger::{Ledger, PayingEnd, Trade};

@@ -152,7 +152,10 @@ impl fmt::Display for Violation {
                 out_trade_no,
                 reverses,
                 budget,
-            } => write!(f, "{out_trade_no}: {reverses} reverse calls, over the budget of {budget}"),
+            } => write!(
+                f,
+                "{out_trade_no}: {reverses} reverse calls, over the budget of {budget}"
+            ),
             Violation::NotLive { state, at_ms } => {
                 write!(f, "not released {at_ms} ms into the world: stuck in {state}")
             }

@@ -174,7 +174,14 @@ impl Ledger {
     /// `total_fee`, that already holds `out_trade_no`: a terminal whose numbering started
     /// over (factory reset, a cloned image) or a second terminal with the same prefix.
     /// Assumption: how often this happens in the field is not published.
-    pub(crate) fn open_foreign(&mut self, out_trade_no: &OutTradeNo, api: PayApi, now: u64, age_ms: u64, total_fee: u32) {
+    pub(crate) fn open_foreign(
+        &mut self,
+        out_trade_no: &OutTradeNo,
+        api: PayApi,
+        now: u64,
+        age_ms: u64,
+        total_fee: u32,
+    ) {
         self.next_transaction += 1;
         let transaction = self.next_transaction;
         let at = now.saturating_sub(age_ms);
@@ -313,7 +320,10 @@ mod tests {
         l.advance_to_end();
         let e = l.get("A").unwrap();
         assert_eq!(e.trade.trade_state(), TradeState::Refund);
-        assert!(e.net_charged(), "a merchant's refund does not undo what the terminal must report");
+        assert!(
+            e.net_charged(),
+            "a merchant's refund does not undo what the terminal must report"
+        );
     }
 
     #[test]

@@ -727,7 +727,14 @@ mod tests {
             screen_index: facepay_fsm::ScreenIndex::empty(),
         };
         let mut out = Vec::new();
-        app.call(10, RequestId(7), &SdkCall::GetWxpayfaceCode(req), &p, &mut rng, &mut out);
+        app.call(
+            10,
+            RequestId(7),
+            &SdkCall::GetWxpayfaceCode(req),
+            &p,
+            &mut rng,
+            &mut out,
+        );
         let first = out.remove(0);
         let mut replayed = Vec::new();
         app.die_and_replay(20, &p, &mut rng, &mut replayed);

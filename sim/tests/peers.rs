@@ -17,6 +17,7 @@ use facepay_sim::terminal::{StrategyKind, Terminal};
 use facepay_sim::world::{TerminalClock, UNIX_BASE};
 
 /// One scripted backend answer to the next settling request: its latency, or lost.
+#[allow(clippy::large_enum_variant)] // a handful per test; a query answer carries its payer
 enum Reply {
     After(u64, Answer),
     Lost,

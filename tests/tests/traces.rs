@@ -355,7 +355,10 @@ fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
     r.at(1000, order("T19", 100, "0", ""))
         .at(5000, face_code("fc-19d2c0"))
         .at(5600, submitted(pay_fail("OUT_TRADE_NO_USED")))
-        .at(10_700, queried(this_order(100, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "20250101120005")));
+        .at(
+            10_700,
+            queried(this_order(100, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "20250101120005")),
+        );
     v.push(("19-duplicate-decline-then-query-paid", r.finish(20_000)));
 
     // The out_trade_no belongs to an older order: ORDERPAID, and the query shows that
@@ -364,7 +367,10 @@ fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
     r.at(1000, order("T20", 100, "0", ""))
         .at(5000, face_code("fc-20a7e1"))
         .at(5600, submitted(pay_fail("ORDERPAID")))
-        .at(10_700, queried(this_order(5800, "oUpF8uN95-Ptaags6E_roPHg7AG0", "20241203094512")));
+        .at(
+            10_700,
+            queried(this_order(5800, "oUpF8uN95-Ptaags6E_roPHg7AG0", "20241203094512")),
+        );
     v.push(("20-collision-with-an-older-order", r.finish(20_000)));
 
     // A final decline is reversed to close the loop (every order ends SUCCESS, CLOSED or

@@ -187,9 +187,15 @@ impl JavaHost {
             vm.attach_current_thread(|env| -> JResult<()> {
                 if !LOADER_SET.get() {
                     LOADER_SET.set(true);
+                    let t = JThread::current_thread(env)?;
                     if let Some(loader) = APP_LOADER.get() {
-                        let t = JThread::current_thread(env)?;
                         t.set_context_class_loader(env, loader)?;
+                    }
+                    // Java sees the timer thread by its name: FacePaySession keeps the
+                    // host's blocking backend calls off it.
+                    if std::thread::current().name() == Some(crate::timer::THREAD_NAME) {
+                        let name = env.new_string(crate::timer::THREAD_NAME)?;
+                        t.set_name(env, &name)?;
                     }
                 }
                 f(env, &self.this)

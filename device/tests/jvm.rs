@@ -134,6 +134,11 @@ fn ambiguous_submit_is_queried_then_reversed_not_before_15s() {
 }
 
 #[test]
+fn a_blocking_backend_never_runs_on_the_shared_timer_thread() {
+    scenario("backend_off_the_timer_thread");
+}
+
+#[test]
 fn concurrent_duplicate_and_late_callbacks() {
     scenario("concurrent_duplicate_late");
 }

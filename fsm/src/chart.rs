@@ -1,4 +1,4 @@
-//! The session chart (DESIGN.md): every state, what it does on entry, and what each input
+//! The session chart (docs/design.md §chart): every state, what it does on entry, and what each input
 //! does there. A state answers `Super` for what it leaves to its parent; the root `top`
 //! refuses or reports whatever nobody handled, so every input has a defined effect.
 //!
@@ -276,7 +276,7 @@ impl Machine {
                 Transition(State::idle())
             }
             Stimulus::Timer(Timer::SdkDeadline) | Stimulus::Event(Event::App(AppEvent::Cancel)) => {
-                // stopWxpayface ends a running getWxpayfaceUserInfo (DOMAIN §1.2).
+                // stopWxpayface ends a running getWxpayfaceUserInfo (docs/protocol.md §sdk-calls).
                 self.fire_sdk(context, SdkCallKind::StopWxpayface);
                 self.notify(context, NoticeKind::UserNotIdentified);
                 Transition(State::idle())

@@ -1,5 +1,5 @@
 //! The invariant checker: holds what the terminal did against the backend's ledger after
-//! every step and at the end of the session — the safety properties of DESIGN.md.
+//! every step and at the end of the session — the safety properties of docs/design.md §safety.
 
 use std::fmt;
 

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use facepay_sim::campaign::{CampaignConfig, Shard, Summary, record_session_with, run_campaign};
+use facepay_sim::campaign::{
+    CampaignConfig, Shard, Summary, parse_jobs, parse_sessions, record_session_with, run_campaign,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Deterministic simulation of facepay terminals against a model WeChat Pay backend.
@@ -20,12 +22,35 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a campaign of simulated sessions and check every safety property.
+    #[command(after_help = RUN_EXIT)]
     Run(RunArgs),
     /// Replay recorded traces against today's machine.
+    #[command(after_help = REPLAY_EXIT)]
     Replay(facepay_sim::replay::ReplayArgs),
     /// Run facepay and the published peer loops on the same seeds and faults; one table.
+    /// The exit status is facepay's row only: the peers are expected to break properties.
+    #[command(after_help = COMPARE_EXIT)]
     Compare(CompareArgs),
 }
+
+const RUN_EXIT: &str = "Exit status:
+  0  every session kept every safety property
+  1  a violation: each is printed with its seed, session and the command that runs it
+     again; the first --max-traces sessions' traces are written to --trace-dir
+  2  bad arguments";
+
+const REPLAY_EXIT: &str = "Exit status:
+  0  every file replays exactly (a log cut short by a power loss counts, its complete
+     part having replayed exactly)
+  1  a file diverges: today's machine decides differently (the first divergence is shown)
+  2  a file cannot be read or parsed, a diagram cannot be written, or bad arguments";
+
+const COMPARE_EXIT: &str = "Exit status (facepay's row only; the peers' rows never change it):
+  0  facepay broke no property in any session
+  1  facepay's row has a violation
+  2  bad arguments
+--json lists, per strategy, the first violating sessions with their seed, session and a
+command that runs that one session again (--session).";
 
 /// Arguments of `facepay-sim compare`.
 #[derive(Debug, clap::Args)]
@@ -34,16 +59,19 @@ struct CompareArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Sessions per strategy.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = parse_sessions)]
     sessions: u64,
+    /// Run only session I (as listed in --json's violating sessions), under every strategy.
+    #[arg(long, value_name = "I", conflicts_with = "sessions")]
+    session: Option<u64>,
     /// Swarm mode: each session draws its own fault probabilities and behaviours.
     #[arg(long)]
     swarm: bool,
     /// Print the comparison as JSON on stdout instead of a table.
     #[arg(long)]
     json: bool,
-    /// Worker threads (default: the number of cores). Results do not depend on it.
-    #[arg(long)]
+    /// Worker threads, 1 to 256 (default: the number of cores). Results do not depend on it.
+    #[arg(long, value_parser = parse_jobs)]
     jobs: Option<usize>,
 }
 
@@ -53,8 +81,9 @@ struct RunArgs {
     /// Campaign seed. The same seed on the same commit gives the same sessions, byte for byte.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Sessions in the whole campaign (across all shards). Session i is seeded from (seed, i).
-    #[arg(long, default_value_t = 10_000)]
+    /// Sessions in the whole campaign (across all shards), at least 1. Session i is seeded
+    /// from (seed, i).
+    #[arg(long, default_value_t = 10_000, value_parser = parse_sessions)]
     sessions: u64,
     /// Swarm mode: each session also draws its fault probabilities, clock skew, backend and
     /// user behaviour from its seed (as TigerBeetle's VOPR). Without it, a fixed standard mix.
@@ -73,8 +102,8 @@ struct RunArgs {
     /// Print the summary as JSON on stdout instead of a table.
     #[arg(long)]
     json: bool,
-    /// Worker threads (default: the number of cores). Results do not depend on it.
-    #[arg(long)]
+    /// Worker threads, 1 to 256 (default: the number of cores). Results do not depend on it.
+    #[arg(long, value_parser = parse_jobs)]
     jobs: Option<usize>,
     /// Directory for the traces of violating sessions.
     #[arg(long, value_name = "DIR", default_value = ".")]
@@ -99,9 +128,10 @@ fn compare(args: CompareArgs) -> ExitCode {
         sessions: args.sessions,
         swarm: args.swarm,
         jobs: jobs_or_cores(args.jobs),
+        only: args.session,
     };
     let bar = progress(
-        cfg.sessions,
+        cfg.indices().end - cfg.indices().start,
         "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions × 5 strategies",
     );
     let comparison = run_compare(&cfg, |done| bar.set_position(done));
@@ -115,15 +145,18 @@ fn compare(args: CompareArgs) -> ExitCode {
         print!("{}", render_table(&comparison, std::io::stdout().is_terminal()));
     }
     // The claim is facepay's row: exit non-zero if it broke anything.
-    match comparison.rows.first() {
-        Some(r) if r.violations.total() == 0 => ExitCode::SUCCESS,
-        _ => ExitCode::FAILURE,
+    if comparison.facepay_is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
 /// `--jobs`, or one worker per core.
 fn jobs_or_cores(jobs: Option<usize>) -> usize {
-    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(facepay_sim::campaign::MAX_JOBS))
+    })
 }
 
 /// A progress bar drawn on a terminal only (hidden when stderr is a file or pipe).
@@ -166,9 +199,7 @@ fn run(args: RunArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     for f in &summary.failures {
-        for v in &f.violations {
-            eprintln!("VIOLATION seed {} session {}: {v}", f.seed, f.session);
-        }
+        eprint!("{}", f.report(cfg.swarm, cfg.power_loss));
     }
     if let Err(e) = std::fs::create_dir_all(&args.trace_dir) {
         eprintln!("cannot create {}: {e}", args.trace_dir.display());

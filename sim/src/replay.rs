@@ -47,6 +47,9 @@ pub fn main(args: ReplayArgs) -> ExitCode {
         };
         let report = replay_bytes(&bytes, args.explain || diagrams);
         if args.explain {
+            for line in report.header.iter().flat_map(diagram::header_lines) {
+                println!("{line}");
+            }
             print!("{}", report.transcript_text());
         }
         print!("{}", report.verdict_text(&name));

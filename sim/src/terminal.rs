@@ -76,7 +76,7 @@ impl Strategy for Facepay {
     }
     #[inline]
     fn handle_timeout(&mut self, session: &mut Session, now: Instant) -> Result<(), HandleError> {
-        session.handle_timeout(now)
+        session.handle_timeout(now).map(drop)
     }
     #[inline(always)]
     fn poll_command(&mut self, session: &mut Session) -> Option<Command> {

@@ -1,5 +1,5 @@
 //! The peer loops against scripted backend answers: one transcript each (insta snapshots,
-//! read against DOMAIN §3.2 / §3.4 and the sources quoted in `sim/src/peers/*.rs`), and
+//! read against docs/protocol.md §timings / §closed-loop and the sources quoted in `sim/src/peers/*.rs`), and
 //! the comparison's claim: facepay's row has no violation on a fixed seed set, with the
 //! peers' rows whatever their faithful loops produce.
 
@@ -385,6 +385,7 @@ fn facepay_row_is_clean_and_the_peers_are_reported_as_they_are() {
         sessions: 300,
         swarm: false,
         jobs: 2,
+        only: None,
     };
     let c = run_compare(&cfg, |_| {});
     let names: Vec<&str> = c.rows.iter().map(|r| r.strategy).collect();

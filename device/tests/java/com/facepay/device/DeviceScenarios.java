@@ -221,6 +221,7 @@ public final class DeviceScenarios {
                 case "happy0": happy("0"); break;
                 case "happy1": happy("1"); break;
                 case "ambiguous_submit_reverses": ambiguousSubmitReverses(); break;
+                case "backend_off_the_timer_thread": backendOffTheTimerThread(); break;
                 case "concurrent_duplicate_late": concurrentDuplicateLate(); break;
                 case "host_exceptions": hostExceptions(); break;
                 case "release": release(); break;
@@ -317,6 +318,46 @@ public final class DeviceScenarios {
             check(backend.count("query") >= 2, "queries " + backend.count("query"));
             check(!reverseAt.isEmpty() && reverseAt.get(0) - submittedAt >= 15000, "reverse too early: " + reverseAt);
             check(rec.states.contains("Querying") && rec.states.contains("Reversing"), "states " + rec.states);
+        }
+    }
+
+    /**
+     * A host whose backend blocks in execute (a synchronous HTTP call): the calls a timer
+     * causes (here the queries after an ambiguous submit, on the real clock) run on the
+     * session's backend thread, never on the timer thread every session shares.
+     */
+    static void backendOffTheTimerThread() throws Exception {
+        Recorder rec = new Recorder();
+        final List<String> threads = Collections.synchronizedList(new ArrayList<String>());
+        Backend backend = new Backend() {
+            @Override
+            Map<String, Object> answer(BackendRequest r) {
+                threads.add(r.op + "@" + Thread.currentThread().getName());
+                if (r.op.equals("submit")) {
+                    return map("return_code", "SUCCESS", "result_code", "FAIL", "err_code", "SYSTEMERROR");
+                }
+                if (r.op.equals("query")) {
+                    try {
+                        Thread.sleep(200); // blocking HTTP
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return super.answer(r);
+            }
+        };
+        backend.sameThread = true;
+        try (FacePaySession s = started(map("first_query_delay", "50", "poll_interval", "50"), backend, rec)) {
+            awaitState(s, "Idle");
+            s.startOrder(map("out_trade_no", "T-block", "total_fee", "100", "face_code_type", "1"));
+            Map<String, String> c = rec.awaitConclusion();
+            check(c.get("outcome").equals("Paid"), "outcome " + c);
+            synchronized (threads) {
+                check(threads.stream().noneMatch(n -> n.endsWith("@" + FacePaySession.TIMER_THREAD)),
+                        "execute ran on the timer thread: " + threads);
+                check(threads.contains("query@" + FacePaySession.BACKEND_THREAD),
+                        "the timer's query ran on the backend thread: " + threads);
+            }
         }
     }
 

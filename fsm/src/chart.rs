@@ -766,7 +766,10 @@ impl Machine {
         let needs_report = self.policy.settings().sdk_version.needs_pay_result_update()
             && !self.order.ignore_update_pay_result
             && self.credential_kind == CredentialKind::FaceCode
-            && !self.sdk_lost;
+            && !self.sdk_lost
+            // Neither SUCCESS nor ERROR is known to be true: the face UI must not tell the
+            // customer "failed" while the money may have moved (docs/design.md §safety, property 8).
+            && outcome != OrderOutcome::NeedsReconciliation;
         if needs_report {
             State::reporting()
         } else {

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use facepay_sim::campaign::{
-    CampaignConfig, Shard, Summary, parse_jobs, parse_sessions, record_session_with, run_campaign,
+    CampaignConfig, Shard, Summary, parse_jobs, parse_sessions, record_session_as, run_campaign_as,
 };
+use facepay_sim::terminal::StrategyKind;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Deterministic simulation of facepay terminals against a model WeChat Pay backend.
@@ -111,6 +112,18 @@ struct RunArgs {
     /// Write traces for at most this many violating sessions.
     #[arg(long, value_name = "N", default_value_t = 3)]
     max_traces: usize,
+    /// Drive each terminal by a simulated seed app through the `wxFacePay` facade instead
+    /// of the machine directly: documented, impatient-reverse, retry-on-false,
+    /// discount-at-micropay, release-mid-order, old-order-lookups.
+    #[arg(long, value_name = "NAME", value_parser = parse_app)]
+    app: Option<facepay_sim::apps::AppKind>,
+}
+
+fn parse_app(s: &str) -> Result<facepay_sim::apps::AppKind, String> {
+    facepay_sim::apps::AppKind::from_name(s).ok_or_else(|| {
+        let names: Vec<_> = facepay_sim::apps::AppKind::ALL.iter().map(|a| a.name()).collect();
+        format!("unknown app `{s}`; one of: {}", names.join(", "))
+    })
 }
 
 fn main() -> ExitCode {
@@ -132,7 +145,7 @@ fn compare(args: CompareArgs) -> ExitCode {
     };
     let bar = progress(
         cfg.indices().end - cfg.indices().start,
-        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions × 5 strategies",
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions × 11 strategies",
     );
     let comparison = run_compare(&cfg, |done| bar.set_position(done));
     bar.finish_and_clear();
@@ -184,7 +197,11 @@ fn run(args: RunArgs) -> ExitCode {
         cfg.shard.len(cfg.sessions),
         "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions ({per_sec}, eta {eta})",
     );
-    let summary = run_campaign(&cfg, |done| bar.set_position(done));
+    let strategy = args.app.map_or(StrategyKind::Facepay, StrategyKind::App);
+    let summary = run_campaign_as(&cfg, strategy, |done| bar.set_position(done));
+    if args.app.is_some() && !args.json {
+        println!("driver: {} (the seed facade)", strategy.name());
+    }
     bar.finish_and_clear();
 
     if args.json {
@@ -199,7 +216,15 @@ fn run(args: RunArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     for f in &summary.failures {
-        eprint!("{}", f.report(cfg.swarm, cfg.power_loss));
+        let report = f.report(cfg.swarm, cfg.power_loss);
+        // The same session again must be driven by the same seed app.
+        match args.app {
+            Some(app) => eprint!(
+                "{}",
+                report.replace("facepay-sim run ", &format!("facepay-sim run --app {} ", app.name()))
+            ),
+            None => eprint!("{report}"),
+        }
     }
     if let Err(e) = std::fs::create_dir_all(&args.trace_dir) {
         eprintln!("cannot create {}: {e}", args.trace_dir.display());
@@ -210,7 +235,7 @@ fn run(args: RunArgs) -> ExitCode {
             .join(format!("facepay-sim-seed{}-session{}.jsonl", f.seed, f.session));
         let written = std::fs::File::create(&path)
             .map(std::io::BufWriter::new)
-            .and_then(|w| record_session_with(f.seed, f.session, cfg.swarm, cfg.power_loss, w));
+            .and_then(|w| record_session_as(strategy, f.seed, f.session, cfg.swarm, cfg.power_loss, w));
         match written {
             Ok(_) => eprintln!(
                 "trace of seed {} session {} written to {} (replay: facepay-sim replay {})",

@@ -13,6 +13,7 @@ use std::io::Write;
 use facepay_fsm::trace::TraceWriter;
 use facepay_fsm::{Command, DiagnosticKind, Event, HandleError, Instant, Policy, Session, Timer};
 
+use crate::apps::{AppKind, AppStrategy};
 use crate::peers::{Note, PeerKind, PeerStrategy};
 
 use crate::world::{TerminalClock, WorldMs};
@@ -100,6 +101,8 @@ pub enum StrategyKind {
     Facepay,
     /// A peer loop settles each order.
     Peer(PeerKind),
+    /// The machine through the seed facade, driven by a simulated seed app ([`crate::apps`]).
+    App(AppKind),
 }
 
 impl StrategyKind {
@@ -117,6 +120,7 @@ impl StrategyKind {
         match self {
             StrategyKind::Facepay => "facepay",
             StrategyKind::Peer(p) => p.name(),
+            StrategyKind::App(a) => a.name(),
         }
     }
 }
@@ -127,13 +131,15 @@ enum Engine {
     #[default]
     Facepay,
     Peer(Box<PeerStrategy>),
+    App(Box<AppStrategy>),
 }
 
 impl Engine {
-    fn new(kind: StrategyKind) -> Self {
+    fn new(kind: StrategyKind, policy: &Policy) -> Self {
         match kind {
             StrategyKind::Facepay => Engine::Facepay,
             StrategyKind::Peer(p) => Engine::Peer(Box::new(PeerStrategy::new(p))),
+            StrategyKind::App(a) => Engine::App(Box::new(AppStrategy::new(a, policy))),
         }
     }
 }
@@ -144,6 +150,7 @@ impl Strategy for Engine {
         match self {
             Engine::Facepay => Facepay.handle(session, now, event),
             Engine::Peer(p) => p.handle(session, now, event),
+            Engine::App(a) => a.handle(session, now, event),
         }
     }
     #[inline]
@@ -151,6 +158,7 @@ impl Strategy for Engine {
         match self {
             Engine::Facepay => Facepay.handle_timeout(session, now),
             Engine::Peer(p) => p.handle_timeout(session, now),
+            Engine::App(a) => a.handle_timeout(session, now),
         }
     }
     #[inline(always)]
@@ -158,6 +166,7 @@ impl Strategy for Engine {
         match self {
             Engine::Facepay => Facepay.poll_command(session),
             Engine::Peer(p) => p.poll_command(session),
+            Engine::App(a) => a.poll_command(session),
         }
     }
     #[inline]
@@ -165,6 +174,7 @@ impl Strategy for Engine {
         match self {
             Engine::Facepay => Facepay.next_timer(session),
             Engine::Peer(p) => p.next_timer(session),
+            Engine::App(a) => a.next_timer(session),
         }
     }
     #[inline]
@@ -172,6 +182,7 @@ impl Strategy for Engine {
         match self {
             Engine::Facepay => Facepay.refusal(session),
             Engine::Peer(p) => p.refusal(session),
+            Engine::App(a) => a.refusal(session),
         }
     }
 }
@@ -214,7 +225,7 @@ impl<O: Observer> Terminal<O> {
         };
         Terminal {
             session: Session::new(policy),
-            strategy: Engine::new(strategy),
+            strategy: Engine::new(strategy, &policy),
             clock,
             observer,
             deadline: Cell::new(None),
@@ -232,7 +243,17 @@ impl<O: Observer> Terminal<O> {
     pub fn take_peer_notes(&mut self) -> Vec<Note> {
         match &mut self.strategy {
             Engine::Peer(p) => p.take_notes(),
-            Engine::Facepay => Vec::new(),
+            Engine::Facepay | Engine::App(_) => Vec::new(),
+        }
+    }
+
+    /// The seed app's view broken so far, and its calls still unanswered past their
+    /// bound at world time `end`; nothing for the other strategies.
+    pub fn take_app_violations(&mut self, end: WorldMs) -> Vec<crate::checker::Violation> {
+        let now = self.now(end);
+        match &mut self.strategy {
+            Engine::App(a) => a.take_violations(Some(now)),
+            _ => Vec::new(),
         }
     }
 
@@ -280,6 +301,11 @@ impl<O: Observer> Terminal<O> {
             }),
             Engine::Peer(p) => {
                 let c = p.poll_command(&mut self.session)?;
+                observer.output(now, &c);
+                Some(f(&c))
+            }
+            Engine::App(a) => {
+                let c = a.poll_command(&mut self.session)?;
                 observer.output(now, &c);
                 Some(f(&c))
             }
@@ -357,6 +383,12 @@ impl<O: Observer> Terminal<O> {
             Engine::Peer(p) => {
                 p.power_lost();
                 Session::new(*session.policy())
+            }
+            // The app process restarts; the facade takes the journal's order from the
+            // resumed session's first record.
+            Engine::App(a) => {
+                a.power_lost(session.policy());
+                session
             }
         };
         let now = self.now(t);

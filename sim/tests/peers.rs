@@ -396,7 +396,13 @@ fn facepay_row_is_clean_and_the_peers_are_reported_as_they_are() {
             "wechat-php-sample",
             "wechat-java-pos",
             "alipay-f2f-demo",
-            "naive-one-query"
+            "naive-one-query",
+            "app-documented",
+            "app-impatient-reverse",
+            "app-retry-on-false",
+            "app-discount-at-micropay",
+            "app-release-mid-order",
+            "app-old-order-lookups"
         ]
     );
     let facepay = &c.rows[0];

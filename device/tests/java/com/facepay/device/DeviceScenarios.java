@@ -579,6 +579,13 @@ public final class DeviceScenarios {
         }
     }
 
+    /** The seed's number-typed keys (telephone_used, underage_state, expires_in). */
+    static void num(Map<String, Object> r, String what, String... keys) {
+        for (String k : keys) {
+            check(r.get(k) instanceof Integer, what + ": " + k + " is not a number: " + r);
+        }
+    }
+
     static void err(Map<String, Object> r, String what, String code) {
         check(Boolean.FALSE.equals(r.get("status")) && code.equals(r.get("errorCode")) && r.get("msg") instanceof String,
             what + " should fail with " + code + ": " + r);
@@ -592,19 +599,28 @@ public final class DeviceScenarios {
             Answers a = new Answers();
             pay.initWxpayface(a);
             ok(a.next("initWxpayface"), "initWxpayface");
+            // A second init answers SUCCESS, as the SDK does; the seed's nested proxy applies.
+            pay.initWxpayface(map("proxy", map("ip", "10.0.0.8", "port", "3128", "proxy_type", 3)), a);
+            ok(a.next("initWxpayface again"), "initWxpayface again");
+            pay.initWxpayface(map("proxytype", "3"), a);
+            err(a.next("initWxpayface with a typo"), "initWxpayface with a typo", "PARAM_ERROR");
             pay.getWxpayfaceRawdata(a);
             ok(a.next("getWxpayfaceRawdata"), "getWxpayfaceRawdata", "rawdata");
             pay.getWxpayFaceAuthInfo(map(), a);
-            ok(a.next("getWxpayFaceAuthInfo"), "getWxpayFaceAuthInfo", "authinfo", "expires_in");
+            Map<String, Object> auth = a.next("getWxpayFaceAuthInfo");
+            ok(auth, "getWxpayFaceAuthInfo", "authinfo");
+            num(auth, "getWxpayFaceAuthInfo", "expires_in");
             pay.getWxpayfaceUserInfo(map("appid", "wx2421b1c4370ec43b", "mch_id", "10000100", "store_id", "S1",
                 "face_authtype", "FACEID-ONCE", "authinfo", "AUTHINFO-1"), a);
             Map<String, Object> user = a.next("getWxpayfaceUserInfo");
-            ok(user, "getWxpayfaceUserInfo", "openid", "sub_openid", "nickname");
+            ok(user, "getWxpayfaceUserInfo", "openid", "sub_openid", "nickname", "token", "unionid_code", "unionid_msg");
             check("张三".equals(user.get("nickname")), "nickname " + user);
             pay.getWxpayfaceCode(map("appid", "wx2421b1c4370ec43b", "mch_id", "10000100", "store_id", "S1",
                 "face_authtype", "FACEPAY", "telephone", "", "openid", "", "out_trade_no", "T-doc",
                 "total_fee", "1", "authinfo", "AUTHINFO-1"), a);
-            ok(a.next("getWxpayfaceCode"), "getWxpayfaceCode", "face_code", "openid", "sub_openid", "telephone_used", "underage_state");
+            Map<String, Object> code = a.next("getWxpayfaceCode");
+            ok(code, "getWxpayfaceCode", "face_code", "openid", "sub_openid");
+            num(code, "getWxpayfaceCode", "telephone_used", "underage_state");
             pay.micropay(map("out_trade_no", "T-doc"), a);
             Map<String, Object> paid = a.next("micropay");
             ok(paid, "micropay", "out_trade_no", "transaction_id");
@@ -828,8 +844,10 @@ public final class DeviceScenarios {
             check(backend.count("submit") == 0 && backend.count("query") == 0, "requests " + backend.requests);
             check("2".equals(backend.last("reverse").params.get("attempt")), "reverse attempt " + backend.last("reverse").params);
             Map<String, Object> q = query.next("orderquery");
-            ok(q, "orderquery", "trade_state");
-            check("REVOKED".equals(q.get("trade_state")) && "T-rust-rev".equals(q.get("out_trade_no")), "orderquery " + q);
+            // Reversed: the backend reported no trade_state, so none is invented.
+            ok(q, "orderquery", "facepay_state");
+            check("REVERSED".equals(q.get("facepay_state")) && q.get("trade_state") == null
+                && "T-rust-rev".equals(q.get("out_trade_no")), "orderquery " + q);
             err(pay1.next("micropay"), "micropay of a reversed order", "REVERSED");
             ok(init.next("initWxpayface"), "initWxpayface after the conclusion");
             check(!new File(path).exists(), "journal cleared");
@@ -1021,7 +1039,7 @@ public final class DeviceScenarios {
             check("Reversed".equals(m.get("outcome")) && "T-w2".equals(m.get("out_trade_no")), "micropay " + m);
             pay.orderquery(map("out_trade_no", "T-w2"), a);
             Map<String, Object> q = a.next("orderquery");
-            check("REVOKED".equals(q.get("trade_state")), "orderquery " + q);
+            check("REVERSED".equals(q.get("facepay_state")) && q.get("trade_state") == null, "orderquery " + q);
             check(backend.count("submit") == 0, "a submit went out: " + backend.requests);
         }
     }

@@ -14,7 +14,7 @@
 //! │     ├─ Scanning    Face | Code (after SCAN_PAYMENT)
 //! │     ├─ Settling ── money may be moving: refuses Cancel, Release, new orders
 //! │     │  ├─ Submitting → Querying (poll until the budget) → Reversing (≥15 s, recall=Y)
-//! │     │  │   a final decline → Reversing (close the loop, if the policy says so)
+//! │     │  │   a final decline or PAYERROR → Reversing (close the loop, if the policy says so)
 //! │     │  │   Reversing ─SYSTEMERROR→ Querying (one query) → Reversing
 //! │     └─ Reporting   updateWxpayfacePayResult (SDK < 2.13)
 //! ├─ Releasing → Released
@@ -502,7 +502,7 @@ impl Machine {
                         (PayClass::Declined, Some(code)) if self.policy.settings().close_declined_orders => {
                             // Close the loop: a reverse makes the order REVOKED, so no
                             // later attempt on it can charge (Policy::close_declined_orders).
-                            self.settlement.declined = Some(code.clone());
+                            self.settlement.closing = Some(Reason::Declined(code.clone()));
                             Transition(State::reversing())
                         }
                         (PayClass::Declined, Some(code)) => {
@@ -594,11 +594,24 @@ impl Machine {
                             let reason = Reason::TradeState(TradeState::Refund);
                             Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, reason))
                         }
+                        // PAYERROR is final but not closed (WeChat's list: SUCCESS, CLOSED,
+                        // REVOKED): close it as a decline is closed.
+                        // (After our reverse's SYSTEMERROR, PAYERROR says it did not act.)
+                        (TradeClass::Unpaid, Some(TradeState::PayError)) if self.policy.settings().close_declined_orders => {
+                            if self.settlement.closing.is_none() {
+                                self.settlement.closing = Some(Reason::TradeState(TradeState::PayError));
+                            }
+                            if self.settlement.verify_reverse {
+                                self.reverse_again(context)
+                            } else {
+                                Transition(State::reversing())
+                            }
+                        }
                         (TradeClass::Unpaid, Some(state)) => {
-                            let (outcome, reason) = match self.settlement.declined.take() {
-                                Some(code) => (OrderOutcome::NotPaid, Reason::Declined(code)),
+                            let (outcome, reason) = match self.settlement.closing.take() {
+                                Some(reason) => (OrderOutcome::NotPaid, reason),
                                 // Our reverse's SYSTEMERROR hid its success.
-                                None if self.settlement.verify_reverse => {
+                                None if self.settlement.verify_reverse && *state == TradeState::Revoked => {
                                     (OrderOutcome::Reversed, Reason::TradeState(state.clone()))
                                 }
                                 None => (OrderOutcome::NotPaid, Reason::TradeState(state.clone())),
@@ -655,15 +668,13 @@ impl Machine {
                 self.settlement.reverse_unanswered |= answer.is_err();
                 let class = answer.as_ref().map_or(ReverseClass::Retry, |a| a.class());
                 match (class, answer.as_ref().ok().and_then(|a| a.err_code.as_ref())) {
-                    (ReverseClass::Confirmed, _) => match self.settlement.declined.take() {
-                        Some(code) => Transition(self.conclude(context, OrderOutcome::NotPaid, Reason::Declined(code))),
+                    (ReverseClass::Confirmed, _) => match self.settlement.closing.take() {
+                        Some(reason) => Transition(self.conclude(context, OrderOutcome::NotPaid, reason)),
                         None => Transition(self.conclude(context, OrderOutcome::Reversed, Reason::ReverseConfirmed)),
                     },
-                    (ReverseClass::Impossible, Some(code)) => match self.settlement.declined.take() {
-                        // Closing a declined order is housekeeping: the decline stands.
-                        Some(declined) => {
-                            Transition(self.conclude(context, OrderOutcome::NotPaid, Reason::Declined(declined)))
-                        }
+                    (ReverseClass::Impossible, Some(code)) => match self.settlement.closing.take() {
+                        // Closing a failed order is housekeeping: the failure stands.
+                        Some(reason) => Transition(self.conclude(context, OrderOutcome::NotPaid, reason)),
                         None => {
                             let reason = Reason::ReverseRefused(code.clone());
                             Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, reason))
@@ -839,9 +850,9 @@ impl Machine {
     fn retry_reverse(&mut self, context: &mut Effects<'_>, user_paying: bool) -> Outcome<State> {
         let s = self.policy.settings();
         if self.reverse_attempts >= s.reverse_attempts {
-            if let Some(code) = self.settlement.declined.take() {
-                // The decline stands; only the loop could not be closed.
-                return Transition(self.conclude(context, OrderOutcome::NotPaid, Reason::Declined(code)));
+            if let Some(reason) = self.settlement.closing.take() {
+                // The failure stands; only the loop could not be closed.
+                return Transition(self.conclude(context, OrderOutcome::NotPaid, reason));
             }
             return Transition(self.conclude(
                 context,

@@ -139,9 +139,10 @@ pub(crate) enum AuthStep {
 /// alone, which is the conservative reading of both).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Settlement {
-    /// The submit was finally declined and the order is being reversed to close it
-    /// (`Policy::close_declined_orders`): a confirmed reverse concludes NotPaid with this.
-    pub(crate) declined: Option<crate::codes::PayErrCode>,
+    /// The order failed for good (a final decline, or a query's PAYERROR) and is being
+    /// reversed to close it (`Policy::close_declined_orders`): once the reverse is
+    /// confirmed, refused or out of budget, it concludes NotPaid with this reason.
+    pub(crate) closing: Option<Reason>,
     /// The last reverse answered SYSTEMERROR: query the order before reversing again.
     pub(crate) verify_reverse: bool,
     /// A reverse went unanswered (timeout, transport error): it may still reach WeChat

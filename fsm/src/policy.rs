@@ -66,7 +66,7 @@ pub struct PolicySettings {
     pub reverse_backoff_max: Duration,
     /// The installed face app version; decides whether `updateWxpayfacePayResult` is sent.
     pub sdk_version: SdkVersion,
-    /// Close the loop on a final decline: reverse the declined order (from
+    /// Close the loop on a final decline (or a query's PAYERROR): reverse the order (from
     /// `reverse_not_before` after the submit) so that it ends REVOKED, as WeChat asks of
     /// every order ("must end in SUCCESS, CLOSED or REVOKED",
     /// <https://pay.weixin.qq.com/doc/global/v2/en/4013665567>); the cashier then hears

@@ -516,7 +516,8 @@ fn duplicate_submit_answer_after_paid_is_stale() {
 
 #[test]
 fn query_final_states_end_unpaid() {
-    for state in [TradeState::Closed, TradeState::Revoked, TradeState::PayError] {
+    // PAYERROR is closed by a reverse first (harsh.rs).
+    for state in [TradeState::Closed, TradeState::Revoked] {
         let mut h = H::querying();
         h.at(10_100);
         let out = h.query_answer(Ok(query(state.clone())));

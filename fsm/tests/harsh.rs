@@ -242,3 +242,19 @@ fn a_payment_found_after_an_unanswered_reverse_is_not_for_the_terminal_to_conclu
         Some((Outcome::NeedsReconciliation, Reason::PaidWhileReversing))
     );
 }
+
+#[test]
+fn a_payerror_is_reversed_to_close_the_loop_then_ends_unpaid() {
+    let mut h = H::querying();
+    h.at(10_100);
+    let out = h.query_answer(Ok(query(TradeState::PayError)));
+    assert_eq!(concluded(&out), None);
+    assert_eq!(h.state(), StateId::Reversing);
+    h.at(20_000);
+    assert_eq!(h.times(Call::Reverse), vec![20_000]);
+    let out = h.reverse_answer(Ok(reverse(ResultCode::Success, Some(Recall::N), None)));
+    assert_eq!(
+        concluded(&out),
+        Some((Outcome::NotPaid, Reason::TradeState(TradeState::PayError)))
+    );
+}

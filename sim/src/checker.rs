@@ -7,7 +7,7 @@ use facepay_fsm::{
     BackendCall, Command, FaceCode, Notice, OutTradeNo, Outcome, PayCredential, PayResult, SdkCall, Session,
 };
 
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, Trade};
 use crate::world::WorldMs;
 
 /// A broken property, with what shows it.
@@ -84,6 +84,16 @@ pub enum Violation {
         reverses: u32,
         /// The budget.
         budget: u32,
+    },
+    /// Property 2 (closed loop, when the policy promises it): an order concluded NotPaid is
+    /// left open at WeChat (PAYERROR or NOTPAY, not CLOSED or REVOKED) although its
+    /// reverse budget was not spent. WeChat: every order must end SUCCESS, CLOSED or
+    /// REVOKED (<https://pay.weixin.qq.com/doc/global/v2/en/4013665567>).
+    LoopLeftOpen {
+        /// The order.
+        out_trade_no: String,
+        /// Its trade_state at the end.
+        trade_state: String,
     },
     /// Property 4: the session did not reach Released within the bound after faults stopped.
     NotLive {
@@ -165,6 +175,10 @@ impl fmt::Display for Violation {
                 f,
                 "{out_trade_no}: {reverses} reverse calls, over the budget of {budget}"
             ),
+            Violation::LoopLeftOpen {
+                out_trade_no,
+                trade_state,
+            } => write!(f, "{out_trade_no}: concluded NotPaid but left {trade_state}, not closed"),
             Violation::NotLive { state, at_ms } => {
                 write!(f, "not released {at_ms} ms into the world: stuck in {state}")
             }
@@ -227,6 +241,9 @@ pub struct Checker {
     /// Most reverse calls an order may take; 0 leaves them uncounted (a peer loop has
     /// its own idea of a budget).
     reverse_budget: u32,
+    /// Orders concluded NotPaid must be closed at WeChat (the policy's
+    /// `close_declined_orders`).
+    closed_loop: bool,
     /// Every violation found, in order.
     pub violations: Vec<Violation>,
 }
@@ -252,9 +269,11 @@ impl Checker {
             last_outcome,
             order_bound_ms: bound,
             reverse_budget,
+            closed_loop,
             violations,
         } = self;
         *reverse_budget = 0;
+        *closed_loop = false;
         orders.clear();
         credentials.clear();
         *open = None;
@@ -287,6 +306,12 @@ impl Checker {
     /// `reverse_attempts`). Call after [`Checker::renew`], which lifts it.
     pub fn limit_reverses(&mut self, budget: u8) {
         self.reverse_budget = u32::from(budget);
+    }
+
+    /// Holds every order concluded NotPaid to being closed at WeChat (unless its reverse
+    /// budget was spent). Call after [`Checker::renew`], which lifts it.
+    pub fn expect_closed_loop(&mut self, on: bool) {
+        self.closed_loop = on;
     }
 
     /// The cashier's order `otn` was accepted at `now`.
@@ -497,6 +522,20 @@ impl Checker {
                     .push(Violation::PaidButNotCharged { out_trade_no: otn() }),
                 _ => {}
             }
+            let spent = self.reverse_budget > 0 && o.reverses >= self.reverse_budget;
+            if self.closed_loop
+                && o.outcome == Some(Outcome::NotPaid)
+                && o.submits > 0
+                && !spent
+                && let Some(e) = ledger.get(&o.out_trade_no)
+                && !e.foreign
+                && matches!(e.trade, Trade::Failed | Trade::NotPay)
+            {
+                self.violations.push(Violation::LoopLeftOpen {
+                    out_trade_no: otn(),
+                    trade_state: e.trade.trade_state().to_string(),
+                });
+            }
         }
         for e in ledger.entries() {
             // Counted where the money is: a resumed terminal forgets what it sent.
@@ -525,7 +564,7 @@ impl Checker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{PayingEnd, Trade};
+    use crate::ledger::PayingEnd;
     use facepay_fsm::{Conclusion, Field, PayApi, Reason, TransactionId};
 
     fn concluded(otn: &OutTradeNo, outcome: Outcome) -> Command {

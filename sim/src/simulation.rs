@@ -205,6 +205,9 @@ pub fn run_session_with<O: Observer>(
         env.scratch
             .checker
             .limit_reverses(spec.policy.settings().reverse_attempts);
+        env.scratch
+            .checker
+            .expect_closed_loop(spec.policy.settings().close_declined_orders);
     }
     World {
         terminal: &mut terminal,

@@ -597,7 +597,9 @@ impl Machine {
                         // PAYERROR is final but not closed (WeChat's list: SUCCESS, CLOSED,
                         // REVOKED): close it as a decline is closed.
                         // (After our reverse's SYSTEMERROR, PAYERROR says it did not act.)
-                        (TradeClass::Unpaid, Some(TradeState::PayError)) if self.policy.settings().close_declined_orders => {
+                        (TradeClass::Unpaid, Some(TradeState::PayError))
+                            if self.policy.settings().close_declined_orders =>
+                        {
                             if self.settlement.closing.is_none() {
                                 self.settlement.closing = Some(Reason::TradeState(TradeState::PayError));
                             }

@@ -178,7 +178,10 @@ impl fmt::Display for Violation {
             Violation::LoopLeftOpen {
                 out_trade_no,
                 trade_state,
-            } => write!(f, "{out_trade_no}: concluded NotPaid but left {trade_state}, not closed"),
+            } => write!(
+                f,
+                "{out_trade_no}: concluded NotPaid but left {trade_state}, not closed"
+            ),
             Violation::NotLive { state, at_ms } => {
                 write!(f, "not released {at_ms} ms into the world: stuck in {state}")
             }

@@ -25,6 +25,9 @@ const FINDS: &[(&str, u64, bool)] = &[
     ("paid-after-unanswered-reverse", 119_978, false),
     // A power loss right after the tenth reverse left, and an eleventh after the restart.
     ("resume-keeps-the-reverse-budget", 7_123, true),
+    // A final decline, or a query's PAYERROR, concluded without closing the order.
+    ("close-the-loop-on-declines", 19, false),
+    ("close-the-loop-on-payerror", 92, false),
 ];
 
 #[test]

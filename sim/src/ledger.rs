@@ -109,7 +109,7 @@ pub struct LedgerEntry {
     /// ([`Trade::Refunded`]).
     pub refund: Option<(u64, bool)>,
     /// An older order of another customer under the same out_trade_no (its charge is
-    /// not this session's money): [`Ledger::open_foreign`].
+    /// not this session's money): `Ledger::open_foreign`.
     pub foreign: bool,
 }
 

@@ -271,7 +271,8 @@ pub fn record_session<W: Write>(seed: u64, index: u64, swarm: bool, out: W) -> s
 }
 
 /// As [`record_session`], with power losses on or off. A trace that crosses a power loss
-/// holds every boot's commands; `replay` follows one boot, so it diverges at the first.
+/// holds one session per boot, each under its own header (the resumed ones carry the
+/// journal they resumed from and name the boot they continue); `replay` checks each.
 pub fn record_session_with<W: Write>(
     seed: u64,
     index: u64,
@@ -292,7 +293,7 @@ pub fn record_session_with<W: Write>(
         "spec".into(),
         serde_json::to_value(&spec).map_err(std::io::Error::other)?,
     );
-    let header = TraceHeader::new(spec.policy, meta);
+    let header = TraceHeader::new(spec.policy, meta).named(format!("seed{seed}-session{index}"));
     let writer = TraceWriter::new(out, &header, Redaction::Raw)?;
     let mut scratch = Scratch::default();
     let (report, mut writer) = run_session(&spec, &mut scratch, writer);

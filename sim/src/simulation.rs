@@ -465,8 +465,9 @@ impl<O: Observer> World<'_, '_, O> {
             self.env.react(reaction);
         }
         self.env.steps += 1;
+        let bytes: &[u8] = self.env.journal.as_ref().map_or(&[], |b| &b[..]);
         self.terminal
-            .restart(self.env.now, session, &mut self.env.scratch.commands);
+            .restart(self.env.now, session, bytes, &mut self.env.scratch.commands);
         self.after_step(Ok(()));
     }
 }

@@ -15,6 +15,7 @@ pub mod checker;
 pub mod compare;
 pub mod diagram;
 pub mod faults;
+pub mod fleet;
 pub mod ledger;
 pub mod peers;
 pub mod replay;

@@ -178,6 +178,11 @@ pub struct Scratch {
 }
 
 impl Scratch {
+    /// The backend's ledger after the last session run with this scratch (for bills).
+    pub fn ledger(&self) -> &crate::ledger::Ledger {
+        &self.backend.ledger
+    }
+
     /// Brings the ledger up to world time `now` (users finish paying, orders expire).
     fn ledger_at(&mut self, now: WorldMs) {
         self.backend.ledger.advance(TerminalClock::backend(now));

@@ -36,3 +36,75 @@ fn power_loss_traces_replay_exactly() {
         "{resumed} resumed boots in {boots}: the test must see power losses"
     );
 }
+
+mod reconcile_end_to_end {
+    use std::collections::BTreeSet;
+
+    use facepay_sim::bill::{parse_bill, write_bill};
+    use facepay_sim::campaign::{CampaignConfig, Shard};
+    use facepay_sim::checker::Violation;
+    use facepay_sim::fieldlog::record_with_bill;
+    use facepay_sim::peers::PeerKind;
+    use facepay_sim::reconcile::{LoggedOrders, read_orders, reconcile};
+    use facepay_sim::terminal::StrategyKind;
+
+    /// Runs `sessions` sessions under `strategy`, then reconciles their logs with the
+    /// bill of their ledgers: (out_trade_nos reconcile flags for money, the out_trade_nos
+    /// of the checker's money violations).
+    fn campaign(strategy: StrategyKind, sessions: u64, power_loss: bool) -> (BTreeSet<String>, BTreeSet<String>) {
+        let cfg = CampaignConfig {
+            seed: 2026,
+            sessions,
+            swarm: true,
+            power_loss,
+            shard: Shard::ALL,
+            jobs: 1,
+        };
+        let mut orders = LoggedOrders::new();
+        let mut entries = Vec::new();
+        let mut checker = BTreeSet::new();
+        for index in 0..sessions {
+            let mut log = Vec::new();
+            let (report, rows) = record_with_bill(&cfg, strategy, index, &mut log).unwrap();
+            read_orders(&log, &format!("T{index}.jsonl"), &mut orders);
+            entries.extend(rows);
+            for v in report.violations {
+                match v {
+                    Violation::UnpaidButCharged { out_trade_no, .. }
+                    | Violation::PaidButNotCharged { out_trade_no }
+                    | Violation::ChargedTwice { out_trade_no } => {
+                        checker.insert(out_trade_no);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut bill = Vec::new();
+        write_bill(&mut bill, &entries).unwrap();
+        let bill = parse_bill(&bill).unwrap();
+        let r = reconcile(&orders, &bill);
+        let found = r
+            .findings
+            .iter()
+            .filter(|f| f.kind.is_money())
+            .map(|f| f.out_trade_no.clone())
+            .collect();
+        (found, checker)
+    }
+
+    #[test]
+    fn facepay_logs_agree_with_the_bill() {
+        let (found, checker) = campaign(StrategyKind::Facepay, 400, true);
+        assert!(checker.is_empty(), "{checker:?}");
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn reconcile_finds_exactly_the_peers_money_violations() {
+        for peer in PeerKind::ALL {
+            let (found, checker) = campaign(StrategyKind::Peer(peer), 300, false);
+            assert!(!checker.is_empty(), "{peer:?}: the peer must break something here");
+            assert_eq!(found, checker, "{peer:?}");
+        }
+    }
+}

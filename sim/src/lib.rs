@@ -19,6 +19,7 @@ pub mod faults;
 pub mod fieldlog;
 pub mod fleet;
 pub mod ledger;
+pub mod merge;
 pub mod peers;
 pub mod reconcile;
 pub mod replay;

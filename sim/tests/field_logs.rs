@@ -108,3 +108,73 @@ mod reconcile_end_to_end {
         }
     }
 }
+
+mod fleet_and_merge {
+    use facepay_sim::campaign::{CampaignConfig, Shard, run_campaign};
+    use facepay_sim::fieldlog::write_fleet;
+    use facepay_sim::fleet::{FleetReport, collect_logs, replay_files, shard_of};
+    use facepay_sim::merge::{merge_replays, merge_runs};
+    use facepay_sim::terminal::StrategyKind;
+
+    fn cfg(shard: Shard) -> CampaignConfig {
+        CampaignConfig {
+            seed: 11,
+            sessions: 120,
+            swarm: true,
+            power_loss: true,
+            shard,
+            jobs: 2,
+        }
+    }
+
+    #[test]
+    fn shards_of_a_fleet_replay_merge_into_the_whole() {
+        let dir = std::env::temp_dir().join(format!("facepay-fleet-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let written = write_fleet(&cfg(Shard::ALL), StrategyKind::Facepay, Some(&dir), None, |_| {}).unwrap();
+        assert_eq!(written.files, 120);
+        let paths = collect_logs(std::slice::from_ref(&dir));
+        assert_eq!(paths.len(), 120);
+        let whole = FleetReport::new(replay_files(&paths, 2, |_| {}), Shard::ALL);
+        assert_eq!(
+            whole.summary.verdicts.exact,
+            whole.summary.sessions,
+            "{}",
+            whole.summary.render()
+        );
+        assert!(
+            whole.summary.sessions > 120,
+            "power losses make more sessions than files"
+        );
+        let shards: Vec<FleetReport> = (0..3)
+            .map(|i| {
+                let shard = Shard { index: i, count: 3 };
+                FleetReport::new(replay_files(&shard_of(paths.clone(), shard), 1, |_| {}), shard)
+            })
+            .collect();
+        let merged = merge_replays(shards);
+        assert_eq!(merged.summary, whole.summary);
+        assert_eq!(merged.files.len(), whole.files.len());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn run_shards_merge_into_the_whole_campaign() {
+        let whole = run_campaign(&cfg(Shard::ALL), |_| {});
+        let parts: Vec<(String, serde_json::Value)> = (0..4)
+            .map(|i| {
+                let s = run_campaign(&cfg(Shard { index: i, count: 4 }), |_| {});
+                (format!("shard{i}"), serde_json::to_value(&s).unwrap())
+            })
+            .collect();
+        let merged = merge_runs(parts.clone()).unwrap();
+        let whole = serde_json::to_value(&whole).unwrap();
+        for key in ["sessions", "outcomes", "violations", "steps", "faults"] {
+            assert_eq!(merged[key], whole[key], "{key}");
+        }
+        assert_eq!(merged["complete"], true);
+        assert!(merge_runs(parts[..3].to_vec()).unwrap()["complete"] == false);
+        let twice = vec![parts[0].clone(), parts[0].clone()];
+        assert!(merge_runs(twice).is_err());
+    }
+}

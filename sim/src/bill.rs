@@ -208,7 +208,15 @@ pub fn parse_bill(bytes: &[u8]) -> Result<Bill, BillError> {
     let mut summary_names: Option<Vec<String>> = None;
     for record in records {
         let record = record.map_err(csv_error)?;
-        let line = record.position().map_or(0, |p| p.line());
+        // The line from the record's byte offset: on CRLF files (WeChat's bills) csv puts a
+        // record at the `\n` ending the line before it and counts one line short.
+        let line = record.position().map_or(0, |p| {
+            let end = usize::try_from(p.byte()).map_or(bytes.len(), |b| b.saturating_add(1).min(bytes.len()));
+            bytes
+                .get(..end)
+                .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count() as u64)
+                + 1
+        });
         let fields: Vec<&str> = record.iter().map(clean).collect();
         if fields.iter().all(|f| f.is_empty()) {
             continue;

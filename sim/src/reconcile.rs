@@ -21,8 +21,13 @@ use crate::fleet::terminal_of;
 pub struct LoggedOrder {
     /// `out_trade_no`.
     pub out_trade_no: String,
-    /// The last conclusion the terminal announced (`None`: submitted, never concluded).
+    /// The first conclusion the terminal announced: what the cashier was told (`None`:
+    /// submitted, never concluded).
     pub outcome: Option<Outcome>,
+    /// Every conclusion, in log order. A session resumed from a torn journal may conclude
+    /// an order again (e.g. Reversed, then NotPaid once the query shows the refund).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<Outcome>,
     /// `total_fee` of its submit (or journal record), fen.
     pub amount_fen: Option<u64>,
     /// The terminal its log names.
@@ -80,7 +85,8 @@ pub fn read_orders(bytes: &[u8], file: &str, orders: &mut LoggedOrders) {
                 Command::Notify(Notice::OrderConcluded(c)) => {
                     touch(orders, c.out_trade_no.as_str());
                     if let Some(o) = orders.get_mut(c.out_trade_no.as_str()) {
-                        o.outcome = Some(c.outcome);
+                        o.outcome.get_or_insert(c.outcome);
+                        o.outcomes.push(c.outcome);
                     }
                 }
                 _ => {}
@@ -254,6 +260,8 @@ pub fn reconcile(orders: &LoggedOrders, bill: &Bill) -> Reconciliation {
             Some(Outcome::Paid) if o.amount_fen.is_some_and(|a| a != net) => Some(FindingKind::AmountDiffers),
             Some(Outcome::NeedsReconciliation) => Some(FindingKind::NeedsReconciliation),
             None if net > 0 => Some(FindingKind::ChargedButNeverConcluded),
+            // A later conclusion (after a torn journal) asked for a person.
+            _ if o.outcomes.contains(&Outcome::NeedsReconciliation) => Some(FindingKind::NeedsReconciliation),
             _ => None,
         };
         match kind {
@@ -438,5 +446,113 @@ pub fn main(args: ReconcileArgs) -> std::process::ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bill::{BillRow, parse_bill};
+
+    fn order(otn: &str, outcomes: &[Outcome], fen: u64) -> (String, LoggedOrder) {
+        (
+            otn.to_string(),
+            LoggedOrder {
+                out_trade_no: otn.to_string(),
+                outcome: outcomes.first().copied(),
+                outcomes: outcomes.to_vec(),
+                amount_fen: Some(fen),
+                terminal: Some("T1".into()),
+                file: "T1.jsonl:1".into(),
+            },
+        )
+    }
+
+    fn row(otn: &str, state: &str, fen: u64) -> BillRow {
+        BillRow {
+            line: 2,
+            time: String::new(),
+            device: "T1".into(),
+            transaction_id: "4200".into(),
+            out_trade_no: otn.into(),
+            state: state.into(),
+            amount_fen: fen,
+            refund_fen: if state == "REFUND" { fen } else { 0 },
+        }
+    }
+
+    #[test]
+    fn each_discrepancy_is_named() {
+        use Outcome::*;
+        let orders: LoggedOrders = [
+            order("ok-paid", &[Paid], 100),
+            order("ok-notpaid", &[NotPaid], 100),
+            order("ok-reversed", &[Reversed], 100),
+            // Reversed, then after a torn journal NotPaid (the query saw the refund): the
+            // cashier heard the truth each time.
+            order("ok-torn", &[Reversed, NotPaid], 100),
+            order("charged-unpaid", &[NotPaid], 100),
+            order("charged-reversed", &[Reversed], 100),
+            order("unpaid-revoked", &[NotPaid], 100),
+            order("paid-absent", &[Paid], 100),
+            order("paid-revoked", &[Paid], 100),
+            order("paid-refunded", &[Paid], 100),
+            order("amount", &[Paid], 100),
+            order("open-charged", &[NeedsReconciliation], 100),
+            order("open-absent", &[NeedsReconciliation], 100),
+        ]
+        .into_iter()
+        .collect();
+        let bill = Bill {
+            rows: vec![
+                row("ok-paid", "SUCCESS", 100),
+                row("ok-reversed", "REVOKED", 100),
+                row("ok-torn", "REVOKED", 100),
+                row("charged-unpaid", "SUCCESS", 100),
+                row("charged-reversed", "SUCCESS", 100),
+                row("unpaid-revoked", "REVOKED", 100),
+                row("paid-revoked", "REVOKED", 100),
+                row("paid-refunded", "SUCCESS", 100),
+                row("paid-refunded", "REFUND", 100),
+                row("amount", "SUCCESS", 200),
+                row("open-charged", "SUCCESS", 100),
+                row("stranger", "SUCCESS", 100),
+            ],
+            summary: BTreeMap::new(),
+        };
+        let r = reconcile(&orders, &bill);
+        let got: Vec<(FindingKind, &str)> = r.findings.iter().map(|f| (f.kind, f.out_trade_no.as_str())).collect();
+        use FindingKind as K;
+        assert_eq!(
+            got,
+            [
+                (K::ChargedButConcludedUnpaid, "charged-reversed"),
+                (K::ChargedButConcludedUnpaid, "charged-unpaid"),
+                (K::NotPaidButRevoked, "unpaid-revoked"),
+                (K::PaidButAbsent, "paid-absent"),
+                (K::PaidButRevoked, "paid-revoked"),
+                (K::PaidButRefunded, "paid-refunded"),
+                (K::AmountDiffers, "amount"),
+                (K::UnknownToLogs, "stranger"),
+                (K::NeedsReconciliation, "open-absent"),
+                (K::NeedsReconciliation, "open-charged"),
+            ]
+        );
+        assert_eq!(r.agreeing, 4);
+        assert_eq!(r.money_discrepancies(), 8);
+        let settles: Vec<_> = r.findings.iter().filter_map(|f| f.settles_as).collect();
+        assert_eq!(settles, [Outcome::NotPaid, Outcome::Paid]);
+        // And through CSV.
+        let mut csv = Vec::new();
+        write_csv(&mut csv, &r).unwrap();
+        let text = String::from_utf8(csv).unwrap();
+        assert!(
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("charged_but_concluded_unpaid,charged-reversed,Reversed,1.00,1.00"),
+            "{text}"
+        );
+        let _ = parse_bill;
     }
 }

@@ -206,17 +206,24 @@ pub fn parse_bill(bytes: &[u8]) -> Result<Bill, BillError> {
         summary: BTreeMap::new(),
     };
     let mut summary_names: Option<Vec<String>> = None;
+    // (byte offset, newlines before it).
+    let mut counted = (0usize, 0u64);
     for record in records {
         let record = record.map_err(csv_error)?;
         // The line from the record's byte offset: on CRLF files (WeChat's bills) csv puts a
-        // record at the `\n` ending the line before it and counts one line short.
-        let line = record.position().map_or(0, |p| {
-            let end = usize::try_from(p.byte()).map_or(bytes.len(), |b| b.saturating_add(1).min(bytes.len()));
-            bytes
-                .get(..end)
-                .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count() as u64)
-                + 1
-        });
+        // record at the `\n` ending the line before it and counts one line short. Counted
+        // on from the last record, so a big bill is read in one pass.
+        let end = record
+            .position()
+            .and_then(|p| usize::try_from(p.byte()).ok())
+            .map_or(bytes.len(), |b| b.saturating_add(1).min(bytes.len()));
+        if end > counted.0 {
+            let newlines = bytes
+                .get(counted.0..end)
+                .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
+            counted = (end, counted.1 + newlines as u64);
+        }
+        let line = counted.1 + 1;
         let fields: Vec<&str> = record.iter().map(clean).collect();
         if fields.iter().all(|f| f.is_empty()) {
             continue;

@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+use facepay_fsm::codes::TradeState;
 use facepay_fsm::trace::{RecordKind, parse_trace, split_sessions};
-use facepay_fsm::{BackendCall, Command, Notice, Outcome};
+use facepay_fsm::{BackendCall, Command, JournalPhase, JournalRecord, Notice, Outcome, Reason};
 use serde::{Deserialize, Serialize};
 
 use crate::bill::{Bill, fen_to_yuan};
@@ -34,6 +35,13 @@ pub struct LoggedOrder {
     pub terminal: Option<String>,
     /// The log file (and line of the session's header) of its last word.
     pub file: String,
+    /// The terminal's first conclusion was NotPaid because a query showed the order
+    /// REFUND or REVOKED: the money had come back, and the bill shows it revoked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unpaid_as_returned: bool,
+    /// The session index (within its file) of each conclusion in `outcomes`.
+    #[serde(skip)]
+    concluded_in: Vec<usize>,
 }
 
 /// Every order of some logs, by `out_trade_no`.
@@ -41,9 +49,28 @@ pub type LoggedOrders = BTreeMap<String, LoggedOrder>;
 
 /// Adds the orders of one log file (`bytes`, already decompressed) to `orders`.
 pub fn read_orders(bytes: &[u8], file: &str, orders: &mut LoggedOrders) {
-    for slice in split_sessions(bytes) {
+    for (n, slice) in split_sessions(bytes).into_iter().enumerate() {
         let parsed = parse_trace(slice.bytes);
         let Some(header) = parsed.header else { continue };
+        // A boot resumed from a journal that does not hold an order's conclusion: the
+        // conclusion the boot before logged never became durable, so the host never
+        // showed it (it persists before it notifies). Forget it.
+        if n > 0
+            && let Some(journal) = header.resume.as_ref().and_then(|r| r.bytes())
+        {
+            let open = match JournalRecord::decode(&journal) {
+                Ok(r) => (!matches!(r.phase, JournalPhase::Concluded(_))).then(|| r.out_trade_no.to_string()),
+                Err(_) => JournalRecord::salvage(&journal).map(|(otn, _)| otn.to_string()),
+            };
+            if let Some(o) = open.and_then(|otn| orders.get_mut(&otn))
+                && o.concluded_in.last() == Some(&(n - 1))
+            {
+                o.outcomes.pop();
+                o.concluded_in.pop();
+                o.outcome = o.outcomes.first().copied();
+                o.unpaid_as_returned &= o.outcome == Some(Outcome::NotPaid);
+            }
+        }
         let terminal = terminal_of(&header);
         let here = format!("{file}:{}", slice.first_line);
         for (_, record) in &parsed.records {
@@ -85,8 +112,13 @@ pub fn read_orders(bytes: &[u8], file: &str, orders: &mut LoggedOrders) {
                 Command::Notify(Notice::OrderConcluded(c)) => {
                     touch(orders, c.out_trade_no.as_str());
                     if let Some(o) = orders.get_mut(c.out_trade_no.as_str()) {
-                        o.outcome.get_or_insert(c.outcome);
+                        if o.outcome.is_none() {
+                            o.outcome = Some(c.outcome);
+                            o.unpaid_as_returned =
+                                matches!(c.reason, Reason::TradeState(TradeState::Refund | TradeState::Revoked));
+                        }
                         o.outcomes.push(c.outcome);
+                        o.concluded_in.push(n);
                     }
                 }
                 _ => {}
@@ -253,7 +285,9 @@ pub fn reconcile(orders: &LoggedOrders, bill: &Bill) -> Reconciliation {
         let net = s.net_fen();
         let kind = match o.outcome {
             Some(Outcome::NotPaid | Outcome::Reversed) if net > 0 => Some(FindingKind::ChargedButConcludedUnpaid),
-            Some(Outcome::NotPaid) if s.revoked || s.charged_fen > 0 => Some(FindingKind::NotPaidButRevoked),
+            Some(Outcome::NotPaid) if (s.revoked || s.charged_fen > 0) && !o.unpaid_as_returned => {
+                Some(FindingKind::NotPaidButRevoked)
+            }
             Some(Outcome::Paid) if s.rows == 0 => Some(FindingKind::PaidButAbsent),
             Some(Outcome::Paid) if s.revoked => Some(FindingKind::PaidButRevoked),
             Some(Outcome::Paid) if net == 0 => Some(FindingKind::PaidButRefunded),
@@ -278,14 +312,18 @@ pub fn reconcile(orders: &LoggedOrders, bill: &Bill) -> Reconciliation {
             }),
         }
     }
+    // The terminal of an order no log knows: its bill row's 设备号 (one pass, not a search
+    // per order: a day's bill has tens of thousands of rows).
+    let mut devices: BTreeMap<&str, &str> = BTreeMap::new();
+    for row in &bill.rows {
+        devices.entry(row.out_trade_no.as_str()).or_insert(row.device.as_str());
+    }
     for (otn, s) in &settled {
         if !orders.contains_key(otn) && s.net_fen() > 0 {
-            let device = bill
-                .rows
-                .iter()
-                .find(|row| row.out_trade_no == *otn)
-                .map(|row| row.device.clone())
-                .filter(|d| !d.is_empty());
+            let device = devices
+                .get(otn.as_str())
+                .filter(|d| !d.is_empty())
+                .map(|d| d.to_string());
             r.findings.push(Finding {
                 kind: FindingKind::UnknownToLogs,
                 out_trade_no: otn.clone(),
@@ -430,7 +468,10 @@ pub fn main(args: ReconcileArgs) -> std::process::ExitCode {
     let r = reconcile(&orders, &bill);
     if args.json {
         match serde_json::to_string_pretty(&r) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => {
+                use std::io::Write as _;
+                let _ = writeln!(std::io::stdout().lock(), "{s}");
+            }
             Err(e) => eprintln!("reconcile: cannot write JSON: {e}"),
         }
     } else if args.csv {
@@ -438,7 +479,9 @@ pub fn main(args: ReconcileArgs) -> std::process::ExitCode {
             eprintln!("reconcile: cannot write CSV: {e}");
         }
     } else {
-        print!("{}", render_table(&r));
+        use std::io::Write as _;
+        // A closed pipe (`| head`) is not an error worth a panic.
+        let _ = std::io::stdout().lock().write_all(render_table(&r).as_bytes());
     }
     if unreadable {
         ExitCode::from(2)
@@ -464,6 +507,7 @@ mod tests {
                 amount_fen: Some(fen),
                 terminal: Some("T1".into()),
                 file: "T1.jsonl:1".into(),
+                ..LoggedOrder::default()
             },
         )
     }

@@ -25,7 +25,7 @@ fn merchant(args: &mut Args, m: &Merchant) {
     put(args, "store_id", &m.store_id);
 }
 
-/// The request map of an SDK call (DOMAIN §1.2–§1.4).
+/// The request map of an SDK call (docs/protocol.md §sdk-calls, §init-params, §face-code-request).
 pub fn sdk_args(call: &SdkCall) -> Args {
     let mut a = Args::new();
     match call {

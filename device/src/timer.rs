@@ -11,6 +11,10 @@ use crate::registry::Handle;
 
 type Wake = fn(Handle);
 
+/// The timer thread's name, in Rust and (once attached) in Java, where
+/// `FacePaySession.TIMER_THREAD` must match it.
+pub const THREAD_NAME: &str = "facepay-timer";
+
 struct Shared {
     due: Mutex<BTreeSet<(WallInstant, Handle)>>,
     changed: Condvar,
@@ -33,7 +37,7 @@ impl TimerThread {
                 wake,
             }));
             std::thread::Builder::new()
-                .name("facepay-timer".into())
+                .name(THREAD_NAME.into())
                 .spawn(move || run(shared))
                 .ok()
                 .map(|_| TimerThread { shared })

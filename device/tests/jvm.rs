@@ -134,6 +134,11 @@ fn ambiguous_submit_is_queried_then_reversed_not_before_15s() {
 }
 
 #[test]
+fn a_blocking_backend_never_runs_on_the_shared_timer_thread() {
+    scenario("backend_off_the_timer_thread");
+}
+
+#[test]
 fn concurrent_duplicate_and_late_callbacks() {
     scenario("concurrent_duplicate_late");
 }
@@ -355,4 +360,20 @@ fn a_jni_session_with_a_withheld_submit_replays_exactly() {
             .any(|l| l.contains("\"input\"") && l.contains("\"submitted\"") && l.contains("\"connection\"")),
         "no injected transport failure in the trace:\n{text}"
     );
+}
+
+/// The README's uni-app plugin is the one the JVM suite compiles (against stand-ins for
+/// uni-app's and fastjson's classes), character for character.
+#[test]
+fn readme_uni_app_example_is_the_compiled_one() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let java = std::fs::read_to_string(root.join("tests/java/com/facepay/example/WxFacePayPlugin.java")).unwrap();
+    let head = "### As a uni-app native plugin\n\n```java\n";
+    let at = readme.find(head).expect("the README's uni-app section") + head.len();
+    let block = &readme[at..at + readme[at..].find("```").unwrap()];
+    let begin = "// README:BEGIN uni-app\n";
+    let from = java.find(begin).unwrap() + begin.len();
+    let compiled = &java[from..java.find("// README:END uni-app").unwrap()];
+    assert_eq!(block, compiled);
 }

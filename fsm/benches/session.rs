@@ -114,7 +114,7 @@ fn drive(inputs: &[(u64, Option<Event>)], drain: impl Fn(&mut Session) -> u32) -
     for (t, e) in inputs {
         match e {
             Some(e) => s.handle(facepay_fsm::Instant(*t), e).expect("drained"),
-            None => s.handle_timeout(facepay_fsm::Instant(*t)).expect("drained"),
+            None => s.handle_timeout(facepay_fsm::Instant(*t)).map(drop).expect("drained"),
         }
         n += drain(&mut s);
     }
@@ -495,7 +495,7 @@ fn benches(c: &mut Criterion) {
         for (t, e) in &inputs[..7] {
             match e {
                 Some(e) => s.handle(facepay_fsm::Instant(*t), e).unwrap(),
-                None => s.handle_timeout(facepay_fsm::Instant(*t)).unwrap(),
+                None => s.handle_timeout(facepay_fsm::Instant(*t)).map(drop).unwrap(),
             }
             drain(&mut s, &mut last);
         }

@@ -12,18 +12,22 @@ struct Host {
     s: Session,
     now: u64,
     last_id: RequestId,
+    /// The transcript, one line each.
+    lines: Vec<String>,
 }
 
 impl Host {
     /// Fires the timers due up to `t`, then feeds `e` (if any) at `t`.
     fn step(&mut self, t: u64, e: Option<Event>) {
-        while let Some((timer, at)) = self.s.next_timer() {
+        while let Some(at) = self.s.poll_timeout() {
             if at.0 > t {
                 break;
             }
             self.now = at.0.max(self.now);
-            self.s.handle_timeout(Instant(self.now)).expect("drained");
-            self.print(&format!("timer {timer:?}"));
+            // handle_timeout says which timer it fired (None: nothing was due).
+            if let Some(timer) = self.s.handle_timeout(Instant(self.now)).expect("drained") {
+                self.print(&format!("timer {}", timer_name(timer)));
+            }
         }
         self.now = t;
         if let Some(e) = e {
@@ -33,17 +37,45 @@ impl Host {
     }
 
     fn print(&mut self, input: &str) {
-        println!(
-            "{:>9}  <- {input}  => {:?}",
+        self.lines.push(format!(
+            "{:>9}  <- {input}  => {}",
             Instant(self.now).to_string(),
             self.s.state()
-        );
+        ));
         while let Some(c) = self.s.poll_command() {
             if let Command::Sdk { id, .. } | Command::Backend { id, .. } = &c {
                 self.last_id = *id;
             }
-            println!("{:>9}  -> {}", Instant(self.now).to_string(), output(&c));
+            self.lines
+                .push(format!("{:>9}  -> {}", Instant(self.now).to_string(), output(&c)));
         }
+    }
+}
+
+fn timer_name(t: Timer) -> &'static str {
+    match t {
+        Timer::SdkDeadline => "sdk_deadline",
+        Timer::BackendDeadline => "backend_deadline",
+        Timer::Wake => "wake",
+        Timer::AuthRefresh => "auth_refresh",
+    }
+}
+
+/// `key=value` for each field present, in wire names (what a log reader greps for).
+fn fields(pairs: &[(&str, Option<&dyn std::fmt::Display>)]) -> String {
+    pairs
+        .iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k}={v}")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn transport(e: &TransportError) -> String {
+    match e {
+        TransportError::Timeout => "timeout".into(),
+        TransportError::Connection => "connection failed".into(),
+        TransportError::HttpStatus(s) => format!("HTTP {s}"),
+        TransportError::Unparseable => "unparseable".into(),
     }
 }
 
@@ -51,7 +83,7 @@ fn input(e: &Event) -> String {
     match e {
         Event::App(AppEvent::Start { .. }) => "app Start".into(),
         Event::App(AppEvent::StartOrder(o)) => format!("app StartOrder {} ({} fen)", o.out_trade_no, o.total_fee),
-        Event::App(a) => format!("app {a:?}"),
+        Event::App(_) => "app request".into(),
         Event::Sdk(SdkEvent::Initialised { id, status }) => format!("sdk {id} initWxpayface {}", status.return_code),
         Event::Sdk(SdkEvent::Rawdata { id, status, .. }) => format!("sdk {id} rawdata {}", status.return_code),
         Event::Sdk(SdkEvent::FaceCode { id, status, answer }) => {
@@ -60,22 +92,34 @@ fn input(e: &Event) -> String {
                 status.return_code, answer.face_code
             )
         }
-        Event::Sdk(other) => format!("sdk {other:?}"),
-        Event::Backend(BackendEvent::AuthInfo { id, answer }) => {
-            format!("backend {id} authinfo {:?}", answer.as_ref().map(|a| a.expires_in))
-        }
+        Event::Sdk(_) => "sdk callback".into(),
+        Event::Backend(BackendEvent::AuthInfo { id, answer }) => match answer {
+            Ok(a) => format!("backend {id} authinfo {} expires_in={}", a.return_code, a.expires_in),
+            Err(e) => format!("backend {id} authinfo: no answer ({})", transport(e)),
+        },
         Event::Backend(BackendEvent::Submitted { id, answer }) => match answer {
             Ok(a) => format!(
-                "backend {id} submit {}/{:?} {:?}",
-                a.return_code, a.result_code, a.err_code
+                "backend {id} submit {}",
+                fields(&[
+                    ("return_code", Some(&a.return_code)),
+                    ("result_code", a.result_code.as_ref().map(|x| x as _)),
+                    ("err_code", a.err_code.as_ref().map(|x| x as _)),
+                ])
             ),
-            Err(e) => format!("backend {id} submit: no answer ({e:?})"),
+            Err(e) => format!("backend {id} submit: no answer ({})", transport(e)),
         },
         Event::Backend(BackendEvent::Queried { id, answer }) => match answer {
-            Ok(a) => format!("backend {id} query trade_state={:?}", a.trade_state),
-            Err(e) => format!("backend {id} query: no answer ({e:?})"),
+            Ok(a) => format!(
+                "backend {id} query {}",
+                fields(&[
+                    ("return_code", Some(&a.return_code)),
+                    ("trade_state", a.trade_state.as_ref().map(|x| x as _)),
+                    ("err_code", a.err_code.as_ref().map(|x| x as _)),
+                ])
+            ),
+            Err(e) => format!("backend {id} query: no answer ({})", transport(e)),
         },
-        Event::Backend(other) => format!("backend {other:?}"),
+        Event::Backend(_) => "backend answer".into(),
     }
 }
 
@@ -103,32 +147,51 @@ fn output(c: &Command) -> String {
         },
         Command::Notify(Notice::OrderConcluded(k)) => {
             format!(
-                "notify {}: {} ({:?}) {}",
+                "notify {} concluded: {} ({}) transaction_id={}",
                 k.out_trade_no, k.outcome, k.reason, k.transaction_id
             )
         }
-        Command::Notify(n) => format!("notify {n:?}"),
-        Command::Diagnostic(d) => format!("diagnostic {:?} in {:?}", d.kind, d.state),
-        Command::Persist(r) => format!(
-            "persist {} {:?} (write before the next command)",
-            r.out_trade_no, r.phase
-        ),
+        Command::Notify(Notice::Ready) => "notify Ready".into(),
+        Command::Notify(_) => "notify".into(),
+        Command::Diagnostic(d) => match d.kind {
+            DiagnosticKind::Refused(why) => format!("diagnostic: refused ({why}) in {}", d.state),
+            _ => format!("diagnostic in {}", d.state),
+        },
+        Command::Persist(r) => {
+            let phase = match r.phase {
+                JournalPhase::Submitting => "submitting".to_string(),
+                JournalPhase::Querying => "querying".to_string(),
+                JournalPhase::Reversing => "reversing".to_string(),
+                JournalPhase::Concluded(o) => format!("concluded {o}"),
+            };
+            format!("persist {} {phase} (write before the next command)", r.out_trade_no)
+        }
     }
 }
 
-fn text<T>(r: Result<T, FieldError>) -> T {
-    r.expect("the example's values fit")
+/// Every text type parses from a `&str` (`TryFrom` too); `Text::new(Field::X, ..)` names
+/// the field in its error where that matters.
+fn text<T: std::str::FromStr<Err = TextTooLong>>(s: &str) -> T {
+    s.parse().expect("the example's values fit")
 }
 
 fn main() {
+    for line in session() {
+        println!("{line}");
+    }
+}
+
+/// Runs the scripted session; returns its transcript.
+fn session() -> Vec<String> {
     let mut h = Host {
         s: Session::new(Policy::default()),
         now: 0,
         last_id: RequestId(0),
+        lines: Vec::new(),
     };
     let merchant = Merchant {
-        appid: text(Text::new(Field::Appid, "wx2421b1c4370ec43b")),
-        mch_id: text(Text::new(Field::MchId, "10000100")),
+        appid: text("wx2421b1c4370ec43b"),
+        mch_id: text("10000100"),
         ..Merchant::default()
     };
     h.step(
@@ -148,7 +211,7 @@ fn main() {
     );
     h.step(100, None); // the first authinfo fetch is due at once
     let id = h.last_id;
-    let rawdata = text(Text::new(Field::Rawdata, "RAW"));
+    let rawdata = text("RAW");
     h.step(
         200,
         Some(Event::Sdk(SdkEvent::Rawdata {
@@ -160,15 +223,15 @@ fn main() {
     let answer = Ok(AuthInfoAnswer {
         return_code: ReturnCode::Success,
         return_msg: Message::empty(),
-        authinfo: text(Text::new(Field::Authinfo, "AUTH")),
+        authinfo: text("AUTH"),
         expires_in: 3600,
     });
     let id = h.last_id;
     h.step(300, Some(Event::Backend(BackendEvent::AuthInfo { id, answer })));
-    let order = OrderRequest::new(text(Text::new(Field::OutTradeNo, "T1")), 100, FaceCodeType::Micropay);
+    let order = OrderRequest::new(text("T1"), 100, FaceCodeType::Micropay);
     h.step(1_000, Some(Event::App(AppEvent::StartOrder(order))));
     let answer = FaceCodeAnswer {
-        face_code: text(Text::new(Field::FaceCode, "134567890123456789")),
+        face_code: text("134567890123456789"),
         ..FaceCodeAnswer::default()
     };
     let id = h.last_id;
@@ -195,8 +258,33 @@ fn main() {
         result_code: Some(ResultCode::Success),
         err_code: None,
         trade_state: Some(TradeState::Success),
-        transaction_id: text(Text::new(Field::TransactionId, "4200000000000000001")),
+        transaction_id: text("4200000000000000001"),
     });
     let id = h.last_id;
     h.step(10_700, Some(Event::Backend(BackendEvent::Queried { id, answer })));
+    h.lines
+}
+
+#[cfg(test)]
+mod tests {
+    /// The transcript reads as protocol text: wire names and values, no Rust `Debug` forms.
+    #[test]
+    fn the_transcript_has_no_debug_text() {
+        let lines = super::session();
+        for line in &lines {
+            for debug in ["Some(", "None", "Ok(", "Err(", "TradeState(", "Concluded(", "::"] {
+                assert!(!line.contains(debug), "`{debug}` in: {line}");
+            }
+        }
+        let text = lines.join("\n");
+        for expected in [
+            "submit return_code=SUCCESS result_code=FAIL err_code=USERPAYING  => Online/Order/Settling/Querying",
+            "query return_code=SUCCESS trade_state=SUCCESS",
+            "persist T1 concluded Paid (write before the next command)",
+            "notify T1 concluded: Paid (trade_state SUCCESS) transaction_id=4200000000000000001",
+            "timer wake",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+        }
+    }
 }

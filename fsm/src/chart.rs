@@ -1,4 +1,4 @@
-//! The session chart (DESIGN.md): every state, what it does on entry, and what each input
+//! The session chart (docs/design.md §chart): every state, what it does on entry, and what each input
 //! does there. A state answers `Super` for what it leaves to its parent; the root `top`
 //! refuses or reports whatever nobody handled, so every input has a defined effect.
 //!
@@ -266,7 +266,7 @@ impl Machine {
                 Transition(State::idle())
             }
             Stimulus::Timer(Timer::SdkDeadline) | Stimulus::Event(Event::App(AppEvent::Cancel)) => {
-                // stopWxpayface ends a running getWxpayfaceUserInfo (DOMAIN §1.2).
+                // stopWxpayface ends a running getWxpayfaceUserInfo (docs/protocol.md §sdk-calls).
                 self.fire_sdk(context, SdkCallKind::StopWxpayface);
                 self.notify(context, NoticeKind::UserNotIdentified);
                 Transition(State::idle())
@@ -703,7 +703,10 @@ impl Machine {
         let needs_report = self.policy.settings().sdk_version.needs_pay_result_update()
             && !self.order.ignore_update_pay_result
             && self.credential_kind == CredentialKind::FaceCode
-            && !self.sdk_lost;
+            && !self.sdk_lost
+            // Neither SUCCESS nor ERROR is known to be true: the face UI must not tell the
+            // customer "failed" while the money may have moved (docs/design.md §safety, property 8).
+            && outcome != OrderOutcome::NeedsReconciliation;
         if needs_report {
             State::reporting()
         } else {

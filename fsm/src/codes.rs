@@ -1,5 +1,5 @@
 //! Every code the SDK and the v2 backend APIs answer with, parsed from its wire string,
-//! each with its classification (DOMAIN.md §1.6, §1.7, §2.3–§2.7).
+//! each with its classification (docs/protocol.md §sdk-return-codes, §sdk-err-codes, §micropay to §ambiguity).
 //!
 //! Unknown strings are kept verbatim (`Unknown`) and always classified conservatively:
 //! never as success and never as a final failure, so an unfamiliar answer makes the machine
@@ -77,7 +77,7 @@ macro_rules! wire_code {
 }
 
 wire_code! {
-    /// `return_code` of an SDK callback (DOMAIN §1.6).
+    /// `return_code` of an SDK callback (docs/protocol.md §sdk-return-codes).
     SdkReturnCode(Field::ReturnCode) {
         /// 接口成功.
         Success = "SUCCESS",
@@ -103,7 +103,7 @@ wire_code! {
 }
 
 wire_code! {
-    /// `err_code` of an SDK callback (DOMAIN §1.7).
+    /// `err_code` of an SDK callback (docs/protocol.md §sdk-err-codes).
     SdkErrCode(Field::ErrCode) {
         /// 刷脸服务未初始化: call init again.
         ServiceNotInitialised = "271378620",
@@ -194,7 +194,7 @@ wire_code! {
 }
 
 wire_code! {
-    /// `err_code` of micropay (and facepay, which public code treats the same) (DOMAIN §2.3).
+    /// `err_code` of micropay (and facepay, which public code treats the same) (docs/protocol.md §micropay).
     PayErrCode(Field::ErrCode) {
         /// 接口返回错误: result unknown.
         SystemError = "SYSTEMERROR",
@@ -300,7 +300,7 @@ impl PayErrCode {
 }
 
 wire_code! {
-    /// `trade_state` of an order query (DOMAIN §2.5).
+    /// `trade_state` of an order query (docs/protocol.md §orderquery).
     TradeState(Field::TradeState) {
         /// 支付成功.
         Success = "SUCCESS",
@@ -349,7 +349,7 @@ impl TradeState {
 }
 
 wire_code! {
-    /// `err_code` of orderquery / facepayquery (DOMAIN §2.5).
+    /// `err_code` of orderquery / facepayquery (docs/protocol.md §orderquery).
     QueryErrCode(Field::ErrCode) {
         /// 此交易订单号不存在.
         OrderNotExist = "ORDERNOTEXIST",
@@ -368,7 +368,7 @@ impl QueryErrCode {
 }
 
 wire_code! {
-    /// `err_code` of reverse / facepayreverse (DOMAIN §2.6).
+    /// `err_code` of reverse / facepayreverse (docs/protocol.md §reverse).
     ReverseErrCode(Field::ErrCode) {
         /// 接口返回错误: call again.
         SystemError = "SYSTEMERROR",

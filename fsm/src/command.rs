@@ -96,7 +96,7 @@ impl SdkCall {
     }
 }
 
-/// Every request key of `getWxpayfaceCode` (DOMAIN §1.4). Empty strings are left out of
+/// Every request key of `getWxpayfaceCode` (docs/protocol.md §face-code-request). Empty strings are left out of
 /// the map.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -340,6 +340,33 @@ pub enum Reason {
     SdkLost,
     /// The cashier released the face service before anything was submitted.
     Released,
+}
+
+/// One form for every reason, as logs, verdicts and diagrams print it: the wire name of
+/// the variant (as its serde form), followed by the code it carries, if any —
+/// `reverse_confirmed`, `trade_state SUCCESS`, `declined NOTENOUGH`.
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::SubmitSucceeded => f.write_str("submit_succeeded"),
+            Reason::Declined(code) => write!(f, "declined {code}"),
+            Reason::TradeState(state) => write!(f, "trade_state {state}"),
+            Reason::ReverseConfirmed => f.write_str("reverse_confirmed"),
+            Reason::ReverseBudgetExhausted => f.write_str("reverse_budget_exhausted"),
+            Reason::ReverseRefused(code) => write!(f, "reverse_refused {code}"),
+            Reason::JournalDamaged => f.write_str("journal_damaged"),
+            Reason::UserCancelled => f.write_str("user_cancelled"),
+            Reason::CashierCancelled => f.write_str("cashier_cancelled"),
+            Reason::FacepayNotAuthorised => f.write_str("facepay_not_authorised"),
+            Reason::AuthInfoUnavailable => f.write_str("auth_info_unavailable"),
+            Reason::ScanFailed(code) => write!(f, "scan_failed {code}"),
+            Reason::ScanTimedOut => f.write_str("scan_timed_out"),
+            Reason::UnreadableAnswer => f.write_str("unreadable_answer"),
+            Reason::CredentialReused => f.write_str("credential_reused"),
+            Reason::SdkLost => f.write_str("sdk_lost"),
+            Reason::Released => f.write_str("released"),
+        }
+    }
 }
 
 /// The end of one order, as the cashier app hears it.

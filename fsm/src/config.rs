@@ -75,7 +75,7 @@ wire_enum! {
     }
 }
 
-/// `initWxpayface` settings (DOMAIN §1.3): an optional proxy and a performance mode.
+/// `initWxpayface` settings (docs/protocol.md §init-params): an optional proxy and a performance mode.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
@@ -153,7 +153,7 @@ impl Merchant {
 }
 
 /// One order for the cashier's `StartOrder`: the keys of `getWxpayfaceCode` that vary per
-/// order (DOMAIN §1.4). The machine adds the merchant identity and the cached authinfo.
+/// order (docs/protocol.md §face-code-request). The machine adds the merchant identity and the cached authinfo.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct OrderRequest {

@@ -108,7 +108,7 @@ impl SdkStatus {
     }
 }
 
-/// The payload of a `getWxpayfaceCode` callback (DOMAIN §1.5).
+/// The payload of a `getWxpayfaceCode` callback (docs/protocol.md §face-code-answer).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
@@ -327,7 +327,7 @@ pub struct PayAnswer {
 
 impl PayAnswer {
     /// Paid only when return_code and result_code are both SUCCESS. A FAIL return_code, or
-    /// a FAIL result_code without a final err_code, is ambiguous (DOMAIN §2.7, §7).
+    /// a FAIL result_code without a final err_code, is ambiguous (docs/protocol.md §ambiguity, §closed-loop).
     pub fn class(&self) -> PayClass {
         match (&self.return_code, &self.result_code) {
             (ReturnCode::Success, Some(ResultCode::Success)) => PayClass::Paid,
@@ -362,7 +362,7 @@ pub struct QueryAnswer {
 
 impl QueryAnswer {
     /// Only return_code, result_code *and* trade_state all saying SUCCESS is paid
-    /// (DOMAIN §2.1); anything short of a final trade_state is pending.
+    /// (docs/protocol.md §signing); anything short of a final trade_state is pending.
     pub fn class(&self) -> TradeClass {
         match (&self.return_code, &self.result_code, &self.trade_state) {
             (ReturnCode::Success, Some(ResultCode::Success), Some(state)) => state.class(),

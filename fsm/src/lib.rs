@@ -9,12 +9,74 @@
 //! Its promise: no customer is charged twice, and none is charged without the merchant
 //! knowing. A pay submission is sent once per order; an ambiguous answer is never read as
 //! "not paid"; the order is queried, then reversed, and only a final answer or a confirmed
-//! reverse concludes it. What cannot be proven ends as `NeedsReconciliation`.
+//! reverse concludes it. What cannot be proven ends as `NeedsReconciliation`. The chart and
+//! the safety properties: `docs/design.md`; the WeChat facts behind every rule, with their
+//! sources: `docs/protocol.md`.
 //!
-//! Features: `serde` derives Serialize/Deserialize on every public type (no std needed);
-//! `std` adds nothing the machine needs and exists for host crates.
+//! ## The host loop
+//!
+//! The machine never calls anything. One input at a time, from one thread at a time:
+//!
+//! ```no_run
+//! use facepay_fsm::{Command, Event, Instant, Policy, Session};
+//! # struct Host;
+//! # impl Host {
+//! #     fn now(&self) -> Instant { Instant(0) }
+//! #     fn next_input(&mut self, _deadline: Option<Instant>) -> Option<Event> { None }
+//! #     fn write_journal(&mut self, _bytes: &[u8]) {}
+//! #     fn execute(&mut self, _cmd: &Command) {}
+//! # }
+//! # let mut host = Host;
+//! # let journal: Vec<u8> = Vec::new();
+//! // After a power loss, continue the journalled order; on a first boot `journal` is empty.
+//! let (mut session, damaged) = Session::resume_from_bytes(Policy::default(), &journal, host.now());
+//! if let Some(e) = damaged { eprintln!("journal: {e}") }
+//! loop {
+//!     // 1. Drain every command of the last step, in order.
+//!     while let Some(cmd) = session.poll_command() {
+//!         match &cmd {
+//!             // Durably, before the next command: it guards the submit that follows.
+//!             Command::Persist(record) => host.write_journal(&record.encode()),
+//!             // Call the SDK / the merchant backend; the answer comes back as an
+//!             // `Event::Sdk` / `Event::Backend` carrying the same `id`.
+//!             Command::Sdk { .. } | Command::Backend { .. } => host.execute(&cmd),
+//!             // Show it (`Ready`, `OrderConcluded { .. }`, ...) / log it.
+//!             Command::Notify(_) | Command::Diagnostic(_) => host.execute(&cmd),
+//!         }
+//!     }
+//!     // 2. Wait for the next input or the next deadline, whichever comes first.
+//!     match host.next_input(session.poll_timeout()) {
+//!         Some(event) => session.handle(host.now(), &event).expect("drained above"),
+//!         None => {
+//!             let fired = session.handle_timeout(host.now()).expect("drained above");
+//!             # let _ = fired;
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! The first input is `Event::App(AppEvent::Start { .. })`; after `Notice::Ready`,
+//! `AppEvent::StartOrder` takes a payment. [`Session::waiting_on`] lists the requests the
+//! session expects answers to, and [`Session::refusal`] whether the last input was turned
+//! away. `cargo run -p facepay-fsm --example one_session` prints a whole session.
+//!
+//! ## Features
+//!
+//! - *(none)*: the machine, `#![no_std]`, no `alloc`; builds for bare-metal targets.
+//! - `serde`: `Serialize` / `Deserialize` on every public type, still without std.
 
+// The `std` bullet links into `trace` only where the module exists (as on docs.rs).
+#![cfg_attr(
+    feature = "std",
+    doc = "- `std` (implies `serde`): the [`trace`] module — the field-log recorder ([`trace::RecordingSession`], [`trace::TraceWriter`]), reader and replay engine. The machine itself never needs it."
+)]
+#![cfg_attr(
+    not(feature = "std"),
+    doc = "- `std` (implies `serde`): the `trace` module — the field-log recorder (`trace::RecordingSession`, `trace::TraceWriter`), reader and replay engine. The machine itself never needs it."
+)]
 #![cfg_attr(not(test), no_std)]
+// docs.rs (Cargo.toml metadata) shows which items need which feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 // No heap means no Box: large variants (rawdata, authinfo) are inline by design.
 #![allow(clippy::large_enum_variant)]
@@ -43,6 +105,7 @@ mod text;
 mod time;
 mod timer;
 #[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub mod trace;
 
 pub use command::{
@@ -59,11 +122,11 @@ pub use event::{
 pub use journal::{JOURNAL_BYTES, JOURNAL_VERSION, JournalError, JournalPhase, JournalRecord};
 pub use outbox::OUTBOX_CAPACITY;
 pub use policy::{Policy, PolicyError, PolicySettings, SdkVersion};
-pub use session::{HandleError, Session};
+pub use session::{BackendCallKind, HandleError, Session, WaitingOn};
 pub use state::StateId;
 pub use text::{
     AppId, AuthCode, AuthInfo, CodeText, Credential, FaceCode, FaceSid, Field, FieldError, Host, MchId, Message,
-    Nickname, OpenId, OutTradeNo, PortText, RawData, ScreenIndex, StoreId, Telephone, Text, TransactionId,
+    Nickname, OpenId, OutTradeNo, PortText, RawData, ScreenIndex, StoreId, Telephone, Text, TextTooLong, TransactionId,
     is_payment_code,
 };
 pub use time::{Duration, Instant};

@@ -1,11 +1,11 @@
-//! Every timing and budget the machine uses, with defaults from DOMAIN.md §2–§3.
+//! Every timing and budget the machine uses, with defaults from docs/protocol.md §timings.
 
 use core::fmt;
 
 use crate::time::Duration;
 
 /// The face app version installed on the terminal, as far as it matters to us:
-/// `updateWxpayfacePayResult` is needed before 2.13 (DOMAIN §0, §3.3).
+/// `updateWxpayfacePayResult` is needed before 2.13 (docs/protocol.md §flow, §pay-result-update).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SdkVersion {
@@ -56,7 +56,7 @@ pub struct PolicySettings {
     pub poll_interval: Duration,
     /// Stop polling this long after the submit and go to reverse. Default 30 s.
     pub query_budget: Duration,
-    /// Never reverse earlier than this after the submit. At least 15 s (DOMAIN §2.3).
+    /// Never reverse earlier than this after the submit. At least 15 s (docs/protocol.md §reverse).
     pub reverse_not_before: Duration,
     /// How many reverse calls before the order needs reconciliation. Default 10.
     pub reverse_attempts: u8,
@@ -132,7 +132,7 @@ impl fmt::Display for PolicyError {
 impl core::error::Error for PolicyError {}
 
 /// A checked set of timings and budgets. Build it with [`Policy::new`] (or use
-/// [`Policy::default`], the DOMAIN defaults); the machine relies on its invariants.
+/// [`Policy::default`], the defaults of docs/protocol.md §timings); the machine relies on its invariants.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(try_from = "PolicySettings", into = "PolicySettings"))]
@@ -209,7 +209,7 @@ impl Policy {
     }
 
     /// An upper bound, in ms, on the time from a submit to the order's conclusion, whatever
-    /// the backend answers (liveness, DESIGN §4): polling until the budget with one query
+    /// the backend answers (liveness, docs/design.md §safety 4): polling until the budget with one query
     /// still in flight, every reverse attempt timing out after its backoff, and the
     /// pay-result report.
     pub fn settle_bound_ms(&self) -> u64 {

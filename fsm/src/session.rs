@@ -5,10 +5,10 @@ use core::fmt;
 use statig::blocking::{IntoStateMachineExt, StateMachine};
 
 use crate::command::{Command, Conclusion, DiagnosticKind};
-use crate::event::Event;
+use crate::event::{Event, RequestId, SdkCallKind};
 use crate::journal::{JournalError, JournalRecord};
 use crate::machine::{Effects, Machine, Stimulus};
-use crate::outbox::{Note, NoticeKind, Outbox, Queued};
+use crate::outbox::{BackendKind, Note, NoticeKind, Outbox, Queued};
 use crate::policy::Policy;
 use crate::state::StateId;
 use crate::time::Instant;
@@ -41,7 +41,75 @@ impl fmt::Display for HandleError {
 
 impl core::error::Error for HandleError {}
 
+/// Which backend API a request went to (the `Command::Backend` call's kind).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BackendCallKind {
+    /// `get_wxpayface_authinfo`.
+    GetAuthInfo,
+    /// `micropay` or `facepay`: the pay submission.
+    Submit,
+    /// `orderquery` or `facepayquery`.
+    Query,
+    /// `reverse` or `facepayreverse`.
+    Reverse,
+}
+
+impl BackendCallKind {
+    /// The API's name, for logs (the micropay family's name for the pay calls).
+    pub const fn name(self) -> &'static str {
+        match self {
+            BackendCallKind::GetAuthInfo => "get_wxpayface_authinfo",
+            BackendCallKind::Submit => "micropay",
+            BackendCallKind::Query => "orderquery",
+            BackendCallKind::Reverse => "reverse",
+        }
+    }
+}
+
+impl From<BackendKind> for BackendCallKind {
+    fn from(kind: BackendKind) -> Self {
+        match kind {
+            BackendKind::AuthInfo => BackendCallKind::GetAuthInfo,
+            BackendKind::Submit => BackendCallKind::Submit,
+            BackendKind::Query => BackendCallKind::Query,
+            BackendKind::Reverse => BackendCallKind::Reverse,
+        }
+    }
+}
+
+/// The requests a session is waiting on: at most one SDK call and one backend call are
+/// open at a time. An answer whose id is not here is late or unknown: the session reports
+/// it as a diagnostic and ignores it, so a host needs no table of its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WaitingOn {
+    /// The open SDK call, if any: answer it with an `Event::Sdk` carrying this id.
+    pub sdk: Option<(RequestId, SdkCallKind)>,
+    /// The open backend call, if any: answer it with an `Event::Backend` carrying this id.
+    pub backend: Option<(RequestId, BackendCallKind)>,
+}
+
+impl WaitingOn {
+    /// True when `id` is one of the open requests.
+    #[must_use]
+    pub fn contains(&self, id: RequestId) -> bool {
+        self.sdk.is_some_and(|(i, _)| i == id) || self.backend.is_some_and(|(i, _)| i == id)
+    }
+
+    /// True when no request is open.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.sdk.is_none() && self.backend.is_none()
+    }
+}
+
 /// One terminal's face-pay session: the whole state chart, a fixed-size value, no heap.
+///
+/// A request the session cannot take now is refused and changes nothing (see
+/// [`Session::refusal`]); refusals are never queued. In particular `AppEvent::Release`
+/// while an order settles (money may be moving) is refused with `Refusal::Settling`: the
+/// host keeps the wish and sends `Release` again once `Notice::OrderConcluded` arrives —
+/// the conclusion is the signal that the terminal may shut down. Queuing it inside would
+/// let a stale release fire minutes later, after the app changed its mind.
 ///
 /// Drive it like this, from one thread at a time (run to completion):
 ///
@@ -97,9 +165,36 @@ impl Session {
 
     /// A session that continues the journalled order after a power loss or a kill: it
     /// queries first, then reverses by the same rules and budgets, counting the time the
-    /// record says was spent; it never submits again. Send `AppEvent::Start` as usual: the
-    /// face service comes up once the order has concluded. A concluded record gives a
-    /// fresh session.
+    /// record says was spent; it never submits again. A concluded record gives a fresh
+    /// session.
+    ///
+    /// Its first steps, in order:
+    /// 1. drain [`Session::poll_command`]: the resumed order's first commands (its
+    ///    journal record) are already queued, and [`Session::handle`] refuses any input
+    ///    with [`HandleError::Undrained`] until they are taken; then arm
+    ///    [`Session::poll_timeout`], which brings the first query;
+    /// 2. send `AppEvent::Start` as after any boot (the app does not know the order is
+    ///    still settling): it is accepted, and the face service comes up once the order
+    ///    has concluded — `Notice::Ready` follows `Notice::OrderConcluded`;
+    /// 3. run the loop as usual; [`Session::waiting_on`] names the query to answer.
+    ///
+    /// ```
+    /// use facepay_fsm::*;
+    /// let no = OutTradeNo::new(Field::OutTradeNo, "1217752501201407033233368018").unwrap();
+    /// let record = JournalRecord {
+    ///     version: JOURNAL_VERSION, out_trade_no: no, api: PayApi::Micropay, total_fee: 100,
+    ///     phase: JournalPhase::Submitting, elapsed_ms: 0, queries: 0, reverse_attempts: 0,
+    /// };
+    /// let mut s = Session::resume(Policy::default(), &record, Instant(60_000));
+    /// let first: Vec<Command> = core::iter::from_fn(|| s.poll_command()).collect();
+    /// assert!(first.iter().any(|c| matches!(c, Command::Persist(_))));
+    /// assert!(!first.iter().any(|c| matches!(c, Command::Backend { call: BackendCall::Submit { .. }, .. })));
+    /// assert!(s.poll_timeout().is_some());
+    /// let merchant = Merchant { appid: "wx2421b1c4370ec43b".parse().unwrap(), mch_id: "10000100".parse().unwrap(), ..Merchant::default() };
+    /// let start = AppEvent::Start { init: InitParams::default(), merchant };
+    /// s.handle(Instant(60_001), &Event::App(start)).unwrap();
+    /// assert_eq!(s.refusal(), None);
+    /// ```
     pub fn resume(policy: Policy, record: &JournalRecord, now: Instant) -> Self {
         let mut s = Session::new(policy);
         s.now = now;
@@ -151,21 +246,24 @@ impl Session {
         self.step(now, Stimulus::Event(event))
     }
 
-    /// Fires the earliest timer due at `now`, if any. If [`Session::poll_timeout`] is still
-    /// `<= now` afterwards, drain the commands and call again.
+    /// Fires the earliest timer due at `now`, if any, and says which one fired (`None`:
+    /// nothing was due, e.g. a host timer that woke early). One call fires one timer: if
+    /// [`Session::poll_timeout`] is still `<= now` afterwards, drain the commands and call
+    /// again. A trace recorder logs the returned timer so replay can check it.
     ///
     /// Fails, doing nothing, if the previous step's commands were not drained.
-    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), HandleError> {
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<Option<Timer>, HandleError> {
         self.check_drained()?;
         let due = self.timers.next().filter(|&(_, at)| at <= now.max(self.now));
         match due {
             Some((timer, _)) => {
                 self.timers.disarm(timer);
-                self.step(now, Stimulus::Timer(timer))
+                self.step(now, Stimulus::Timer(timer))?;
+                Ok(Some(timer))
             }
             None => {
                 self.advance(now);
-                Ok(())
+                Ok(None)
             }
         }
     }
@@ -210,6 +308,18 @@ impl Session {
             Queued::Diagnostic(state, note) => Some(note.unpack(state).kind).filter(DiagnosticKind::turns_away),
             _ => None,
         })
+    }
+
+    /// The requests the session is waiting on (at most one SDK call and one backend call),
+    /// with their ids and kinds. Lets a host route an answer, or drop one it no longer
+    /// needs to deliver, without keeping its own table of request ids.
+    #[must_use]
+    pub fn waiting_on(&self) -> WaitingOn {
+        let m = self.machine.inner();
+        WaitingOn {
+            sdk: m.sdk_waiting.map(|(id, kind)| (RequestId(id), kind)),
+            backend: m.backend_waiting.map(|(id, kind)| (RequestId(id), kind.into())),
+        }
     }
 
     /// The current leaf state, for display.

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-/// A leaf state of the session chart (DESIGN.md, state chart).
+/// A leaf state of the session chart (docs/design.md §chart).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[allow(missing_docs)] // each is the chart state of the same name; see `path`

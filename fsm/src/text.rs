@@ -159,7 +159,21 @@ impl core::error::Error for FieldError {}
 /// A UTF-8 string of at most `N` bytes, stored inline (no heap). `L` is the type of its
 /// length: `u8` for fields under 256 bytes, `u16` above, to keep the session small.
 ///
-/// Build one with [`Text::new`], which names the field in its error.
+/// Build one with [`Text::new`], which names the field in its error, or with `str::parse`
+/// / `TryFrom<&str>` where the field is plain from the context:
+///
+/// ```
+/// use facepay_fsm::{AppId, MchId, Merchant, OutTradeNo};
+/// let merchant = Merchant {
+///     appid: "wx2421b1c4370ec43b".parse()?,
+///     mch_id: MchId::try_from("10000100")?,
+///     ..Merchant::default()
+/// };
+/// let order: OutTradeNo = "1217752501201407033233368018".parse()?;
+/// assert_eq!(merchant.appid.as_str(), "wx2421b1c4370ec43b");
+/// # let _: AppId = merchant.appid; let _ = order;
+/// # Ok::<(), facepay_fsm::TextTooLong>(())
+/// ```
 #[derive(Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(transparent))]
@@ -192,15 +206,7 @@ impl<const N: usize, L: LenType> Text<N, L> {
 
     /// Copies `value`; fails with [`FieldError::TooLong`] naming `field` if it does not fit.
     pub fn new(field: Field, value: &str) -> Result<Self, FieldError> {
-        let mut s = heapless::String::new();
-        match s.push_str(value) {
-            Ok(()) => Ok(Text(s)),
-            Err(_) => Err(FieldError::TooLong {
-                field,
-                len: u32::try_from(value.len()).unwrap_or(u32::MAX),
-                cap: u32::try_from(N).unwrap_or(u32::MAX),
-            }),
-        }
+        value.parse().map_err(|e: TextTooLong| e.in_field(field))
     }
 
     /// Like [`Text::new`], but an empty value is [`FieldError::Empty`].
@@ -219,6 +225,64 @@ impl<const N: usize, L: LenType> Text<N, L> {
     /// True when empty.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// A value over its text type's capacity, from `str::parse` or `TryFrom<&str>`.
+///
+/// Those conversions cannot name the field: the aliases share types (`OutTradeNo`, `AppId`
+/// and `MchId` are all `Text<32, u8>`). Where the error reaches a person, name it with
+/// [`TextTooLong::in_field`], or build with [`Text::new`] instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TextTooLong {
+    /// The value's length in bytes (UTF-8).
+    pub len: u32,
+    /// The capacity in bytes.
+    pub cap: u32,
+}
+
+impl TextTooLong {
+    /// The same error, naming the field it was meant for.
+    #[must_use]
+    pub fn in_field(self, field: Field) -> FieldError {
+        FieldError::TooLong {
+            field,
+            len: self.len,
+            cap: self.cap,
+        }
+    }
+}
+
+impl fmt::Display for TextTooLong {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a value of {} bytes is over its capacity of {}", self.len, self.cap)
+    }
+}
+
+impl core::error::Error for TextTooLong {}
+
+/// `"1217752501201407033233368018".parse::<OutTradeNo>()`: copies the text if it fits.
+impl<const N: usize, L: LenType> core::str::FromStr for Text<N, L> {
+    type Err = TextTooLong;
+
+    fn from_str(value: &str) -> Result<Self, TextTooLong> {
+        let mut s = heapless::String::new();
+        match s.push_str(value) {
+            Ok(()) => Ok(Text(s)),
+            Err(_) => Err(TextTooLong {
+                len: u32::try_from(value.len()).unwrap_or(u32::MAX),
+                cap: u32::try_from(N).unwrap_or(u32::MAX),
+            }),
+        }
+    }
+}
+
+/// `OutTradeNo::try_from("…")`: the same as `str::parse`.
+impl<const N: usize, L: LenType> TryFrom<&str> for Text<N, L> {
+    type Error = TextTooLong;
+
+    fn try_from(value: &str) -> Result<Self, TextTooLong> {
+        value.parse()
     }
 }
 
@@ -305,6 +369,39 @@ mod tests {
             })
         );
         assert_eq!(OutTradeNo::new(Field::OutTradeNo, &long[..32]).map(|t| t.len()), Ok(32));
+    }
+
+    #[test]
+    fn parse_and_try_from_copy_a_value_that_fits() {
+        let no: OutTradeNo = "1217752501201407033233368018".parse().unwrap();
+        assert_eq!(no.as_str(), "1217752501201407033233368018");
+        assert_eq!(
+            AppId::try_from("wx2421b1c4370ec43b").unwrap().as_str(),
+            "wx2421b1c4370ec43b"
+        );
+        assert_eq!(Telephone::try_from("").unwrap(), Telephone::empty());
+    }
+
+    #[test]
+    fn parse_over_capacity_says_how_long_and_can_name_the_field() {
+        let long = "9".repeat(21);
+        let err = long.parse::<Telephone>().unwrap_err();
+        assert_eq!(err, TextTooLong { len: 21, cap: 20 });
+        assert_eq!(err.to_string(), "a value of 21 bytes is over its capacity of 20");
+        assert_eq!(
+            err.in_field(Field::Telephone),
+            FieldError::TooLong {
+                field: Field::Telephone,
+                len: 21,
+                cap: 20
+            }
+        );
+        assert_eq!(Telephone::try_from(long.as_str()), Err(err));
+        // A multi-byte value is measured in bytes, as the wire does.
+        assert_eq!(
+            "刷".repeat(2).parse::<ScreenIndex>(),
+            Err(TextTooLong { len: 6, cap: 4 })
+        );
     }
 
     #[test]

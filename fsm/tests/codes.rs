@@ -1,5 +1,5 @@
-//! Every documented code with the class DOMAIN.md gives it, written out by hand (§1.6, §1.7,
-//! §2.3, §2.5–§2.7), not derived from `codes.rs`. Each table must cover its `DOCUMENTED` list
+//! Every documented code with the class docs/protocol.md gives it, written out by hand
+//! (§sdk-return-codes, §sdk-err-codes, §micropay, §orderquery, §reverse, §ambiguity), not derived from `codes.rs`. Each table must cover its `DOCUMENTED` list
 //! exactly, so a new code cannot be added without a row here.
 
 use std::collections::HashSet;
@@ -34,7 +34,7 @@ fn check<C: std::fmt::Debug + PartialEq, K: std::fmt::Debug + PartialEq>(
 #[test]
 fn sdk_return_codes() {
     use SdkClass::*;
-    // §1.6. Codes whose meaning is undocumented (ACTION_ON_USER_QUERY_CANCEL, FACE_UNKNOWN)
+    // §sdk-return-codes. Codes whose meaning is undocumented (ACTION_ON_USER_QUERY_CANCEL, FACE_UNKNOWN)
     // fail the step: no money moves through the SDK.
     let table = [
         ("SUCCESS", Success),
@@ -61,7 +61,7 @@ fn sdk_return_codes() {
 #[test]
 fn sdk_err_codes_win_over_any_return_code() {
     use SdkClass::*;
-    // §1.7: 271378620 not initialised → init; 271378621 initialising → wait, init again;
+    // §sdk-err-codes: 271378620 not initialised → init; 271378621 initialising → wait, init again;
     // 271382020 authinfo expired → fetch a new one.
     let table = [
         ("271378620", ServiceDown),
@@ -87,8 +87,8 @@ fn sdk_err_codes_win_over_any_return_code() {
 #[test]
 fn pay_err_codes() {
     use PayClass::*;
-    // §2.3 and §2.7: SYSTEMERROR, BANKERROR, USERPAYING are unknown; the rest are final.
-    // One deliberate exception: ORDERPAID is in DOMAIN's final list, but for our own
+    // §micropay and §ambiguity: SYSTEMERROR, BANKERROR, USERPAYING are unknown; the rest are final.
+    // One deliberate exception: ORDERPAID is in WeChat's final list, but for our own
     // out_trade_no it says the money moved, so reading it as "not paid" would be wrong;
     // it is ambiguous (query, and the query will say SUCCESS).
     let table = [
@@ -132,7 +132,7 @@ fn pay_err_codes() {
 #[test]
 fn trade_states() {
     use TradeClass::*;
-    // §2.5: NOTPAY, USERPAYING, ACCEPT intermediate; SUCCESS paid; REFUND, CLOSED,
+    // §orderquery: NOTPAY, USERPAYING, ACCEPT intermediate; SUCCESS paid; REFUND, CLOSED,
     // REVOKED, PAYERROR final.
     let table = [
         ("SUCCESS", Paid),
@@ -158,7 +158,7 @@ fn trade_states() {
 #[test]
 fn query_err_codes() {
     use TradeClass::*;
-    // §2.5: SYSTEMERROR → query again. ORDERNOTEXIST is final in the PHP sample, but a submit
+    // §orderquery: SYSTEMERROR → query again. ORDERNOTEXIST is final in the PHP sample, but a submit
     // still in flight can create the order after the query: keep polling, then reverse.
     let table = [("ORDERNOTEXIST", Pending), ("SYSTEMERROR", Pending)];
     check(
@@ -174,7 +174,7 @@ fn query_err_codes() {
 #[test]
 fn reverse_err_codes() {
     use ReverseClass::*;
-    // §2.6, §2.7: SYSTEMERROR → call again; USERPAYING → later; REVERSE_EXPIRE → past the
+    // §reverse, §ambiguity: SYSTEMERROR → call again; USERPAYING → later; REVERSE_EXPIRE → past the
     // window (refund: a person). INVALID_REQUEST may be a rate limit → again. The others
     // (bad id, params, method, signature, trade error) will not succeed by repeating.
     let table = [
@@ -218,7 +218,7 @@ fn communication_codes_round_trip() {
 #[test]
 fn answers_need_every_level_to_say_success() {
     use facepay_fsm::{PayAnswer, QueryAnswer, ReverseAnswer, TransactionId};
-    // §2.1: return_code is only the communication result.
+    // §signing: return_code is only the communication result.
     let pay = |rc, res, err| PayAnswer {
         return_code: rc,
         result_code: res,

@@ -1,4 +1,4 @@
-//! DESIGN §7: the machine never touches the heap. A counting global allocator wraps the
+//! docs/design.md §safety 7: the machine never touches the heap. A counting global allocator wraps the
 //! system one; 100 000 mixed sessions (happy, ambiguous → query → paid, → reverse, cashier
 //! cancel, code scanner) run with counting on around *everything* the host does per
 //! session: building the session and each event (inline `Text`, so no heap either),

@@ -250,7 +250,7 @@ impl BackendProfile {
     }
 }
 
-/// Reverse is allowed for 7 days after the order (DOMAIN §2.6).
+/// Reverse is allowed for 7 days after the order (docs/protocol.md §reverse).
 pub const REVERSE_WINDOW_MS: u64 = 7 * 24 * 3600 * 1000;
 
 /// The backend: its ledger and the authinfos it issued.

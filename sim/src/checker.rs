@@ -1,5 +1,5 @@
 //! The invariant checker: holds what the terminal did against the backend's ledger after
-//! every step and at the end of the session — the safety properties of DESIGN.md.
+//! every step and at the end of the session — the safety properties of docs/design.md §safety.
 
 use std::fmt;
 
@@ -93,6 +93,15 @@ pub enum Violation {
         error: String,
     },
     /// Property 5: a panic.
+    /// Property 8: a seed call not answered within the facade's bound (`None`: still
+    /// unanswered when the session ended).
+    AppCallUnanswered { operation: String, waited_ms: Option<u64> },
+    /// Property 8: what the app read of an order later contradicts what it told the customer.
+    AppViewContradicted {
+        out_trade_no: String,
+        told: String,
+        now_reads: String,
+    },
     Panic {
         /// Its message.
         message: String,
@@ -143,6 +152,25 @@ impl fmt::Display for Violation {
             }
             Violation::LostCommands { lost } => write!(f, "{lost} command(s) lost"),
             Violation::Refused { error } => write!(f, "input refused: {error}"),
+            Violation::AppCallUnanswered {
+                operation,
+                waited_ms: Some(ms),
+            } => write!(
+                f,
+                "the app's {operation} was answered only after {ms} ms, over the facade's bound"
+            ),
+            Violation::AppCallUnanswered {
+                operation,
+                waited_ms: None,
+            } => write!(f, "the app's {operation} was never answered"),
+            Violation::AppViewContradicted {
+                out_trade_no,
+                told,
+                now_reads,
+            } => write!(
+                f,
+                "{out_trade_no}: the app told the customer {told}, and now reads {now_reads}"
+            ),
             Violation::Panic { message } => write!(f, "panic: {message}"),
         }
     }

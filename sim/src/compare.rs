@@ -8,7 +8,7 @@
 //!
 //! Violation counts are distinct orders (a re-submitted order counts once), except
 //! "charged twice", which counts sessions: the customer paid for two orders of one
-//! purchase. "other" is every remaining property of DESIGN.md (re-submits, overlapping
+//! purchase. "other" is every remaining property of docs/design.md §safety (re-submits, overlapping
 //! orders, slow orders, not released in time, …); the JSON has them by kind.
 
 use std::collections::BTreeMap;
@@ -34,6 +34,19 @@ pub struct CompareConfig {
     pub swarm: bool,
     /// Worker threads. Results do not depend on it.
     pub jobs: usize,
+    /// Run only this session index (to reproduce one listed violation); `sessions` is
+    /// then ignored.
+    pub only: Option<u64>,
+}
+
+impl CompareConfig {
+    /// The session indices to run.
+    pub fn indices(&self) -> std::ops::Range<u64> {
+        match self.only {
+            Some(i) => i..i.saturating_add(1),
+            None => 0..self.sessions,
+        }
+    }
 }
 
 /// Orders by outcome.
@@ -47,6 +60,30 @@ pub struct Outcomes {
     pub reversed: u64,
     /// NeedsReconciliation.
     pub needs_reconciliation: u64,
+}
+
+impl Outcomes {
+    /// Every concluded order.
+    pub fn total(&self) -> u64 {
+        self.paid + self.not_paid + self.reversed + self.needs_reconciliation
+    }
+}
+
+/// How many violating sessions each row lists (the first, by session index), so a
+/// peer's violation can be run again from its seed and session.
+pub const MAX_LISTED: usize = 20;
+
+/// One session in which a strategy broke a property: enough to run it again.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ViolatingSession {
+    /// The campaign seed.
+    pub seed: u64,
+    /// The session index: the session is drawn from `(seed, session)` (and `swarm`).
+    pub session: u64,
+    /// The kinds of violation in it, by name, each once.
+    pub kinds: Vec<&'static str>,
+    /// A command that runs this session again, alone, under every strategy.
+    pub rerun: String,
 }
 
 /// Violations, by the kinds that cost customers money, and the rest.
@@ -128,6 +165,8 @@ fn kind_and_key(v: &Violation) -> (&'static str, String) {
         Violation::NotLive { .. } => ("NotLive", String::new()),
         Violation::LostCommands { .. } => ("LostCommands", String::new()),
         Violation::Refused { .. } => ("Refused", String::new()),
+        Violation::AppCallUnanswered { operation, .. } => ("AppCallUnanswered", operation.clone()),
+        Violation::AppViewContradicted { out_trade_no, .. } => ("AppViewContradicted", out_trade_no.clone()),
         Violation::Panic { .. } => ("Panic", String::new()),
     }
 }
@@ -143,8 +182,12 @@ pub struct Row {
     pub outcomes: Outcomes,
     /// Violations.
     pub violations: Violations,
+    /// All violations of the row: `violations.total()`.
+    pub violations_total: u64,
     /// Sessions with at least one violation.
     pub sessions_with_violations: u64,
+    /// The first [`MAX_LISTED`] of those sessions, by index.
+    pub violating_sessions: Vec<ViolatingSession>,
     /// Orders concluded (the wait is averaged over these).
     pub concluded_orders: u64,
     /// Mean customer wait, ms: from the cashier's order to its conclusion, over the
@@ -161,10 +204,27 @@ impl Row {
             sessions: 0,
             outcomes: Outcomes::default(),
             violations: Violations::default(),
+            violations_total: 0,
             sessions_with_violations: 0,
+            violating_sessions: Vec::new(),
             concluded_orders: 0,
             mean_wait_ms: 0.0,
             wait_sum_ms: 0,
+        }
+    }
+
+    /// Lists a violating session, while the worker has listed fewer than [`MAX_LISTED`]
+    /// (its sessions come in index order, so the global first ones are among them).
+    fn list(&mut self, cfg: &CompareConfig, session: u64, mut kinds: Vec<&'static str>) {
+        if self.violating_sessions.len() < MAX_LISTED {
+            kinds.sort_unstable();
+            kinds.dedup();
+            self.violating_sessions.push(ViolatingSession {
+                seed: cfg.seed,
+                session,
+                kinds,
+                rerun: rerun_command(cfg.seed, session, cfg.swarm),
+            });
         }
     }
 
@@ -176,6 +236,7 @@ impl Row {
         self.outcomes.needs_reconciliation += o.outcomes.needs_reconciliation;
         self.violations.merge(&o.violations);
         self.sessions_with_violations += o.sessions_with_violations;
+        self.violating_sessions.extend(o.violating_sessions.iter().cloned());
         self.concluded_orders += o.concluded_orders;
         self.wait_sum_ms += o.wait_sum_ms;
     }
@@ -188,6 +249,37 @@ pub struct Comparison {
     pub config: CompareConfig,
     /// One row per strategy, facepay first.
     pub rows: Vec<Row>,
+    /// Sums over every row.
+    pub totals: Totals,
+}
+
+/// Sums over every strategy's row.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Totals {
+    /// Sessions run, all strategies.
+    pub sessions: u64,
+    /// Orders concluded, all strategies.
+    pub orders: u64,
+    /// Violations, all strategies.
+    pub violations: u64,
+    /// Sessions with at least one violation, all strategies.
+    pub sessions_with_violations: u64,
+}
+
+impl Comparison {
+    /// The exit status `facepay-sim compare` reports: success when facepay's row (the
+    /// first) has no violation. The peers' rows do not count: they are expected to fail.
+    pub fn facepay_is_clean(&self) -> bool {
+        self.rows.first().is_some_and(|r| r.violations.total() == 0)
+    }
+}
+
+/// The command that runs session `session` of a comparison again, alone.
+pub fn rerun_command(seed: u64, session: u64, swarm: bool) -> String {
+    format!(
+        "facepay-sim compare --seed {seed} --session {session}{}",
+        if swarm { " --swarm" } else { "" }
+    )
 }
 
 /// Measures the customer's wait for each order: first `StartOrder` to its conclusion.
@@ -220,10 +312,18 @@ impl Observer for WaitObserver {
     }
 }
 
+/// The rows of the table: facepay, the peer loops, then facepay through the seed facade
+/// driven by each simulated seed app ([`crate::apps`]).
+pub fn compared() -> impl Iterator<Item = StrategyKind> {
+    StrategyKind::ALL
+        .into_iter()
+        .chain(crate::apps::AppKind::ALL.into_iter().map(StrategyKind::App))
+}
+
 /// Runs session `index` under every strategy, adding to `rows` (one per strategy).
 fn run_one(cfg: &CompareConfig, index: u64, scratch: &mut Scratch, rows: &mut [Row]) {
     let spec = SessionSpec::draw(cfg.seed, index, cfg.swarm);
-    for (row, kind) in rows.iter_mut().zip(StrategyKind::ALL) {
+    for (row, kind) in rows.iter_mut().zip(compared()) {
         let run = catch_unwind(AssertUnwindSafe(|| {
             run_session_with(&spec, kind, scratch, WaitObserver::default())
         }));
@@ -239,6 +339,7 @@ fn run_one(cfg: &CompareConfig, index: u64, scratch: &mut Scratch, rows: &mut [R
                     .unwrap_or_else(|| "non-string panic".to_string());
                 row.violations.add_session(&[Violation::Panic { message }]);
                 row.sessions_with_violations += 1;
+                row.list(cfg, index, vec!["Panic"]);
                 continue;
             }
         };
@@ -253,6 +354,9 @@ fn run_one(cfg: &CompareConfig, index: u64, scratch: &mut Scratch, rows: &mut [R
         if !report.violations.is_empty() {
             row.sessions_with_violations += 1;
             row.violations.add_session(&report.violations);
+            let mut kinds: Vec<&'static str> = report.violations.iter().map(|v| kind_and_key(v).0).collect();
+            kinds.dedup();
+            row.list(cfg, index, kinds);
         }
         row.concluded_orders += waits.concluded;
         row.wait_sum_ms += waits.wait_sum_ms;
@@ -261,41 +365,45 @@ fn run_one(cfg: &CompareConfig, index: u64, scratch: &mut Scratch, rows: &mut [R
 
 /// Runs the comparison; `progress` hears the sessions finished so far, now and then.
 pub fn run_compare(cfg: &CompareConfig, mut progress: impl FnMut(u64)) -> Comparison {
-    let fresh = || StrategyKind::ALL.iter().map(|&k| Row::new(k)).collect::<Vec<_>>();
+    let fresh = || compared().map(Row::new).collect::<Vec<_>>();
     let totals = Mutex::new(fresh());
     let next = AtomicU64::new(0);
     let done = AtomicU64::new(0);
     const CHUNK: u64 = 64;
-    std::thread::scope(|scope| {
-        for _ in 0..cfg.jobs.max(1) {
-            scope.spawn(|| {
-                let mut scratch = Scratch::default();
-                let mut rows = fresh();
-                loop {
-                    let start = next.fetch_add(CHUNK, Ordering::Relaxed);
-                    if start >= cfg.sessions {
-                        break;
-                    }
-                    let end = (start + CHUNK).min(cfg.sessions);
-                    for index in start..end {
-                        run_one(cfg, index, &mut scratch, &mut rows);
-                    }
-                    done.fetch_add(end - start, Ordering::Relaxed);
-                }
-                let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
-                for (t, r) in t.iter_mut().zip(&rows) {
-                    t.merge(r);
-                }
-            });
+    let (first, total) = (cfg.indices().start, cfg.indices().end - cfg.indices().start);
+    let work = || {
+        let mut scratch = Scratch::default();
+        let mut rows = fresh();
+        loop {
+            let start = next.fetch_add(CHUNK, Ordering::Relaxed);
+            if start >= total {
+                break;
+            }
+            let end = (start + CHUNK).min(total);
+            for index in (start..end).map(|k| first + k) {
+                run_one(cfg, index, &mut scratch, &mut rows);
+            }
+            done.fetch_add(end - start, Ordering::Relaxed);
+        }
+        let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
+        for (t, r) in t.iter_mut().zip(&rows) {
+            t.merge(r);
+        }
+    };
+    let jobs = std::thread::scope(|scope| {
+        let started = crate::campaign::spawn_workers(scope, cfg.jobs, &work);
+        if started == 0 {
+            work();
         }
         loop {
             let d = done.load(Ordering::Relaxed);
             progress(d);
-            if d >= cfg.sessions {
+            if d >= total {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+        started.max(1)
     });
     let mut rows = totals.into_inner().unwrap_or_else(|e| e.into_inner());
     for r in &mut rows {
@@ -304,8 +412,21 @@ pub fn run_compare(cfg: &CompareConfig, mut progress: impl FnMut(u64)) -> Compar
         } else {
             r.wait_sum_ms as f64 / r.concluded_orders as f64
         };
+        r.violations_total = r.violations.total();
+        r.violating_sessions.sort_by_key(|v| v.session);
+        r.violating_sessions.truncate(MAX_LISTED);
     }
-    Comparison { config: *cfg, rows }
+    let totals = Totals {
+        sessions: rows.iter().map(|r| r.sessions).sum(),
+        orders: rows.iter().map(|r| r.outcomes.total()).sum(),
+        violations: rows.iter().map(|r| r.violations_total).sum(),
+        sessions_with_violations: rows.iter().map(|r| r.sessions_with_violations).sum(),
+    };
+    Comparison {
+        config: CompareConfig { jobs, ..*cfg },
+        rows,
+        totals,
+    }
 }
 
 const RED: &str = "\x1b[31m";
@@ -357,11 +478,14 @@ pub fn render_table(c: &Comparison, color: bool) -> String {
         }
     }
     let mut s = String::new();
+    let sessions = match c.config.only {
+        Some(i) => format!("session {i} only"),
+        None => format!("{} sessions per strategy", c.config.sessions),
+    };
     let _ = writeln!(
         s,
-        "seed {}, {} sessions per strategy, {} mix",
+        "seed {}, {sessions}, {} mix",
         c.config.seed,
-        c.config.sessions,
         if c.config.swarm { "swarm" } else { "standard" }
     );
     let line = |s: &mut String, cells: &[String], colored: &dyn Fn(usize, &str) -> bool| {

@@ -5,8 +5,8 @@
 
 use std::fmt::Write as _;
 
-use facepay_fsm::trace::{ReplayReport, StepInput};
-use facepay_fsm::{Command, Event, Notice};
+use facepay_fsm::trace::{Mismatch, ReplayReport, StepInput, TraceHeader};
+use facepay_fsm::{Command, Event, JournalRecord, Notice, PolicySettings};
 use serde_json::Value;
 
 /// A lane of the diagram.
@@ -187,12 +187,7 @@ fn command_row(t: u64, command: &Command) -> Row {
         }
         Command::Notify(Notice::OrderConcluded(c)) => Row::Banner {
             t,
-            text: format!(
-                "{} concluded: {} ({})",
-                c.out_trade_no,
-                c.outcome,
-                serde_json::to_string(&c.reason).unwrap_or_default().replace('"', "")
-            ),
+            text: format!("{} concluded: {} ({})", c.out_trade_no, c.outcome, c.reason),
             alarm: false,
         },
         Command::Notify(_) => Row::Note {
@@ -216,10 +211,135 @@ fn command_row(t: u64, command: &Command) -> Row {
     }
 }
 
-/// The rows of a replay's transcript (replay with a transcript kept), ending with the
+/// What the trace's header says, one line each: the terminal (the host's metadata), the
+/// policy (the settings that differ from the defaults), and a resume from the journal.
+/// `replay --explain` prints them above the transcript; the diagrams start with them.
+pub fn header_lines(header: &TraceHeader) -> Vec<String> {
+    let mut lines = Vec::new();
+    let terminal: Vec<String> = header
+        .terminal
+        .iter()
+        .filter(|(_, v)| !v.is_object() && !v.is_array()) // e.g. the simulator's whole spec
+        .map(|(k, v)| match v {
+            Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect();
+    lines.push(format!(
+        "terminal: {}",
+        if terminal.is_empty() {
+            "(no metadata)".to_string()
+        } else {
+            terminal.join(" ")
+        }
+    ));
+    lines.push(format!("policy: {}", policy_text(header.policy.settings())));
+    if let Some(resume) = &header.resume {
+        lines.push(format!(
+            "resumed at {}: {}",
+            secs(resume.at.0),
+            resume_text(resume.bytes())
+        ));
+    }
+    lines
+}
+
+/// The settings that differ from [`PolicySettings::default`], or `defaults`.
+fn policy_text(settings: &PolicySettings) -> String {
+    let (Ok(Value::Object(ours)), Ok(Value::Object(default))) = (
+        serde_json::to_value(settings),
+        serde_json::to_value(PolicySettings::default()),
+    ) else {
+        return "unreadable".to_string();
+    };
+    let changed: Vec<String> = ours
+        .iter()
+        .filter(|(k, v)| default.get(*k) != Some(v))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if changed.is_empty() {
+        "defaults".to_string()
+    } else {
+        format!("defaults but {}", changed.join(" "))
+    }
+}
+
+/// The journal record a session resumed from, as a person reads it.
+fn resume_text(bytes: Option<Vec<u8>>) -> String {
+    let Some(bytes) = bytes else {
+        return "journal bytes unreadable (not hex)".to_string();
+    };
+    if bytes.iter().all(|&b| b == 0) || bytes.iter().all(|&b| b == 0xFF) {
+        return "empty journal (a fresh session)".to_string();
+    }
+    match JournalRecord::decode(&bytes) {
+        Ok(r) => format!(
+            "journal {} {} fen, {}, {} ms after the submit",
+            r.out_trade_no,
+            r.total_fee,
+            tag(&serde_json::to_value(r.phase).unwrap_or(Value::Null)),
+            r.elapsed_ms
+        ),
+        Err(e) => match JournalRecord::salvage(&bytes) {
+            Some((no, _)) => format!("damaged journal ({e}); order {no} salvaged"),
+            None => format!("damaged journal ({e}); no order readable"),
+        },
+    }
+}
+
+/// A row of the divergence: the recorded command and the one today's machine emitted,
+/// drawn alike and told apart by their labels.
+fn divergent_row(t: u64, command: &Command, which: &str) -> Row {
+    match command_row(t, command) {
+        Row::Arrow {
+            t,
+            from,
+            to,
+            label,
+            answer,
+        } => Row::Arrow {
+            t,
+            from,
+            to,
+            label: format!("{which}: {label}"),
+            answer,
+        },
+        Row::Note { t, lane, text } => Row::Note {
+            t,
+            lane,
+            text: format!("{which}: {text}"),
+        },
+        Row::Banner { t, text, .. } => Row::Note {
+            t,
+            lane: Lane::Terminal,
+            text: format!("{which}: {text}"),
+        },
+    }
+}
+
+/// The rows of a replay's transcript (replay with a transcript kept): the header's notes
+/// first, then every step; at a divergence, the recorded command and today's, then the
 /// verdict when the replay was not exact.
 pub fn rows(report: &ReplayReport) -> Vec<Row> {
     let mut rows = Vec::new();
+    let start = report.transcript.first().map_or(0, |s| s.t.0);
+    if let Some(header) = &report.header {
+        for line in header_lines(header) {
+            if line.starts_with("resumed") {
+                rows.push(Row::Banner {
+                    t: header.resume.as_ref().map_or(start, |r| r.at.0),
+                    text: format!("power loss, then {line}"),
+                    alarm: false,
+                });
+            } else {
+                rows.push(Row::Note {
+                    t: start,
+                    lane: Lane::Terminal,
+                    text: line,
+                });
+            }
+        }
+    }
     for step in &report.transcript {
         let t = step.t.0;
         match &step.input {
@@ -240,6 +360,16 @@ pub fn rows(report: &ReplayReport) -> Vec<Row> {
         Row::Arrow { t, .. } | Row::Note { t, .. } | Row::Banner { t, .. } => *t,
     });
     if let Some(d) = &report.divergence {
+        let t = d.t.0;
+        match &d.mismatch {
+            Mismatch::Command { expected, actual } => {
+                rows.push(divergent_row(t, expected, "recorded"));
+                rows.push(divergent_row(t, actual, "now"));
+            }
+            Mismatch::Missing { expected } => rows.push(divergent_row(t, expected, "recorded")),
+            Mismatch::Unexpected { actual } => rows.push(divergent_row(t, actual, "now")),
+            Mismatch::Timer { .. } | Mismatch::Refused(_) => {}
+        }
         let first = d.to_string();
         rows.push(Row::Banner {
             t: d.t.0,
@@ -390,4 +520,108 @@ pub fn svg(report: &ReplayReport, title: &str) -> String {
     }
     s.push_str("</svg>\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use facepay_fsm::trace::replay_bytes;
+
+    fn corpus(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/traces")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn texts(rows: &[Row]) -> Vec<String> {
+        rows.iter()
+            .map(|r| match r {
+                Row::Arrow { label, .. } => label.clone(),
+                Row::Note { text, .. } | Row::Banner { text, .. } => text.clone(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_diagram_starts_with_the_header() {
+        let report = replay_bytes(&corpus("01-paid-micropay.jsonl"), true);
+        let rows = texts(&rows(&report));
+        assert_eq!(rows[0], "terminal: firmware=corpus-1 model=scripted store=S01");
+        assert_eq!(rows[1], "policy: defaults");
+        assert!(rows[2].starts_with("cashier: start"), "{rows:?}");
+        let md = mermaid(&report, "01");
+        assert!(
+            md.contains("Note over Terminal: [0.000s] terminal: firmware=corpus-1"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn a_resumed_trace_draws_the_resume_before_its_first_query() {
+        let report = replay_bytes(&corpus("18-resumed-after-power-loss.jsonl"), true);
+        assert!(report.is_exact(), "{}", report.verdict_text("18"));
+        let rows = rows(&report);
+        let resume = rows
+            .iter()
+            .position(|r| matches!(r, Row::Banner { text, .. } if text.starts_with("power loss, then resumed at 100.000s: journal ")))
+            .unwrap_or_else(|| panic!("{:?}", texts(&rows)));
+        let query = rows
+            .iter()
+            .position(|r| matches!(r, Row::Arrow { label, .. } if label.starts_with("query")))
+            .unwrap_or_else(|| panic!("{:?}", texts(&rows)));
+        assert!(resume < query, "{:?}", texts(&rows));
+    }
+
+    #[test]
+    fn a_divergence_draws_the_recorded_and_the_new_command() {
+        // The recorded machine submitted 100 fen; say the log has 999.
+        let text = String::from_utf8(corpus("01-paid-micropay.jsonl")).unwrap();
+        let line = text
+            .lines()
+            .position(|l| l.contains("\"output\"") && l.contains("\"submit\""))
+            .expect("a submit");
+        let edited: Vec<String> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                if i == line {
+                    l.replace("\"total_fee\":100", "\"total_fee\":999")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        assert_ne!(edited[line], text.lines().nth(line).unwrap(), "the line has the fee");
+        let report = replay_bytes(edited.join("\n").as_bytes(), true);
+        assert!(report.divergence.is_some(), "{}", report.verdict_text("edited"));
+        let rows = texts(&rows(&report));
+        let recorded = rows
+            .iter()
+            .position(|r| r.starts_with("recorded: submit micropay T01 999"));
+        let now = rows.iter().position(|r| r.starts_with("now: submit micropay T01 100"));
+        assert!(matches!((recorded, now), (Some(a), Some(b)) if a + 1 == b), "{rows:?}");
+        assert!(
+            rows.last().is_some_and(|r| r.starts_with("DIVERGES at line")),
+            "{rows:?}"
+        );
+    }
+
+    #[test]
+    fn conclusion_reasons_render_one_way() {
+        let paid = replay_bytes(&corpus("05-systemerror-then-query-paid.jsonl"), true);
+        let reversed = replay_bytes(&corpus("06-userpaying-polls-then-reversed.jsonl"), true);
+        let banner = |r: &ReplayReport| {
+            texts(&rows(r))
+                .into_iter()
+                .find(|t| t.contains("concluded:"))
+                .expect("a conclusion")
+        };
+        assert_eq!(banner(&paid), "T05 concluded: Paid (trade_state SUCCESS)");
+        assert_eq!(banner(&reversed), "T06 concluded: Reversed (reverse_confirmed)");
+        assert!(
+            paid.outcomes_text()
+                .starts_with("outcomes: T05 Paid (trade_state SUCCESS)")
+        );
+    }
 }

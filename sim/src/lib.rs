@@ -8,6 +8,7 @@
 //! every step. [`simulation`] runs one session; [`campaign`] runs many and sums them up.
 //! The same seed on the same commit gives the same run, byte for byte.
 
+pub mod apps;
 pub mod backend;
 pub mod bill;
 pub mod campaign;

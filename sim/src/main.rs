@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use facepay_sim::campaign::{CampaignConfig, Shard, Summary, record_session_with, run_campaign};
+use facepay_sim::campaign::{
+    CampaignConfig, Shard, Summary, parse_jobs, parse_sessions, record_session_as, run_campaign_as,
+};
+use facepay_sim::terminal::StrategyKind;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Deterministic simulation of facepay terminals against a model WeChat Pay backend.
@@ -20,16 +23,39 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a campaign of simulated sessions and check every safety property.
+    #[command(after_help = RUN_EXIT)]
     Run(RunArgs),
     /// Replay recorded traces against today's machine.
+    #[command(after_help = REPLAY_EXIT)]
     Replay(facepay_sim::replay::ReplayArgs),
     /// Run facepay and the published peer loops on the same seeds and faults; one table.
+    /// The exit status is facepay's row only: the peers are expected to break properties.
+    #[command(after_help = COMPARE_EXIT)]
     Compare(CompareArgs),
     /// Combine the --json reports of `replay` shards, or of `run --shard` shards.
     Merge(facepay_sim::merge::MergeArgs),
     /// Match the orders of field logs with WeChat Pay's merchant trade bill.
     Reconcile(facepay_sim::reconcile::ReconcileArgs),
 }
+
+const RUN_EXIT: &str = "Exit status:
+  0  every session kept every safety property
+  1  a violation: each is printed with its seed, session and the command that runs it
+     again; the first --max-traces sessions' traces are written to --trace-dir
+  2  bad arguments";
+
+const REPLAY_EXIT: &str = "Exit status:
+  0  every file replays exactly (a log cut short by a power loss counts, its complete
+     part having replayed exactly)
+  1  a file diverges: today's machine decides differently (the first divergence is shown)
+  2  a file cannot be read or parsed, a diagram cannot be written, or bad arguments";
+
+const COMPARE_EXIT: &str = "Exit status (facepay's row only; the peers' rows never change it):
+  0  facepay broke no property in any session
+  1  facepay's row has a violation
+  2  bad arguments
+--json lists, per strategy, the first violating sessions with their seed, session and a
+command that runs that one session again (--session).";
 
 /// Arguments of `facepay-sim compare`.
 #[derive(Debug, clap::Args)]
@@ -38,16 +64,19 @@ struct CompareArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Sessions per strategy.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = parse_sessions)]
     sessions: u64,
+    /// Run only session I (as listed in --json's violating sessions), under every strategy.
+    #[arg(long, value_name = "I", conflicts_with = "sessions")]
+    session: Option<u64>,
     /// Swarm mode: each session draws its own fault probabilities and behaviours.
     #[arg(long)]
     swarm: bool,
     /// Print the comparison as JSON on stdout instead of a table.
     #[arg(long)]
     json: bool,
-    /// Worker threads (default: the number of cores). Results do not depend on it.
-    #[arg(long)]
+    /// Worker threads, 1 to 256 (default: the number of cores). Results do not depend on it.
+    #[arg(long, value_parser = parse_jobs)]
     jobs: Option<usize>,
 }
 
@@ -57,8 +86,9 @@ struct RunArgs {
     /// Campaign seed. The same seed on the same commit gives the same sessions, byte for byte.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Sessions in the whole campaign (across all shards). Session i is seeded from (seed, i).
-    #[arg(long, default_value_t = 10_000)]
+    /// Sessions in the whole campaign (across all shards), at least 1. Session i is seeded
+    /// from (seed, i).
+    #[arg(long, default_value_t = 10_000, value_parser = parse_sessions)]
     sessions: u64,
     /// Swarm mode: each session also draws its fault probabilities, clock skew, backend and
     /// user behaviour from its seed (as TigerBeetle's VOPR). Without it, a fixed standard mix.
@@ -77,8 +107,8 @@ struct RunArgs {
     /// Print the summary as JSON on stdout instead of a table.
     #[arg(long)]
     json: bool,
-    /// Worker threads (default: the number of cores). Results do not depend on it.
-    #[arg(long)]
+    /// Worker threads, 1 to 256 (default: the number of cores). Results do not depend on it.
+    #[arg(long, value_parser = parse_jobs)]
     jobs: Option<usize>,
     /// Directory for the traces of violating sessions.
     #[arg(long, value_name = "DIR", default_value = ".")]
@@ -95,6 +125,18 @@ struct RunArgs {
     /// `reconcile --bill BILL DIR`.
     #[arg(long, value_name = "BILL")]
     bill: Option<PathBuf>,
+    /// Drive each terminal by a simulated seed app through the `wxFacePay` facade instead
+    /// of the machine directly: documented, impatient-reverse, retry-on-false,
+    /// discount-at-micropay, release-mid-order, old-order-lookups.
+    #[arg(long, value_name = "NAME", value_parser = parse_app)]
+    app: Option<facepay_sim::apps::AppKind>,
+}
+
+fn parse_app(s: &str) -> Result<facepay_sim::apps::AppKind, String> {
+    facepay_sim::apps::AppKind::from_name(s).ok_or_else(|| {
+        let names: Vec<_> = facepay_sim::apps::AppKind::ALL.iter().map(|a| a.name()).collect();
+        format!("unknown app `{s}`; one of: {}", names.join(", "))
+    })
 }
 
 fn main() -> ExitCode {
@@ -114,10 +156,11 @@ fn compare(args: CompareArgs) -> ExitCode {
         sessions: args.sessions,
         swarm: args.swarm,
         jobs: jobs_or_cores(args.jobs),
+        only: args.session,
     };
     let bar = progress(
-        cfg.sessions,
-        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions × 5 strategies",
+        cfg.indices().end - cfg.indices().start,
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions × 11 strategies",
     );
     let comparison = run_compare(&cfg, |done| bar.set_position(done));
     bar.finish_and_clear();
@@ -130,15 +173,18 @@ fn compare(args: CompareArgs) -> ExitCode {
         print!("{}", render_table(&comparison, std::io::stdout().is_terminal()));
     }
     // The claim is facepay's row: exit non-zero if it broke anything.
-    match comparison.rows.first() {
-        Some(r) if r.violations.total() == 0 => ExitCode::SUCCESS,
-        _ => ExitCode::FAILURE,
+    if comparison.facepay_is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
 /// `--jobs`, or one worker per core.
 fn jobs_or_cores(jobs: Option<usize>) -> usize {
-    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(facepay_sim::campaign::MAX_JOBS))
+    })
 }
 
 /// A progress bar drawn on a terminal only (hidden when stderr is a file or pipe).
@@ -166,7 +212,11 @@ fn run(args: RunArgs) -> ExitCode {
         cfg.shard.len(cfg.sessions),
         "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions ({per_sec}, eta {eta})",
     );
-    let summary = run_campaign(&cfg, |done| bar.set_position(done));
+    let strategy = args.app.map_or(StrategyKind::Facepay, StrategyKind::App);
+    let summary = run_campaign_as(&cfg, strategy, |done| bar.set_position(done));
+    if args.app.is_some() && !args.json {
+        println!("driver: {} (the seed facade)", strategy.name());
+    }
     bar.finish_and_clear();
 
     if args.json {
@@ -182,13 +232,10 @@ fn run(args: RunArgs) -> ExitCode {
             cfg.shard.len(cfg.sessions),
             "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} logs written ({per_sec}, eta {eta})",
         );
-        let written = facepay_sim::fieldlog::write_fleet(
-            &cfg,
-            facepay_sim::terminal::StrategyKind::Facepay,
-            Some(&args.trace_dir),
-            args.bill.as_deref(),
-            |done| bar.set_position(done),
-        );
+        let written =
+            facepay_sim::fieldlog::write_fleet(&cfg, strategy, Some(&args.trace_dir), args.bill.as_deref(), |done| {
+                bar.set_position(done)
+            });
         bar.finish_and_clear();
         match written {
             Ok(w) => eprintln!(
@@ -210,8 +257,14 @@ fn run(args: RunArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     for f in &summary.failures {
-        for v in &f.violations {
-            eprintln!("VIOLATION seed {} session {}: {v}", f.seed, f.session);
+        let report = f.report(cfg.swarm, cfg.power_loss);
+        // The same session again must be driven by the same seed app.
+        match args.app {
+            Some(app) => eprint!(
+                "{}",
+                report.replace("facepay-sim run ", &format!("facepay-sim run --app {} ", app.name()))
+            ),
+            None => eprint!("{report}"),
         }
     }
     if let Err(e) = std::fs::create_dir_all(&args.trace_dir) {
@@ -223,7 +276,7 @@ fn run(args: RunArgs) -> ExitCode {
             .join(format!("facepay-sim-seed{}-session{}.jsonl", f.seed, f.session));
         let written = std::fs::File::create(&path)
             .map(std::io::BufWriter::new)
-            .and_then(|w| record_session_with(f.seed, f.session, cfg.swarm, cfg.power_loss, w));
+            .and_then(|w| record_session_as(strategy, f.seed, f.session, cfg.swarm, cfg.power_loss, w));
         match written {
             Ok(_) => eprintln!(
                 "trace of seed {} session {} written to {} (replay: facepay-sim replay {})",

@@ -124,6 +124,9 @@ fn explain(args: &ReplayArgs, path: &PathBuf) -> ExitCode {
             name.clone()
         };
         if args.explain {
+            for line in report.header.iter().flat_map(diagram::header_lines) {
+                println!("{line}");
+            }
             print!("{}", report.transcript_text());
         }
         print!("{}", report.verdict_text(&label));

@@ -237,7 +237,7 @@ pub enum SdkReply {
 
 const MODEL_OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
 
-/// The AAR answers a call on a dead binder after this long (DOMAIN §1.1).
+/// The AAR answers a call on a dead binder after this long (docs/protocol.md §sdk-mechanics).
 pub const AAR_FALLBACK_MS: u64 = 10_000;
 
 impl FaceApp {
@@ -343,7 +343,7 @@ impl FaceApp {
                 push(rng.range(30, 300), self.tag(), SdkReply::Rawdata { id, status, ok });
             }
             SdkCall::GetWxpayfaceCode(req) => {
-                // Only the newest getWxpayfaceCode callback fires (DOMAIN §4).
+                // Only the newest getWxpayfaceCode callback fires (docs/protocol.md §pitfalls).
                 self.scan += 1;
                 let tag = ReplyTag {
                     scan: Some(self.scan),
@@ -551,7 +551,7 @@ impl FaceApp {
 }
 
 /// The face app checks the authinfo's expiry against the terminal's own clock, so a
-/// terminal clock far ahead of WeChat's sees 271382020 (DOMAIN §1.7, §4).
+/// terminal clock far ahead of WeChat's sees 271382020 (docs/protocol.md §sdk-err-codes, §pitfalls).
 fn authinfo_expired(authinfo: &str, terminal_ms: u64) -> bool {
     // The number after the last '-'. Found by a plain byte scan: this runs on every scan
     // and lookup, and `rsplit`'s searcher cost more than the rest of the call.

@@ -211,6 +211,9 @@ pub fn run_session_with<O: Observer>(
         env: &mut env,
     }
     .run();
+    // The seed app's view (property 8), when a seed app drove the terminal.
+    let app = terminal.take_app_violations(env.now);
+    env.scratch.checker.violations.extend(app);
     let report = env.finish();
     (report, terminal.into_observer())
 }

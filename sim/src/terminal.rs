@@ -13,6 +13,7 @@ use std::io::Write;
 use facepay_fsm::trace::TraceWriter;
 use facepay_fsm::{Command, DiagnosticKind, Event, HandleError, Instant, Policy, Session, Timer};
 
+use crate::apps::{AppKind, AppStrategy};
 use crate::peers::{Note, PeerKind, PeerStrategy};
 
 use crate::world::{TerminalClock, WorldMs};
@@ -93,7 +94,7 @@ impl Strategy for Facepay {
     }
     #[inline]
     fn handle_timeout(&mut self, session: &mut Session, now: Instant) -> Result<(), HandleError> {
-        session.handle_timeout(now)
+        session.handle_timeout(now).map(drop)
     }
     #[inline(always)]
     fn poll_command(&mut self, session: &mut Session) -> Option<Command> {
@@ -117,6 +118,8 @@ pub enum StrategyKind {
     Facepay,
     /// A peer loop settles each order.
     Peer(PeerKind),
+    /// The machine through the seed facade, driven by a simulated seed app ([`crate::apps`]).
+    App(AppKind),
 }
 
 impl StrategyKind {
@@ -134,6 +137,7 @@ impl StrategyKind {
         match self {
             StrategyKind::Facepay => "facepay",
             StrategyKind::Peer(p) => p.name(),
+            StrategyKind::App(a) => a.name(),
         }
     }
 }
@@ -144,13 +148,15 @@ enum Engine {
     #[default]
     Facepay,
     Peer(Box<PeerStrategy>),
+    App(Box<AppStrategy>),
 }
 
 impl Engine {
-    fn new(kind: StrategyKind) -> Self {
+    fn new(kind: StrategyKind, policy: &Policy) -> Self {
         match kind {
             StrategyKind::Facepay => Engine::Facepay,
             StrategyKind::Peer(p) => Engine::Peer(Box::new(PeerStrategy::new(p))),
+            StrategyKind::App(a) => Engine::App(Box::new(AppStrategy::new(a, policy))),
         }
     }
 }
@@ -161,6 +167,7 @@ impl Strategy for Engine {
         match self {
             Engine::Facepay => Facepay.handle(session, now, event),
             Engine::Peer(p) => p.handle(session, now, event),
+            Engine::App(a) => a.handle(session, now, event),
         }
     }
     #[inline]
@@ -168,6 +175,7 @@ impl Strategy for Engine {
         match self {
             Engine::Facepay => Facepay.handle_timeout(session, now),
             Engine::Peer(p) => p.handle_timeout(session, now),
+            Engine::App(a) => a.handle_timeout(session, now),
         }
     }
     #[inline(always)]
@@ -175,6 +183,7 @@ impl Strategy for Engine {
         match self {
             Engine::Facepay => Facepay.poll_command(session),
             Engine::Peer(p) => p.poll_command(session),
+            Engine::App(a) => a.poll_command(session),
         }
     }
     #[inline]
@@ -182,6 +191,7 @@ impl Strategy for Engine {
         match self {
             Engine::Facepay => Facepay.next_timer(session),
             Engine::Peer(p) => p.next_timer(session),
+            Engine::App(a) => a.next_timer(session),
         }
     }
     #[inline]
@@ -189,6 +199,7 @@ impl Strategy for Engine {
         match self {
             Engine::Facepay => Facepay.refusal(session),
             Engine::Peer(p) => p.refusal(session),
+            Engine::App(a) => a.refusal(session),
         }
     }
 }
@@ -219,7 +230,7 @@ impl<O: Observer> Terminal<O> {
     pub fn with_strategy(strategy: StrategyKind, policy: Policy, clock: TerminalClock, observer: O) -> Self {
         Terminal {
             session: Session::new(policy),
-            strategy: Engine::new(strategy),
+            strategy: Engine::new(strategy, &policy),
             clock,
             observer,
             deadline: Cell::new(None),
@@ -237,7 +248,17 @@ impl<O: Observer> Terminal<O> {
     pub fn take_peer_notes(&mut self) -> Vec<Note> {
         match &mut self.strategy {
             Engine::Peer(p) => p.take_notes(),
-            Engine::Facepay => Vec::new(),
+            Engine::Facepay | Engine::App(_) => Vec::new(),
+        }
+    }
+
+    /// The seed app's view broken so far, and its calls still unanswered past their
+    /// bound at world time `end`; nothing for the other strategies.
+    pub fn take_app_violations(&mut self, end: WorldMs) -> Vec<crate::checker::Violation> {
+        let now = self.now(end);
+        match &mut self.strategy {
+            Engine::App(a) => a.take_violations(Some(now)),
+            _ => Vec::new(),
         }
     }
 
@@ -285,6 +306,11 @@ impl<O: Observer> Terminal<O> {
             }),
             Engine::Peer(p) => {
                 let c = p.poll_command(&mut self.session)?;
+                observer.output(now, &c);
+                Some(f(&c))
+            }
+            Engine::App(a) => {
+                let c = a.poll_command(&mut self.session)?;
                 observer.output(now, &c);
                 Some(f(&c))
             }
@@ -368,6 +394,13 @@ impl<O: Observer> Terminal<O> {
                 p.power_lost();
                 self.observer.restarted(now, None);
                 Session::new(*session.policy())
+            }
+            // The app process restarts; the facade takes the journal's order from the
+            // resumed session's first record.
+            Engine::App(a) => {
+                a.power_lost(session.policy());
+                self.observer.restarted(now, Some(journal));
+                session
             }
         };
         self.drain(now, out);

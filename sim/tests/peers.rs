@@ -1,5 +1,5 @@
 //! The peer loops against scripted backend answers: one transcript each (insta snapshots,
-//! read against DOMAIN §3.2 / §3.4 and the sources quoted in `sim/src/peers/*.rs`), and
+//! read against docs/protocol.md §timings / §closed-loop and the sources quoted in `sim/src/peers/*.rs`), and
 //! the comparison's claim: facepay's row has no violation on a fixed seed set, with the
 //! peers' rows whatever their faithful loops produce.
 
@@ -378,6 +378,7 @@ fn facepay_row_is_clean_and_the_peers_are_reported_as_they_are() {
         sessions: 300,
         swarm: false,
         jobs: 2,
+        only: None,
     };
     let c = run_compare(&cfg, |_| {});
     let names: Vec<&str> = c.rows.iter().map(|r| r.strategy).collect();
@@ -388,7 +389,13 @@ fn facepay_row_is_clean_and_the_peers_are_reported_as_they_are() {
             "wechat-php-sample",
             "wechat-java-pos",
             "alipay-f2f-demo",
-            "naive-one-query"
+            "naive-one-query",
+            "app-documented",
+            "app-impatient-reverse",
+            "app-retry-on-false",
+            "app-discount-at-micropay",
+            "app-release-mid-order",
+            "app-old-order-lookups"
         ]
     );
     let facepay = &c.rows[0];

@@ -135,7 +135,9 @@ impl Driver {
             }
             let at = at.max(self.now);
             self.now = at;
-            let result = self.session.handle_timeout(at);
+            let result = self.session.handle_timeout(at).map(|fired| {
+                assert_eq!(fired, Some(timer), "handle_timeout({at}) fired another timer");
+            });
             self.after_step(render::timer(timer), result);
         }
         self.now = t;

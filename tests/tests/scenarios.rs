@@ -1,5 +1,5 @@
 //! The canonical scenarios as transcripts, snapshotted with insta. Each snapshot was read
-//! against DOMAIN.md before it was committed; the asserts beside them pin the facts that
+//! against docs/protocol.md before it was committed; the asserts beside them pin the facts that
 //! matter most, so a careless `INSTA_UPDATE=always` cannot accept a wrong conclusion.
 
 use facepay_fsm::codes::{PayErrCode, Recall, ResultCode, SdkErrCode, SdkReturnCode, TradeState};

@@ -99,14 +99,13 @@ impl ReplayReport {
             s.push_str("none");
         }
         for (i, c) in self.conclusions.iter().enumerate() {
-            let reason = serde_json::to_string(&c.reason).unwrap_or_default();
             let _ = write!(
                 s,
                 "{}{} {} ({})",
                 if i > 0 { ", " } else { "" },
                 c.out_trade_no,
                 c.outcome,
-                reason.trim_matches('"')
+                c.reason
             );
         }
         if let Some(state) = self.final_state {

@@ -130,6 +130,12 @@ impl<W: Write> TraceWriter<W> {
         self.out
     }
 
+    /// The underlying writer, to read it (e.g. how many bytes an in-memory trace holds)
+    /// while recording goes on.
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
+
     /// The underlying writer, e.g. to flush or sync it.
     pub fn get_mut(&mut self) -> &mut W {
         &mut self.out

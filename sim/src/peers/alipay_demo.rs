@@ -1,7 +1,7 @@
 //! The Alipay 当面付 (face-to-face) demo, `AlipayTradeServiceImpl.tradePay` over
 //! `AbsAlipayTradeService` (Chaoswyhh/alipay-trade-sdk, `…/service/impl/`; settings from
 //! `zfbinfo.properties`: `max_query_retry=5`, `query_duration=5000`, `max_cancel_retry=3`,
-//! `cancel_duration=2000`; DOMAIN §3.4). Vendors port it to WeChat Pay; so does this module.
+//! `cancel_duration=2000`; docs/protocol.md §closed-loop). Vendors port it to WeChat Pay; so does this module.
 //!
 //! What the code does:
 //!

@@ -1,5 +1,5 @@
 //! The official WeChat Pay Java SDK, `WXPay.microPayWithPos` (java_sdk v3.0.9,
-//! `src/main/java/com/github/wxpay/sdk/WXPay.java`; DOMAIN §3.2): "提交刷卡支付，针对软POS，
+//! `src/main/java/com/github/wxpay/sdk/WXPay.java`; docs/protocol.md §timings): "提交刷卡支付，针对软POS，
 //! 尽可能做成功 / 内置重试机制，最多60s".
 //!
 //! What the code does, and what this module does with it:

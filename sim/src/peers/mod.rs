@@ -1,6 +1,6 @@
 //! Peer loops: what terminal vendors copy today for an ambiguous payment, run in the same
 //! world as facepay so their effect on customers' money can be measured on the same seeds
-//! and faults (DOMAIN §3.2, §3.4, §7).
+//! and faults (docs/protocol.md §timings, §closed-loop).
 //!
 //! # How a peer is driven
 //!

@@ -1,8 +1,8 @@
 //! The loop many terminals ship: after an ambiguous submit answer (USERPAYING,
 //! SYSTEMERROR, BANKERROR, a FAIL return_code, or no answer), wait **5 s**, query **once**,
 //! and if that query does not say SUCCESS, tell the cashier the payment failed. No
-//! reverse. (The shape of the demo controllers DOMAIN §4 lists — "the loop tests the wrong
-//! map (one query)" — with the 5 s wait of the official SYSTEMERROR advice, §2.3.)
+//! reverse. (The shape of the demo controllers docs/protocol.md §pitfalls lists — "the loop tests the wrong
+//! map (one query)" — with the 5 s wait of the official SYSTEMERROR advice, docs/protocol.md §micropay.)
 //!
 //! Its HTTP timeout is facepay's default backend deadline, **10 s**, so it loses nothing
 //! to a shorter fuse than facepay's.

@@ -1,5 +1,5 @@
 //! The official WeChat Pay PHP sample, `MicroPay::pay()` in `example/WxPay.MicroPay.php`
-//! (the copy in CallMeNP/wxpayapi_php, DOMAIN §3.2, §4), with `lib/WxPay.Api.php` under it.
+//! (the copy in CallMeNP/wxpayapi_php, docs/protocol.md §timings, §pitfalls), with `lib/WxPay.Api.php` under it.
 //!
 //! Its header: "根据返回结果决定是否需要查询订单，如果查询之后订单还未变则需要返回查询
 //! （一般反复查10次）… 撤销订单需要循环撤销，一直撤销成功为止（注意循环次数，建议10次）".

@@ -6,6 +6,9 @@ import java.io.File;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -59,6 +62,23 @@ public final class FacePaySession implements AutoCloseable {
     private final Map<Long, FacadeCallback> waiting = new ConcurrentHashMap<>();
     private final AtomicLong tokens = new AtomicLong();
     private volatile long handle;
+
+    /** The name of the one timer thread every session shares (native code starts it). */
+    static final String TIMER_THREAD = "facepay-timer";
+    /** The name of the threads that run backend calls a timer caused. */
+    static final String BACKEND_THREAD = "facepay-backend";
+
+    /**
+     * Runs {@link FacePayBackend#execute} for calls that a timer caused (a query, a
+     * reverse, an authinfo refresh), so that a host's blocking HTTP call never holds the
+     * timer thread that every session's deadlines wait on. Cached: a call that hangs does
+     * not hold up the next (the machine has given up on it by its deadline anyway).
+     */
+    private final ExecutorService backendThreads = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, BACKEND_THREAD);
+        t.setDaemon(true);
+        return t;
+    });
 
     /** A session with the default journal (see the class comment). */
     public FacePaySession(Context context, Map<String, ?> options, FacePayBackend backend, FacePayListener listener) {
@@ -170,6 +190,7 @@ public final class FacePaySession implements AutoCloseable {
         long h = handle;
         handle = 0;
         nativeClose(h);
+        backendThreads.shutdown();
     }
 
     private static void check(String error) {
@@ -230,11 +251,25 @@ public final class FacePaySession implements AutoCloseable {
     @SuppressWarnings("unchecked")
     void callBackend(long id, String op, String path, Map<String, String> args) {
         BackendReply reply = new BackendReply(this, id, op);
+        BackendRequest request = new BackendRequest(op, path, args);
+        if (Thread.currentThread().getName().equals(TIMER_THREAD)) {
+            try {
+                backendThreads.execute(() -> execute(id, request, reply));
+            } catch (RejectedExecutionException e) {
+                // Closed meanwhile: nobody waits for the answer, but say so all the same.
+                reply.fail("connection");
+            }
+        } else {
+            execute(id, request, reply);
+        }
+    }
+
+    private void execute(long id, BackendRequest request, BackendReply reply) {
         try {
-            backend.execute(new BackendRequest(op, path, args), reply);
+            backend.execute(request, reply);
         } catch (Throwable t) {
             // The request may or may not have gone out: ambiguous, never "not paid".
-            log("backend " + op + " #" + id + " threw " + t);
+            log("backend " + request.op + " #" + id + " threw " + t);
             reply.fail("connection");
         }
     }

@@ -242,6 +242,7 @@ public final class DeviceScenarios {
                 case "happy0": happy("0"); break;
                 case "happy1": happy("1"); break;
                 case "ambiguous_submit_reverses": ambiguousSubmitReverses(); break;
+                case "backend_off_the_timer_thread": backendOffTheTimerThread(); break;
                 case "concurrent_duplicate_late": concurrentDuplicateLate(); break;
                 case "host_exceptions": hostExceptions(); break;
                 case "release": release(); break;
@@ -338,6 +339,46 @@ public final class DeviceScenarios {
             check(backend.count("query") >= 2, "queries " + backend.count("query"));
             check(!reverseAt.isEmpty() && reverseAt.get(0) - submittedAt >= 15000, "reverse too early: " + reverseAt);
             check(rec.states.contains("Querying") && rec.states.contains("Reversing"), "states " + rec.states);
+        }
+    }
+
+    /**
+     * A host whose backend blocks in execute (a synchronous HTTP call): the calls a timer
+     * causes (here the queries after an ambiguous submit, on the real clock) run on the
+     * session's backend thread, never on the timer thread every session shares.
+     */
+    static void backendOffTheTimerThread() throws Exception {
+        Recorder rec = new Recorder();
+        final List<String> threads = Collections.synchronizedList(new ArrayList<String>());
+        Backend backend = new Backend() {
+            @Override
+            Map<String, Object> answer(BackendRequest r) {
+                threads.add(r.op + "@" + Thread.currentThread().getName());
+                if (r.op.equals("submit")) {
+                    return map("return_code", "SUCCESS", "result_code", "FAIL", "err_code", "SYSTEMERROR");
+                }
+                if (r.op.equals("query")) {
+                    try {
+                        Thread.sleep(200); // blocking HTTP
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return super.answer(r);
+            }
+        };
+        backend.sameThread = true;
+        try (FacePaySession s = started(map("first_query_delay", "50", "poll_interval", "50"), backend, rec)) {
+            awaitState(s, "Idle");
+            s.startOrder(map("out_trade_no", "T-block", "total_fee", "100", "face_code_type", "1"));
+            Map<String, String> c = rec.awaitConclusion();
+            check(c.get("outcome").equals("Paid"), "outcome " + c);
+            synchronized (threads) {
+                check(threads.stream().noneMatch(n -> n.endsWith("@" + FacePaySession.TIMER_THREAD)),
+                        "execute ran on the timer thread: " + threads);
+                check(threads.contains("query@" + FacePaySession.BACKEND_THREAD),
+                        "the timer's query ran on the backend thread: " + threads);
+            }
         }
     }
 
@@ -559,6 +600,13 @@ public final class DeviceScenarios {
         }
     }
 
+    /** The seed's number-typed keys (telephone_used, underage_state, expires_in). */
+    static void num(Map<String, Object> r, String what, String... keys) {
+        for (String k : keys) {
+            check(r.get(k) instanceof Integer, what + ": " + k + " is not a number: " + r);
+        }
+    }
+
     static void err(Map<String, Object> r, String what, String code) {
         check(Boolean.FALSE.equals(r.get("status")) && code.equals(r.get("errorCode")) && r.get("msg") instanceof String,
             what + " should fail with " + code + ": " + r);
@@ -572,19 +620,28 @@ public final class DeviceScenarios {
             Answers a = new Answers();
             pay.initWxpayface(a);
             ok(a.next("initWxpayface"), "initWxpayface");
+            // A second init answers SUCCESS, as the SDK does; the seed's nested proxy applies.
+            pay.initWxpayface(map("proxy", map("ip", "10.0.0.8", "port", "3128", "proxy_type", 3)), a);
+            ok(a.next("initWxpayface again"), "initWxpayface again");
+            pay.initWxpayface(map("proxytype", "3"), a);
+            err(a.next("initWxpayface with a typo"), "initWxpayface with a typo", "PARAM_ERROR");
             pay.getWxpayfaceRawdata(a);
             ok(a.next("getWxpayfaceRawdata"), "getWxpayfaceRawdata", "rawdata");
             pay.getWxpayFaceAuthInfo(map(), a);
-            ok(a.next("getWxpayFaceAuthInfo"), "getWxpayFaceAuthInfo", "authinfo", "expires_in");
+            Map<String, Object> auth = a.next("getWxpayFaceAuthInfo");
+            ok(auth, "getWxpayFaceAuthInfo", "authinfo");
+            num(auth, "getWxpayFaceAuthInfo", "expires_in");
             pay.getWxpayfaceUserInfo(map("appid", "wx2421b1c4370ec43b", "mch_id", "10000100", "store_id", "S1",
                 "face_authtype", "FACEID-ONCE", "authinfo", "AUTHINFO-1"), a);
             Map<String, Object> user = a.next("getWxpayfaceUserInfo");
-            ok(user, "getWxpayfaceUserInfo", "openid", "sub_openid", "nickname");
+            ok(user, "getWxpayfaceUserInfo", "openid", "sub_openid", "nickname", "token", "unionid_code", "unionid_msg");
             check("张三".equals(user.get("nickname")), "nickname " + user);
             pay.getWxpayfaceCode(map("appid", "wx2421b1c4370ec43b", "mch_id", "10000100", "store_id", "S1",
                 "face_authtype", "FACEPAY", "telephone", "", "openid", "", "out_trade_no", "T-doc",
                 "total_fee", "1", "authinfo", "AUTHINFO-1"), a);
-            ok(a.next("getWxpayfaceCode"), "getWxpayfaceCode", "face_code", "openid", "sub_openid", "telephone_used", "underage_state");
+            Map<String, Object> code = a.next("getWxpayfaceCode");
+            ok(code, "getWxpayfaceCode", "face_code", "openid", "sub_openid");
+            num(code, "getWxpayfaceCode", "telephone_used", "underage_state");
             pay.micropay(map("out_trade_no", "T-doc"), a);
             Map<String, Object> paid = a.next("micropay");
             ok(paid, "micropay", "out_trade_no", "transaction_id");
@@ -801,8 +858,10 @@ public final class DeviceScenarios {
             check(backend.count("submit") == 0 && backend.count("query") == 0, "requests " + backend.requests);
             check("2".equals(backend.last("reverse").params.get("attempt")), "reverse attempt " + backend.last("reverse").params);
             Map<String, Object> q = query.next("orderquery");
-            ok(q, "orderquery", "trade_state");
-            check("REVOKED".equals(q.get("trade_state")) && "T-rust-rev".equals(q.get("out_trade_no")), "orderquery " + q);
+            // Reversed: the backend reported no trade_state, so none is invented.
+            ok(q, "orderquery", "facepay_state");
+            check("REVERSED".equals(q.get("facepay_state")) && q.get("trade_state") == null
+                && "T-rust-rev".equals(q.get("out_trade_no")), "orderquery " + q);
             err(pay1.next("micropay"), "micropay of a reversed order", "REVERSED");
             ok(init.next("initWxpayface"), "initWxpayface after the conclusion");
             check(!new File(path).exists(), "journal cleared");
@@ -994,7 +1053,7 @@ public final class DeviceScenarios {
             check("Reversed".equals(m.get("outcome")) && "T-w2".equals(m.get("out_trade_no")), "micropay " + m);
             pay.orderquery(map("out_trade_no", "T-w2"), a);
             Map<String, Object> q = a.next("orderquery");
-            check("REVOKED".equals(q.get("trade_state")), "orderquery " + q);
+            check("REVERSED".equals(q.get("facepay_state")) && q.get("trade_state") == null, "orderquery " + q);
             check(backend.count("submit") == 0, "a submit went out: " + backend.requests);
         }
     }

@@ -121,6 +121,9 @@ pub fn record_with_bill<W: Write>(
     Ok((report, rows))
 }
 
+/// The workers' results: bill rows by session, failures, the first write error.
+type Gathered = (Vec<(u64, Vec<BillEntry>)>, Vec<Failure>, Option<std::io::Error>);
+
 /// What [`write_fleet`] wrote.
 #[derive(Debug, Default)]
 pub struct Written {
@@ -153,8 +156,7 @@ pub fn write_fleet(
     let indices: Vec<u64> = cfg.shard.indices(cfg.sessions).collect();
     let next = AtomicU64::new(0);
     let done = AtomicU64::new(0);
-    let out: Mutex<(Vec<(u64, Vec<BillEntry>)>, Vec<Failure>, Option<std::io::Error>)> =
-        Mutex::new((Vec::new(), Vec::new(), None));
+    let out: Mutex<Gathered> = Mutex::new((Vec::new(), Vec::new(), None));
     std::thread::scope(|scope| {
         for _ in 0..cfg.jobs.max(1) {
             scope.spawn(|| {

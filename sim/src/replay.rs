@@ -3,7 +3,7 @@
 //! parallel, with one summary (and `--json`, one entry per file).
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use facepay_fsm::trace::{ReplayReport, Verdict, replay_sessions};
@@ -106,7 +106,7 @@ pub fn main(args: ReplayArgs) -> ExitCode {
 }
 
 /// One file, step by step (`--explain`) and as diagrams: every session of it.
-fn explain(args: &ReplayArgs, path: &PathBuf) -> ExitCode {
+fn explain(args: &ReplayArgs, path: &Path) -> ExitCode {
     let name = path.display().to_string();
     let bytes = match read_log(path) {
         Ok(b) => b,

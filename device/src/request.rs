@@ -116,7 +116,8 @@ impl std::fmt::Display for OptionError {
 
 /// Session options: every [`PolicySettings`] field by name (milliseconds for durations,
 /// counts for `*_attempts`, `sdk_version` as `"2.13"`), plus `clock` (`"monotonic"` or
-/// `"manual"`), `trace_path` and `trace_redact` (`"0"` keeps secrets). Unknown keys are an error
+/// `"manual"`), `trace_path`, `trace_dir` (one file per session), `trace_keep_files`,
+/// `trace_keep_bytes` and `trace_redact` (`"0"` keeps secrets). Unknown keys are an error
 /// so a misspelt setting is not silently ignored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionOptions {
@@ -128,6 +129,11 @@ pub struct SessionOptions {
     pub trace_path: String,
     /// Redact secrets in the trace (default on).
     pub trace_redact: bool,
+    /// A directory to write one trace file per session into (see `trace_files`); none
+    /// when empty. Takes precedence over `trace_path`.
+    pub trace_dir: String,
+    /// What `trace_dir` keeps (`trace_keep_files`, `trace_keep_bytes`).
+    pub trace_keep: crate::trace_files::Retention,
 }
 
 /// Reads [`SessionOptions`] from string pairs.
@@ -138,6 +144,8 @@ pub fn session_options(pairs: &[(String, String)]) -> Result<SessionOptions, Opt
         manual_clock: false,
         trace_path: String::new(),
         trace_redact: true,
+        trace_dir: String::new(),
+        trace_keep: crate::trace_files::Retention::default(),
     };
     for (k, v) in pairs {
         let ms = || {
@@ -189,6 +197,19 @@ pub fn session_options(pairs: &[(String, String)]) -> Result<SessionOptions, Opt
             },
             "trace_path" => out.trace_path = v.clone(),
             "trace_redact" => out.trace_redact = v != "0" && v != "false",
+            "trace_dir" => out.trace_dir = v.clone(),
+            "trace_keep_files" => {
+                out.trace_keep.files = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| OptionError(format!("`{k}`: `{v}` is not a count")))?;
+            }
+            "trace_keep_bytes" => {
+                out.trace_keep.bytes = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| OptionError(format!("`{k}`: `{v}` is not a byte count")))?;
+            }
             _ => return Err(OptionError(format!("unknown option `{k}`"))),
         }
     }

@@ -178,6 +178,11 @@ pub struct Scratch {
 }
 
 impl Scratch {
+    /// The backend's ledger after the last session run with this scratch (for bills).
+    pub fn ledger(&self) -> &crate::ledger::Ledger {
+        &self.backend.ledger
+    }
+
     /// Brings the ledger up to world time `now` (users finish paying, orders expire).
     fn ledger_at(&mut self, now: WorldMs) {
         self.backend.ledger.advance(TerminalClock::backend(now));
@@ -488,8 +493,9 @@ impl<O: Observer> World<'_, '_, O> {
             self.env.react(reaction);
         }
         self.env.steps += 1;
+        let bytes: &[u8] = self.env.journal.as_ref().map_or(&[], |b| &b[..]);
         self.terminal
-            .restart(self.env.now, session, &mut self.env.scratch.commands);
+            .restart(self.env.now, session, bytes, &mut self.env.scratch.commands);
         self.after_step(Ok(()));
     }
 }

@@ -413,11 +413,21 @@ fn bad_traces(good: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
     l[7] = &earlier;
     v.push(("out-of-order-times", join(&l)));
     // Today's machine under another policy: the header says the SDK needs the pay-result
-    // report, so replay emits updateWxpayfacePayResult where the log concluded.
+    // report, so replay would emit updateWxpayfacePayResult after the log's last line. No
+    // record contradicts it: to replay, it is a log cut mid-step.
     let mut l = lines.clone();
     let old_sdk = l[0].replacen("\"minor\":13", "\"minor\":12", 1);
     l[0] = &old_sdk;
-    v.push(("policy-changed-diverges", join(&l)));
+    v.push(("policy-changed-ends-mid-step", join(&l)));
+    // A recorded command the machine does not emit: a divergence, at its line.
+    let mut l = lines.clone();
+    let submit = l.iter().position(|l| l.contains("{\"submit\":")).unwrap();
+    let changed = l[submit].replacen("\"total_fee\":100", "\"total_fee\":200", 1);
+    l[submit] = &changed;
+    v.push(("record-contradicts-diverges", join(&l)));
+    // Cut at a line boundary in the middle of a step: the submit's journal record is
+    // logged, the submit itself is not.
+    v.push(("cut-mid-step", join(&lines[..submit])));
     v
 }
 
@@ -572,15 +582,15 @@ fn nothing_panics_on_garbage() {
         let report = replay_bytes(&bytes, true);
         assert!(parsed.error.is_some() || report.verdict() != Verdict::Exact || parsed.header.is_some());
     }
-    // Every prefix of a good trace: truncated, never a panic, and the complete part replays.
+    // Every prefix of a good trace: truncated (or, inside the header, unreadable), never
+    // a panic, never "exact", and the complete part replays.
     for cut in (1..good.len()).step_by(97) {
         let report = replay_bytes(&good[..cut], false);
-        if let Some(e) = &report.error {
-            assert!(
-                matches!(e.kind, LineErrorKind::Truncated | LineErrorKind::MissingHeader),
-                "{cut}: {e}"
-            );
-        }
+        let e = report.error.as_ref().unwrap_or_else(|| panic!("{cut}: {report}"));
+        assert!(
+            e.kind.is_cut() || e.kind == LineErrorKind::TruncatedHeader,
+            "{cut}: {e}"
+        );
         assert!(report.divergence.is_none(), "{cut}: {report}");
     }
 }

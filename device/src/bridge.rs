@@ -529,7 +529,33 @@ fn create(env: &mut Env<'_>, _class: jni::objects::JClass<'_>, this: JObject<'_>
                 .unwrap_or(JniError::JavaException));
         }
     };
-    let trace: TraceOut = if opts.trace_path.is_empty() {
+    let journal = read_journal(env, &this);
+    let throw_io = |env: &mut Env<'_>, msg: String| {
+        env.throw_new(
+            jni_str!("java/io/UncheckedIOException"),
+            jni::strings::JNIString::from(msg),
+        )
+        .err()
+        .unwrap_or(JniError::JavaException)
+    };
+    // One file per session under trace_dir (a resumed order links to the session it
+    // continues); or, as before, everything appended to trace_path.
+    let mut names = None;
+    let trace: TraceOut = if !opts.trace_dir.is_empty() {
+        let resumes = matches!(&journal, JournalStart::Stored(b) if !b.is_empty());
+        match crate::trace_files::open_session(
+            std::path::Path::new(&opts.trace_dir),
+            opts.trace_keep,
+            resumes,
+            std::time::SystemTime::now(),
+        ) {
+            Ok(f) => {
+                names = Some((f.session, f.continues));
+                Box::new(std::io::BufWriter::new(f.file))
+            }
+            Err(e) => return Err(throw_io(env, format!("cannot open a trace in {}: {e}", opts.trace_dir))),
+        }
+    } else if opts.trace_path.is_empty() {
         Box::new(std::io::sink())
     } else {
         match std::fs::OpenOptions::new()
@@ -538,16 +564,7 @@ fn create(env: &mut Env<'_>, _class: jni::objects::JClass<'_>, this: JObject<'_>
             .open(&opts.trace_path)
         {
             Ok(f) => Box::new(std::io::BufWriter::new(f)),
-            Err(e) => {
-                let msg = format!("cannot open trace {}: {e}", opts.trace_path);
-                return Err(env
-                    .throw_new(
-                        jni_str!("java/io/UncheckedIOException"),
-                        jni::strings::JNIString::from(msg),
-                    )
-                    .err()
-                    .unwrap_or(JniError::JavaException));
-            }
+            Err(e) => return Err(throw_io(env, format!("cannot open trace {}: {e}", opts.trace_path))),
         }
     };
     let redaction = if opts.trace_redact {
@@ -555,11 +572,10 @@ fn create(env: &mut Env<'_>, _class: jni::objects::JClass<'_>, this: JObject<'_>
     } else {
         Redaction::Raw
     };
-    let journal = read_journal(env, &this);
     let host = JavaHost {
         this: env.new_global_ref(&this)?,
     };
-    let device = Device::new(
+    let device = Device::named(
         opts.policy,
         opts.manual_clock,
         trace,
@@ -567,6 +583,7 @@ fn create(env: &mut Env<'_>, _class: jni::objects::JClass<'_>, this: JObject<'_>
         Box::new(host),
         Some(schedule),
         journal,
+        names,
     )
     .map_err(|e| JniError::ParseFailed(e.to_string()))?;
     let h = SESSIONS.insert(device);

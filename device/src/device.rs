@@ -343,6 +343,22 @@ impl Device {
         schedule: Option<Scheduler>,
         journal: JournalStart,
     ) -> std::io::Result<Device> {
+        Self::named(policy, manual_clock, trace, redaction, host, schedule, journal, None)
+    }
+
+    /// As [`Device::new`], naming the session in its trace header: `(session, continues)`,
+    /// the header's `session` and `continues` (see `trace_files`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn named(
+        policy: Policy,
+        manual_clock: bool,
+        trace: TraceOut,
+        redaction: Redaction,
+        host: Box<dyn Host>,
+        schedule: Option<Scheduler>,
+        journal: JournalStart,
+        names: Option<(String, Option<String>)>,
+    ) -> std::io::Result<Device> {
         let mut terminal = serde_json::Map::new();
         terminal.insert(
             "writer".into(),
@@ -358,6 +374,12 @@ impl Device {
         if let JournalStart::Stored(bytes) = &journal {
             // Replay resumes its machine from the same bytes at the same time.
             header = header.resumed(boot_at, bytes);
+        }
+        if let Some((session, continues)) = names {
+            header = header.named(session);
+            if let Some(previous) = continues {
+                header = header.continuing(previous);
+            }
         }
         let writer = TraceWriter::new(trace, &header, redaction)?;
         let r = resume(policy, &journal, boot_at);

@@ -31,3 +31,4 @@ pub mod passthrough;
 pub mod registry;
 pub mod request;
 pub mod timer;
+pub mod trace_files;

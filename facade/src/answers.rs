@@ -125,6 +125,9 @@ fn reported_trade_state(c: &Conclusion, e: &OrderEntry) -> Option<String> {
     match (&c.outcome, &c.reason) {
         (Outcome::Paid, _) => Some("SUCCESS".to_owned()),
         (_, Reason::TradeState(s)) => Some(s.as_str().to_owned()),
+        // The SUCCESS a query gave was another order's under this out_trade_no, or may be
+        // undone by a reverse still on its way: an app must not read it as this payment.
+        (_, Reason::PaymentMismatch(_) | Reason::PaidWhileReversing) => None,
         (Outcome::Reversed, _) => None,
         _ => e
             .trade_state
@@ -166,5 +169,34 @@ pub(crate) fn order_answer(op: &Op, c: &Conclusion, e: &OrderEntry) -> Answer {
             "the order is paid; a refund is outside the face-pay session",
         )),
         (_, _) => base(Answer::ok().with("recall", "N")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use facepay_fsm::codes::TradeState;
+    use facepay_fsm::{Field, OutTradeNo, PaymentMismatch, TransactionId};
+
+    #[test]
+    fn another_orders_success_is_never_reported_as_this_ones() {
+        let mut e = OrderEntry::new("T1", Some(100));
+        e.trade_state = Some(TradeState::Success);
+        let c = |reason| Conclusion {
+            out_trade_no: OutTradeNo::new(Field::OutTradeNo, "T1").unwrap_or_default(),
+            outcome: Outcome::NeedsReconciliation,
+            reason,
+            transaction_id: TransactionId::empty(),
+        };
+        assert_eq!(
+            reported_trade_state(&c(Reason::PaymentMismatch(PaymentMismatch::TotalFee)), &e),
+            None
+        );
+        assert_eq!(reported_trade_state(&c(Reason::PaidWhileReversing), &e), None);
+        // A damaged journal's order the query found paid: that SUCCESS is its own.
+        assert_eq!(
+            reported_trade_state(&c(Reason::JournalDamaged), &e).as_deref(),
+            Some("SUCCESS")
+        );
     }
 }

@@ -208,6 +208,11 @@ pub struct OrderRequest {
     /// The face-only keys above are unused for a code order.
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "OrderCredential::is_face"))]
     pub credential: OrderCredential,
+    /// `time_start`: the host's wall-clock time when the order was taken (optional). A
+    /// query's SUCCESS whose `time_end` is earlier belongs to an older order under the
+    /// same out_trade_no, and is not concluded Paid.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub time_start: Option<crate::wxtime::WxTime>,
 }
 
 impl OrderRequest {
@@ -226,6 +231,7 @@ impl OrderRequest {
             ignore_update_pay_result: false,
             screen_index: ScreenIndex::empty(),
             credential: OrderCredential::Face,
+            time_start: None,
         }
     }
 

@@ -60,6 +60,9 @@ pub enum Field {
     VersionName,
     /// `banner_state` of `updateWxpayfaceBannerState`.
     BannerState,
+    // `time_start` (pay request) and `time_end` (paid order): `yyyyMMddHHmmss`.
+    TimeStart,
+    TimeEnd,
 }
 
 impl Field {
@@ -111,6 +114,8 @@ impl Field {
             Field::Payresult => "payresult",
             Field::VersionName => "versionName",
             Field::BannerState => "banner_state",
+            Field::TimeStart => "time_start",
+            Field::TimeEnd => "time_end",
         }
     }
 }

@@ -189,9 +189,25 @@ fn a_scanner_code_that_did_not_pay_is_not_reported() {
     let mut h = H::idle();
     h.app(AppEvent::StartOrder(code_order("S1", OrderCredential::CodeScanner)));
     h.scanned(PAY_CODE);
-    let out = h.submit_answer(Ok(pay_error(PayErrCode::AuthCodeExpire)));
-    assert_eq!(concluded(&out).map(|c| c.0), Some(Outcome::NotPaid));
-    assert!(!has_sdk(&out, SdkCallKind::ReportPaycode));
+    h.submit_answer(Ok(pay_error(PayErrCode::AuthCodeExpire)));
+    // A decline is closed at WeChat by a reverse (Policy::close_declined_orders).
+    h.at(20_000);
+    h.reverse_answer(Ok(reverse(ResultCode::Success, Some(codes::Recall::N), None)));
+    assert!(
+        matches!(h.outcome(), Some((Outcome::NotPaid | Outcome::Reversed, _))),
+        "{:?}",
+        h.outcome()
+    );
+    assert_eq!(
+        h.count(|c| matches!(
+            c,
+            Command::Sdk {
+                call: SdkCall::ReportPaycode { .. },
+                ..
+            }
+        )),
+        0
+    );
 }
 
 #[test]

@@ -380,7 +380,8 @@ pub fn record_session<W: Write>(seed: u64, index: u64, swarm: bool, out: W) -> s
 }
 
 /// As [`record_session`], with power losses on or off. A trace that crosses a power loss
-/// holds every boot's commands; `replay` follows one boot, so it diverges at the first.
+/// holds one session per boot, each under its own header (the resumed ones carry the
+/// journal they resumed from and name the boot they continue); `replay` checks each.
 pub fn record_session_with<W: Write>(
     seed: u64,
     index: u64,
@@ -401,8 +402,27 @@ pub fn record_session_as<W: Write>(
     out: W,
 ) -> std::io::Result<SessionReport> {
     let spec = SessionSpec::draw_with(seed, index, swarm, power_loss);
+    let header = session_header(seed, index, swarm, power_loss, &spec)?;
+    let writer = TraceWriter::new(out, &header, Redaction::Raw)?;
+    let mut scratch = Scratch::default();
+    let (report, mut writer) = run_session_with(&spec, strategy, &mut scratch, writer);
+    writer.flush()?;
+    Ok(report)
+}
+
+/// The trace header of session `index` of campaign `seed`: its policy, the campaign
+/// coordinates and spec as terminal metadata, `terminal_id` `T{index}`, and the session
+/// name `seed{seed}-session{index}` (a resumed boot continues it).
+pub fn session_header(
+    seed: u64,
+    index: u64,
+    swarm: bool,
+    power_loss: bool,
+    spec: &SessionSpec,
+) -> std::io::Result<TraceHeader> {
     let mut meta = serde_json::Map::new();
     meta.insert("source".into(), "facepay-sim".into());
+    meta.insert("terminal_id".into(), format!("T{index}").into());
     meta.insert("seed".into(), seed.into());
     meta.insert("session".into(), index.into());
     meta.insert("swarm".into(), swarm.into());
@@ -411,14 +431,9 @@ pub fn record_session_as<W: Write>(
     }
     meta.insert(
         "spec".into(),
-        serde_json::to_value(&spec).map_err(std::io::Error::other)?,
+        serde_json::to_value(spec).map_err(std::io::Error::other)?,
     );
-    let header = TraceHeader::new(spec.policy, meta);
-    let writer = TraceWriter::new(out, &header, Redaction::Raw)?;
-    let mut scratch = Scratch::default();
-    let (report, mut writer) = run_session_with(&spec, strategy, &mut scratch, writer);
-    writer.flush()?;
-    Ok(report)
+    Ok(TraceHeader::new(spec.policy, meta).named(format!("seed{seed}-session{index}")))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use facepay_fsm::{
     BackendCall, Command, FaceCode, Notice, OutTradeNo, Outcome, PayCredential, PayResult, SdkCall, Session,
 };
 
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, Trade};
 use crate::world::WorldMs;
 
 /// A broken property, with what shows it.
@@ -81,6 +81,26 @@ pub enum Violation {
         took_ms: u64,
         /// The bound, ms.
         bound_ms: u64,
+    },
+    /// Property 4: more reverse calls for one order than the policy's budget (counted
+    /// across power losses: a resumed session must spend what is left, not more).
+    ReverseBudgetExceeded {
+        /// The order.
+        out_trade_no: String,
+        /// Reverse calls made.
+        reverses: u32,
+        /// The budget.
+        budget: u32,
+    },
+    /// Property 2 (closed loop, when the policy promises it): an order concluded NotPaid is
+    /// left open at WeChat (PAYERROR or NOTPAY, not CLOSED or REVOKED) although its
+    /// reverse budget was not spent. WeChat: every order must end SUCCESS, CLOSED or
+    /// REVOKED (<https://pay.weixin.qq.com/doc/global/v2/en/4013665567>).
+    LoopLeftOpen {
+        /// The order.
+        out_trade_no: String,
+        /// Its trade_state at the end.
+        trade_state: String,
     },
     /// Property 4: the session did not reach Released within the bound after faults stopped.
     NotLive {
@@ -157,6 +177,21 @@ impl fmt::Display for Violation {
                     "{out_trade_no}: concluded after {took_ms} ms, over the policy bound of {bound_ms} ms"
                 )
             }
+            Violation::ReverseBudgetExceeded {
+                out_trade_no,
+                reverses,
+                budget,
+            } => write!(
+                f,
+                "{out_trade_no}: {reverses} reverse calls, over the budget of {budget}"
+            ),
+            Violation::LoopLeftOpen {
+                out_trade_no,
+                trade_state,
+            } => write!(
+                f,
+                "{out_trade_no}: concluded NotPaid but left {trade_state}, not closed"
+            ),
             Violation::NotLive { state, at_ms } => {
                 write!(f, "not released {at_ms} ms into the world: stuck in {state}")
             }
@@ -199,6 +234,8 @@ struct OrderRecord {
     /// Lost to a power loss before any record was written: nothing was submitted, no
     /// conclusion is owed.
     abandoned: bool,
+    /// Reverse calls made for it.
+    reverses: u32,
     /// Time the order may take beyond the policy bound: power losses while it was open.
     extra_ms: u64,
     /// Conclusions that may come again: the order was resumed from a torn record, which
@@ -223,6 +260,12 @@ pub struct Checker {
     face_waits: Option<OutTradeNo>,
     /// It concluded with a known result in this step: the report must follow in it.
     report_owed: Option<OutTradeNo>,
+    /// Most reverse calls an order may take; 0 leaves them uncounted (a peer loop has
+    /// its own idea of a budget).
+    reverse_budget: u32,
+    /// Orders concluded NotPaid must be closed at WeChat (the policy's
+    /// `close_declined_orders`).
+    closed_loop: bool,
     /// Every violation found, in order.
     pub violations: Vec<Violation>,
 }
@@ -251,8 +294,12 @@ impl Checker {
             face_scan,
             face_waits,
             report_owed,
+            reverse_budget,
+            closed_loop,
             violations,
         } = self;
+        *reverse_budget = 0;
+        *closed_loop = false;
         orders.clear();
         credentials.clear();
         *open = None;
@@ -283,11 +330,24 @@ impl Checker {
             outcome: None,
             persisted: false,
             abandoned: false,
+            reverses: 0,
             extra_ms: 0,
             reconclusions: 0,
         });
         let last = self.orders.len() - 1;
         &mut self.orders[last]
+    }
+
+    /// Holds every order to at most `budget` reverse calls (the policy's
+    /// `reverse_attempts`). Call after [`Checker::renew`], which lifts it.
+    pub fn limit_reverses(&mut self, budget: u8) {
+        self.reverse_budget = u32::from(budget);
+    }
+
+    /// Holds every order concluded NotPaid to being closed at WeChat (unless its reverse
+    /// budget was spent). Call after [`Checker::renew`], which lifts it.
+    pub fn expect_closed_loop(&mut self, on: bool) {
+        self.closed_loop = on;
     }
 
     /// The cashier's order `otn` was accepted at `now`.
@@ -352,6 +412,22 @@ impl Checker {
                 if rec.submits > 1 {
                     self.violations.push(Violation::DoubleSubmit {
                         out_trade_no: out_trade_no.to_string(),
+                    });
+                }
+            }
+            Command::Backend {
+                call: BackendCall::Reverse { out_trade_no, .. },
+                ..
+            } => {
+                let budget = self.reverse_budget;
+                let rec = self.record(out_trade_no);
+                rec.reverses += 1;
+                let reverses = rec.reverses;
+                if budget > 0 && reverses == budget + 1 {
+                    self.violations.push(Violation::ReverseBudgetExceeded {
+                        out_trade_no: out_trade_no.to_string(),
+                        reverses,
+                        budget,
                     });
                 }
             }
@@ -478,6 +554,8 @@ impl Checker {
     pub fn resumed_from_torn(&mut self, otn: &OutTradeNo) {
         let bound = self.order_bound_ms;
         let rec = self.record(otn);
+        // The torn record lost its count of reverses: the budget starts over.
+        rec.reverses = 0;
         if rec.conclusions > 0 {
             rec.reconclusions += 1;
             rec.extra_ms += bound;
@@ -526,6 +604,20 @@ impl Checker {
                     .push(Violation::PaidButNotCharged { out_trade_no: otn() }),
                 _ => {}
             }
+            let spent = self.reverse_budget > 0 && o.reverses >= self.reverse_budget;
+            if self.closed_loop
+                && o.outcome == Some(Outcome::NotPaid)
+                && o.submits > 0
+                && !spent
+                && let Some(e) = ledger.get(&o.out_trade_no)
+                && !e.foreign
+                && matches!(e.trade, Trade::Failed | Trade::NotPay)
+            {
+                self.violations.push(Violation::LoopLeftOpen {
+                    out_trade_no: otn(),
+                    trade_state: e.trade.trade_state().to_string(),
+                });
+            }
         }
         for e in ledger.entries() {
             // Counted where the money is: a resumed terminal forgets what it sent.
@@ -554,7 +646,7 @@ impl Checker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{PayingEnd, Trade};
+    use crate::ledger::PayingEnd;
     use facepay_fsm::{Conclusion, Field, PayApi, Reason, TransactionId};
 
     fn concluded(otn: &OutTradeNo, outcome: Outcome) -> Command {

@@ -163,6 +163,8 @@ fn kind_and_key(v: &Violation) -> (&'static str, String) {
         Violation::PayResultWithoutPayment => ("PayResultWithoutPayment", String::new()),
         Violation::FaceUiLeftWaiting { out_trade_no } => ("FaceUiLeftWaiting", out_trade_no.clone()),
         Violation::OrderTooSlow { out_trade_no, .. } => ("OrderTooSlow", out_trade_no.clone()),
+        Violation::ReverseBudgetExceeded { out_trade_no, .. } => ("ReverseBudgetExceeded", out_trade_no.clone()),
+        Violation::LoopLeftOpen { out_trade_no, .. } => ("LoopLeftOpen", out_trade_no.clone()),
         Violation::NotLive { .. } => ("NotLive", String::new()),
         Violation::LostCommands { .. } => ("LostCommands", String::new()),
         Violation::Refused { .. } => ("Refused", String::new()),

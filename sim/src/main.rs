@@ -32,6 +32,10 @@ enum Command {
     /// The exit status is facepay's row only: the peers are expected to break properties.
     #[command(after_help = COMPARE_EXIT)]
     Compare(CompareArgs),
+    /// Combine the --json reports of `replay` shards, or of `run --shard` shards.
+    Merge(facepay_sim::merge::MergeArgs),
+    /// Match the orders of field logs with WeChat Pay's merchant trade bill.
+    Reconcile(facepay_sim::reconcile::ReconcileArgs),
 }
 
 const RUN_EXIT: &str = "Exit status:
@@ -112,6 +116,15 @@ struct RunArgs {
     /// Write traces for at most this many violating sessions.
     #[arg(long, value_name = "N", default_value_t = 3)]
     max_traces: usize,
+    /// Write every session's trace to --trace-dir (one file per session, each boot after
+    /// a power loss under its own header), as a fleet's terminals would.
+    #[arg(long)]
+    all_traces: bool,
+    /// Write the backend's ledger as WeChat's merchant trade bill (downloadbill,
+    /// bill_type=ALL) to this file, and every session's trace to --trace-dir, for
+    /// `reconcile --bill BILL DIR`.
+    #[arg(long, value_name = "BILL")]
+    bill: Option<PathBuf>,
     /// Drive each terminal by a simulated seed app through the `wxFacePay` facade instead
     /// of the machine directly: documented, impatient-reverse, retry-on-false,
     /// discount-at-micropay, release-mid-order, old-order-lookups.
@@ -131,6 +144,8 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Replay(args) => facepay_sim::replay::main(args),
         Command::Compare(args) => compare(args),
+        Command::Merge(args) => facepay_sim::merge::main(args),
+        Command::Reconcile(args) => facepay_sim::reconcile::main(args),
     }
 }
 
@@ -211,6 +226,32 @@ fn run(args: RunArgs) -> ExitCode {
         }
     } else {
         print_table(&summary);
+    }
+    if args.all_traces || args.bill.is_some() {
+        let bar = progress(
+            cfg.shard.len(cfg.sessions),
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} logs written ({per_sec}, eta {eta})",
+        );
+        let written =
+            facepay_sim::fieldlog::write_fleet(&cfg, strategy, Some(&args.trace_dir), args.bill.as_deref(), |done| {
+                bar.set_position(done)
+            });
+        bar.finish_and_clear();
+        match written {
+            Ok(w) => eprintln!(
+                "{} logs written to {}{}",
+                w.files,
+                args.trace_dir.display(),
+                args.bill
+                    .as_ref()
+                    .map(|b| format!(", {} bill rows to {}", w.bill_rows, b.display()))
+                    .unwrap_or_default()
+            ),
+            Err(e) => {
+                eprintln!("cannot write the logs or the bill: {e}");
+                return ExitCode::from(2);
+            }
+        }
     }
     if summary.failures.is_empty() {
         return ExitCode::SUCCESS;

@@ -26,6 +26,11 @@ pub trait Observer {
     fn timer(&mut self, now: Instant, timer: Option<Timer>);
     /// The session emitted `command` in the step at `now`.
     fn output(&mut self, now: Instant, command: &Command);
+    /// The terminal booted again at `now` after a power loss: a session resumed from
+    /// `journal` (the stored bytes), or a fresh one (`None`), replaces the old one.
+    fn restarted(&mut self, now: Instant, journal: Option<&[u8]>) {
+        let _ = (now, journal);
+    }
 }
 
 /// Observes nothing: the campaign's fast path.
@@ -46,6 +51,18 @@ impl<W: Write> Observer for TraceWriter<W> {
     }
     fn output(&mut self, now: Instant, command: &Command) {
         let _ = TraceWriter::output(self, now, command);
+    }
+    /// Each boot is a session of its own in the trace (a header with the journal it
+    /// resumed from, linked to the boot before), as on a device: replay checks each.
+    fn restarted(&mut self, now: Instant, journal: Option<&[u8]>) {
+        let boot = |name: &str| match name.rsplit_once("-boot") {
+            Some((base, n)) => n
+                .parse::<u32>()
+                .map_or(format!("{name}-boot1"), |n| format!("{base}-boot{}", n + 1)),
+            None => format!("{name}-boot1"),
+        };
+        let next = self.header().session.as_deref().map(boot);
+        let _ = self.begin_resumed(now, journal, next);
     }
 }
 
@@ -211,6 +228,18 @@ impl<O: Observer> Terminal<O> {
 
     /// A terminal with a fresh session under `policy`, run by `strategy`.
     pub fn with_strategy(strategy: StrategyKind, policy: Policy, clock: TerminalClock, observer: O) -> Self {
+        let policy = match strategy {
+            StrategyKind::Facepay => policy,
+            // A peer concludes the machine it parked at the submit with a decline: the
+            // machine must take it as the end, not reverse the order on its own.
+            _ => {
+                let settings = facepay_fsm::PolicySettings {
+                    close_declined_orders: false,
+                    ..*policy.settings()
+                };
+                Policy::new(settings).unwrap_or(policy)
+            }
+        };
         Terminal {
             session: Session::new(policy),
             strategy: Engine::new(strategy, &policy),
@@ -365,21 +394,27 @@ impl<O: Observer> Terminal<O> {
     ///
     /// A peer strategy keeps no journal (none of the published loops does): its loops die
     /// with the power and it starts from a fresh session, whatever the journal held.
-    pub fn restart(&mut self, t: WorldMs, session: Session, out: &mut Vec<Command>) {
+    /// `journal` is the stored bytes the session was resumed from (for the observer).
+    pub fn restart(&mut self, t: WorldMs, session: Session, journal: &[u8], out: &mut Vec<Command>) {
+        let now = self.now(t);
         self.session = match &mut self.strategy {
-            Engine::Facepay => session,
+            Engine::Facepay => {
+                self.observer.restarted(now, Some(journal));
+                session
+            }
             Engine::Peer(p) => {
                 p.power_lost();
+                self.observer.restarted(now, None);
                 Session::new(*session.policy())
             }
             // The app process restarts; the facade takes the journal's order from the
             // resumed session's first record.
             Engine::App(a) => {
                 a.power_lost(session.policy());
+                self.observer.restarted(now, Some(journal));
                 session
             }
         };
-        let now = self.now(t);
         self.drain(now, out);
     }
 

@@ -153,18 +153,15 @@ fn the_order_journalled_before_the_submit_left_is_concluded_after_the_restart() 
 ///   late reverse refunded it.
 ///
 /// All now conclude NeedsReconciliation. If the simulator's draws change, these sessions
-/// no longer tear a journal: pick the new finds of the same campaigns.
+/// no longer tear a journal: pick the new finds of the same campaigns. The harsher
+/// backend of issue 14 draws more per session, so the sessions below are the first of
+/// each campaign's range (2026: from 900000; 11: from 300000) whose torn record leaves
+/// the order to a person.
 #[test]
 fn campaign_finds_torn_records_are_left_to_a_person() {
-    for (seed, index) in [(2026, 935_898), (2026, 955_597), (11, 344_617)] {
-        let mut s = SessionSpec::draw_with(seed, index, true, true);
-        // Found before orders without a face and the host's version report were drawn
-        // (drawn last, so the rest of the session is as it was): the session as it was then.
-        s.cashier.payment = facepay_sim::cashier::Payment::Face;
-        s.cashier.reports_version = None;
-        let mut settings = *s.policy.settings();
-        settings.sdk_version = s.face_app;
-        s.policy = facepay_fsm::Policy::new(settings).unwrap();
+    for (seed, index) in [(2026, 900_494), (2026, 901_410), (11, 302_938)] {
+        // Found before orders without a face were drawn: the session as it was then.
+        let s = SessionSpec::draw_with(seed, index, true, true).without_issue_16_draws();
         let r = run(&s);
         assert!(
             r.faults.torn_journals > 0,

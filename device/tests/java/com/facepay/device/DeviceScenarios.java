@@ -188,6 +188,19 @@ public final class DeviceScenarios {
         }
     }
 
+    /** Where sessions write one trace file each ({@code trace_dir}), when set. */
+    static String traceDir;
+
+    /** {@code options} with {@code trace_dir} when a scenario runs under {@link #traceDir}. */
+    static Map<String, Object> withTraceDir(Map<String, Object> options) {
+        if (traceDir == null) {
+            return options;
+        }
+        Map<String, Object> o = new java.util.HashMap<String, Object>(options);
+        o.put("trace_dir", traceDir);
+        return o;
+    }
+
     static FacePaySession started(Map<String, Object> options, Backend backend, Recorder rec) throws InterruptedException {
         return started(new Context(), options, backend, rec);
     }
@@ -222,6 +235,14 @@ public final class DeviceScenarios {
                 case "journal_torn_record": journalTornRecord(arg); break;
                 case "file_journal_atomic": fileJournalAtomic(); break;
                 case "traced_happy1": traced(arg, () -> happy("1")); break;
+                case "trace_dir_power_loss":
+                    traceDir = arg;
+                    try {
+                        journalAbandonedSubmitResumes();
+                    } finally {
+                        traceDir = null;
+                    }
+                    break;
                 case "traced_ambiguous": traced(arg, DeviceScenarios::ambiguousSubmitReverses); break;
                 case "happy0": happy("0"); break;
                 case "happy1": happy("1"); break;
@@ -900,8 +921,15 @@ public final class DeviceScenarios {
             pay.micropay(map("out_trade_no", "T-1"), a);
             err(a.next("second micropay"), "second micropay", "DUPLICATE_SUBMIT");
             reply.answer(map("return_code", "SUCCESS", "result_code", "FAIL", "err_code", "NOTENOUGH"));
+            // The declined order is reversed 15 s after its submit to close the loop
+            // (Policy close_declined_orders), then concluded with the decline.
+            for (int i = 0; i < 500 && !pay.session().state().equals("Reversing"); i++) {
+                Thread.sleep(10);
+            }
+            pay.session().advanceClock(15_010);
             err(a.next("micropay"), "declined micropay", "NOT_PAID");
             check(backend.count("submit") == 1, "submits");
+            check(backend.count("reverse") == 1, "the declined order is reversed once");
             pay.updateWxpayfacePayResult(map("payresult", "SUCCESS"), a);
             err(a.next("contradicting payresult"), "contradicting payresult", "PAYRESULT_MISMATCH");
             pay.releaseWxpayface(a);
@@ -985,7 +1013,7 @@ public final class DeviceScenarios {
             }
         };
         Recorder rec1 = new Recorder();
-        FacePaySession s1 = new FacePaySession(ctx, map("clock", "manual"), before, rec1);
+        FacePaySession s1 = new FacePaySession(ctx, withTraceDir(map("clock", "manual")), before, rec1);
         check(s1.journal() instanceof FileJournal && ((FileJournal) s1.journal()).file().equals(file.getAbsoluteFile()),
             "default journal " + s1.journal());
         s1.start(map(), merchant());
@@ -1003,7 +1031,7 @@ public final class DeviceScenarios {
         NoticeRecorder rec = new NoticeRecorder();
         Backend after = new Backend();
         after.sameThread = true;
-        try (FacePaySession s = new FacePaySession(ctx, map("clock", "manual"), after, rec)) {
+        try (FacePaySession s = new FacePaySession(ctx, withTraceDir(map("clock", "manual")), after, rec)) {
             check(rec.saw("JournalResumed", "out_trade_no=T-pl", "phase=Submitting"), "resume notice " + rec.journal);
             check(s.state().equals("Querying"), "resumed in " + s.state());
             checkRecord(Files.readAllBytes(file.toPath()), 1, "T-pl"); // Querying, written before the first query

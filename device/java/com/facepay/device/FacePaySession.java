@@ -21,7 +21,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Options (all strings, all optional): the policy settings by name in milliseconds
  * ({@code backend_deadline}, {@code poll_interval}, {@code query_budget},
- * {@code reverse_not_before}, ...), {@code sdk_version} ("2.13"), {@code trace_dir} (a
+ * {@code reverse_not_before}, ...), {@code sdk_version} ("2.13"; used only when the
+ * installed face app's version cannot be read), {@code trace_dir} (a
  * directory the session writes its own trace file into, format v1, named
  * {@code facepay-<seq>-<UTC time>.jsonl}; the oldest are deleted past
  * {@code trace_keep_files} (200) files or {@code trace_keep_bytes} (64 MiB); a session that

@@ -224,11 +224,21 @@ fn answers_to_ids_never_issued_are_stale_in_every_waiting_state() {
     for (state, mut h) in positions() {
         let never = RequestId(issued(&h).last().map_or(1, |id| id.0) + 1_000);
         for kind in ANSWERED_SDK {
-            assert_stale(&mut h, sdk_answer(kind, never), never, &format!("{kind:?} never issued"));
+            assert_stale(
+                &mut h,
+                sdk_answer(kind, never),
+                never,
+                &format!("{kind:?} never issued"),
+            );
             assert_stale(&mut h, unreadable(kind, never), never, &format!("unreadable {kind:?}"));
         }
         for kind in BACKEND {
-            assert_stale(&mut h, backend_answer(kind, never), never, &format!("{kind:?} never issued"));
+            assert_stale(
+                &mut h,
+                backend_answer(kind, never),
+                never,
+                &format!("{kind:?} never issued"),
+            );
         }
         assert_eq!(h.state(), state);
     }
@@ -249,7 +259,12 @@ fn late_answers_to_earlier_calls_are_stale_in_every_waiting_state() {
                 assert_stale(&mut h, unreadable(kind, id), id, &format!("late unreadable {kind:?}"));
             }
             for kind in BACKEND {
-                assert_stale(&mut h, backend_answer(kind, id), id, &format!("late {kind:?} #{}", id.0));
+                assert_stale(
+                    &mut h,
+                    backend_answer(kind, id),
+                    id,
+                    &format!("late {kind:?} #{}", id.0),
+                );
             }
         }
     }
@@ -264,16 +279,31 @@ fn the_open_id_on_an_answer_of_another_kind_is_stale() {
                 assert_stale(&mut h, sdk_answer(kind, id), id, &format!("{kind:?} for {pending:?}"));
             }
             for kind in BACKEND {
-                assert_stale(&mut h, backend_answer(kind, id), id, &format!("{kind:?} for {pending:?}"));
+                assert_stale(
+                    &mut h,
+                    backend_answer(kind, id),
+                    id,
+                    &format!("{kind:?} for {pending:?}"),
+                );
             }
         }
         if let Some((id, pending)) = open.backend {
             for kind in BACKEND.into_iter().filter(|k| *k != pending) {
-                assert_stale(&mut h, backend_answer(kind, id), id, &format!("{kind:?} for {pending:?}"));
+                assert_stale(
+                    &mut h,
+                    backend_answer(kind, id),
+                    id,
+                    &format!("{kind:?} for {pending:?}"),
+                );
             }
             for kind in ANSWERED_SDK {
                 assert_stale(&mut h, sdk_answer(kind, id), id, &format!("{kind:?} for {pending:?}"));
-                assert_stale(&mut h, unreadable(kind, id), id, &format!("unreadable {kind:?} for {pending:?}"));
+                assert_stale(
+                    &mut h,
+                    unreadable(kind, id),
+                    id,
+                    &format!("unreadable {kind:?} for {pending:?}"),
+                );
             }
         }
         assert_eq!(h.state(), state);
@@ -285,7 +315,10 @@ fn the_open_id_on_an_answer_of_another_kind_is_stale() {
 fn check_taken_then_duplicate(mut h: H, e: Event, id: RequestId, what: &str) {
     let (state, waiting) = (h.state(), h.s.waiting_on());
     let out = h.ev(e.clone());
-    assert!(!is_stale(&out), "{state:?}: the awaited {what} was reported stale: {out:?}");
+    assert!(
+        !is_stale(&out),
+        "{state:?}: the awaited {what} was reported stale: {out:?}"
+    );
     assert!(
         !out.is_empty() || h.state() != state || h.s.waiting_on() != waiting,
         "{state:?}: the awaited {what} had no effect"
@@ -331,11 +364,19 @@ fn an_unreadable_answer_to_the_open_call_is_taken_as_a_failed_answer() {
             assert!(out.contains(&Command::Notify(Notice::Released)), "{out:?}");
             assert_eq!(h.state(), StateId::Released);
         } else {
-            assert_eq!(diags(&out).first(), Some(&DiagnosticKind::UnreadableAnswer(kind)), "{state:?}");
+            assert_eq!(
+                diags(&out).first(),
+                Some(&DiagnosticKind::UnreadableAnswer(kind)),
+                "{state:?}"
+            );
         }
         // The code scanner keeps its call open (it fires again); every other state
         // stops waiting for it.
-        assert_eq!(h.s.waiting_on().contains(id), state == StateId::ScanningCode, "{state:?}");
+        assert_eq!(
+            h.s.waiting_on().contains(id),
+            state == StateId::ScanningCode,
+            "{state:?}"
+        );
     }
 }
 

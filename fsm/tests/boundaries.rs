@@ -307,3 +307,61 @@ fn a_sessions_debug_form_shows_state_time_next_timer_and_queue() {
     assert!(fresh.starts_with("Session { state: Uninitialized,"), "{fresh}");
     assert!(fresh.contains("next_timer: None"), "{fresh}");
 }
+
+// ── Membership lookups ───────────────────────────────────────────────────────────────────
+
+#[test]
+fn a_lookup_takes_only_the_membership_auth_types() {
+    let with = |face_authtype| UserInfoRequest {
+        face_authtype,
+        auth_mode_jump: false,
+        ask_unionid: false,
+        screen_index: ScreenIndex::empty(),
+    };
+    for t in [FaceAuthType::FaceidOnce, FaceAuthType::FaceidLoop] {
+        assert_eq!(with(t).validate(), Ok(()), "{t:?}");
+    }
+    for t in [
+        FaceAuthType::Facepay,
+        FaceAuthType::FacepayDelay,
+        FaceAuthType::FaceAuth,
+    ] {
+        assert_eq!(
+            with(t).validate(),
+            Err(FieldError::Malformed {
+                field: Field::FaceAuthtype
+            }),
+            "{t:?}"
+        );
+    }
+    // Through the session: refused in Idle, nothing started.
+    let mut h = H::idle();
+    let out = h.app(AppEvent::IdentifyUser(with(FaceAuthType::Facepay)));
+    assert_eq!(
+        diags(&out),
+        vec![DiagnosticKind::InvalidRequest(FieldError::Malformed {
+            field: Field::FaceAuthtype
+        })]
+    );
+    assert_eq!(h.state(), StateId::Idle);
+}
+
+// ── Policy conversions (the serde form goes through them) ────────────────────────────────
+
+#[test]
+fn a_policy_converts_from_and_to_its_settings_with_the_same_checks() {
+    let s = PolicySettings {
+        poll_interval: Duration::secs(7),
+        ..PolicySettings::default()
+    };
+    let p = Policy::try_from(s).expect("valid");
+    assert_eq!(p, Policy::new(s).unwrap());
+    assert_eq!(p.settings(), &s);
+    assert_eq!(PolicySettings::from(p), s);
+    assert_ne!(PolicySettings::from(p), PolicySettings::default());
+    let bad = PolicySettings {
+        reverse_not_before: Duration::secs(14),
+        ..PolicySettings::default()
+    };
+    assert_eq!(Policy::try_from(bad), Err(PolicyError::ReverseTooEarly));
+}

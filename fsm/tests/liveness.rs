@@ -37,6 +37,24 @@ fn policies() -> Vec<Policy> {
             reverse_attempts: 5,
             ..base
         },
+        // A first query later than the poll interval: the settle bound's poll term is the
+        // larger of the two.
+        PolicySettings {
+            first_query_delay: Duration::secs(8),
+            poll_interval: Duration::secs(2),
+            ..base
+        },
+        // Long backend and SDK deadlines, a short code scan: the order bound's terms
+        // outweigh what it over-counts (the unused scanner, the submit's deadline).
+        PolicySettings {
+            backend_deadline: Duration::secs(20),
+            sdk_call_deadline: Duration::secs(20),
+            code_scan_deadline: Duration::secs(1),
+            face_scan_deadline: Duration::secs(30),
+            query_budget: Duration::secs(40),
+            reverse_attempts: 2,
+            ..base
+        },
         PolicySettings {
             poll_interval: Duration::secs(8),
             first_query_delay: Duration::secs(3),

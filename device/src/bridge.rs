@@ -25,7 +25,7 @@ use facepay_fsm::{AppEvent, BackendCall, Diagnostic, JournalRecord, Notice, Requ
 use crate::answer::{Entry, JavaValue, MAX_READ_UNITS, kind_index, kind_of, sdk_event};
 use crate::call::{Args, backend_args, sdk_args};
 use crate::device::{Device, Host, Input, JournalStart, TraceOut};
-use crate::facade::{Answer, Op, Token, Value};
+use crate::facade::{Answer, Call, Operation, Params, Token, Value};
 use crate::registry::{Handle, Registry};
 use crate::request;
 use crate::timer::TimerThread;
@@ -163,20 +163,85 @@ fn answer_map<'l>(env: &mut Env<'l>, a: &Answer) -> JResult<JMap<'l>> {
     let map = env.cast_local::<JMap>(obj)?;
     for (k, v) in &a.0 {
         let k = env.new_string(k)?;
-        let v: JObject = match v {
-            Value::Str(s) => env.new_string(s)?.into(),
-            Value::Bool(b) => env
-                .call_static_method(
-                    jni_str!("java/lang/Boolean"),
-                    jni_str!("valueOf"),
-                    jni_sig!("(Z)Ljava/lang/Boolean;"),
-                    &[JValue::Bool(*b)],
-                )?
-                .l()?,
-        };
+        let v = java_value(env, v)?;
         map.put(env, &k, &v)?;
     }
     Ok(map)
+}
+
+/// An answer value as Java reads it: String, Boolean, Integer (Long beyond int's range),
+/// or a nested HashMap.
+fn java_value<'l>(env: &mut Env<'l>, v: &Value) -> JResult<JObject<'l>> {
+    Ok(match v {
+        Value::Str(s) => env.new_string(s)?.into(),
+        Value::Bool(b) => env
+            .call_static_method(
+                jni_str!("java/lang/Boolean"),
+                jni_str!("valueOf"),
+                jni_sig!("(Z)Ljava/lang/Boolean;"),
+                &[JValue::Bool(*b)],
+            )?
+            .l()?,
+        Value::Num(n) => match i32::try_from(*n) {
+            Ok(i) => env
+                .call_static_method(
+                    jni_str!("java/lang/Integer"),
+                    jni_str!("valueOf"),
+                    jni_sig!("(I)Ljava/lang/Integer;"),
+                    &[JValue::Int(i)],
+                )?
+                .l()?,
+            Err(_) => env
+                .call_static_method(
+                    jni_str!("java/lang/Long"),
+                    jni_str!("valueOf"),
+                    jni_sig!("(J)Ljava/lang/Long;"),
+                    &[JValue::Long(*n)],
+                )?
+                .l()?,
+        },
+        Value::Obj(entries) => {
+            let obj = env.new_object(jni_str!("java/util/HashMap"), jni_sig!("()V"), &[])?;
+            let map = env.cast_local::<JMap>(obj)?;
+            for (k, v) in entries {
+                let k = env.new_string(k)?;
+                let v = java_value(env, v)?;
+                map.put(env, &k, &v)?;
+            }
+            map.into()
+        }
+    })
+}
+
+/// A facade call from the Java maps: values typed as the app gave them; the merchant map
+/// (the config merged with the call's keys, by `WxFacePay`) overrides init's own keys.
+fn facade_call(op: Option<Operation>, params: &[Entry], merchant: Option<&[Entry]>) -> Result<Call, String> {
+    let op = op.ok_or_else(|| "unknown facade operation".to_owned())?;
+    let mut p: Params = Vec::new();
+    for (k, v) in params {
+        let v = match v {
+            None => continue,
+            Some(JavaValue::Str(u)) => Value::Str(String::from_utf16_lossy(u)),
+            Some(JavaValue::Int(n)) => Value::Num(*n),
+            Some(JavaValue::Bool(b)) => Value::Bool(*b),
+            Some(JavaValue::LongStr(n)) => {
+                return Err(format!("{}: `{k}` is too long ({n} characters)", op.name()));
+            }
+            Some(JavaValue::Other(class)) => {
+                return Err(format!(
+                    "{}: `{k}` is a {class}, not a string, number or boolean",
+                    op.name()
+                ));
+            }
+        };
+        p.push((k.clone(), v));
+    }
+    let mut call = facepay_facade::parse(op, &p).map_err(|e| e.to_string())?;
+    if let (Call::Init { merchant: m, .. }, Some(given)) = (&mut call, merchant) {
+        let given = request::merchant(given).map_err(param_error)?;
+        *m = given;
+    }
+    Ok(call)
 }
 
 impl JavaHost {
@@ -456,7 +521,33 @@ fn create(env: &mut Env<'_>, _class: jni::objects::JClass<'_>, this: JObject<'_>
                 .unwrap_or(JniError::JavaException));
         }
     };
-    let trace: TraceOut = if opts.trace_path.is_empty() {
+    let journal = read_journal(env, &this);
+    let throw_io = |env: &mut Env<'_>, msg: String| {
+        env.throw_new(
+            jni_str!("java/io/UncheckedIOException"),
+            jni::strings::JNIString::from(msg),
+        )
+        .err()
+        .unwrap_or(JniError::JavaException)
+    };
+    // One file per session under trace_dir (a resumed order links to the session it
+    // continues); or, as before, everything appended to trace_path.
+    let mut names = None;
+    let trace: TraceOut = if !opts.trace_dir.is_empty() {
+        let resumes = matches!(&journal, JournalStart::Stored(b) if !b.is_empty());
+        match crate::trace_files::open_session(
+            std::path::Path::new(&opts.trace_dir),
+            opts.trace_keep,
+            resumes,
+            std::time::SystemTime::now(),
+        ) {
+            Ok(f) => {
+                names = Some((f.session, f.continues));
+                Box::new(std::io::BufWriter::new(f.file))
+            }
+            Err(e) => return Err(throw_io(env, format!("cannot open a trace in {}: {e}", opts.trace_dir))),
+        }
+    } else if opts.trace_path.is_empty() {
         Box::new(std::io::sink())
     } else {
         match std::fs::OpenOptions::new()
@@ -465,16 +556,7 @@ fn create(env: &mut Env<'_>, _class: jni::objects::JClass<'_>, this: JObject<'_>
             .open(&opts.trace_path)
         {
             Ok(f) => Box::new(std::io::BufWriter::new(f)),
-            Err(e) => {
-                let msg = format!("cannot open trace {}: {e}", opts.trace_path);
-                return Err(env
-                    .throw_new(
-                        jni_str!("java/io/UncheckedIOException"),
-                        jni::strings::JNIString::from(msg),
-                    )
-                    .err()
-                    .unwrap_or(JniError::JavaException));
-            }
+            Err(e) => return Err(throw_io(env, format!("cannot open trace {}: {e}", opts.trace_path))),
         }
     };
     let redaction = if opts.trace_redact {
@@ -482,11 +564,10 @@ fn create(env: &mut Env<'_>, _class: jni::objects::JClass<'_>, this: JObject<'_>
     } else {
         Redaction::Raw
     };
-    let journal = read_journal(env, &this);
     let host = JavaHost {
         this: env.new_global_ref(&this)?,
     };
-    let device = Device::new(
+    let device = Device::named(
         opts.policy,
         opts.manual_clock,
         trace,
@@ -494,6 +575,7 @@ fn create(env: &mut Env<'_>, _class: jni::objects::JClass<'_>, this: JObject<'_>
         Box::new(host),
         Some(schedule),
         journal,
+        names,
     )
     .map_err(|e| JniError::ParseFailed(e.to_string()))?;
     let h = SESSIONS.insert(device);
@@ -550,68 +632,33 @@ fn call<'l>(
     };
     let p = read_map(env, &params)?.unwrap_or_default();
     let token = u64::from_ne_bytes(token.to_ne_bytes());
-    let get = |k: &str| {
-        strings(&p)
-            .into_iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v)
-            .unwrap_or_default()
-    };
     let input: Result<Input, String> = match op {
-        ops::START | ops::F_INIT => {
+        ops::START => {
             let m = read_map(env, &merchant)?.unwrap_or_default();
-            let origin = (op == ops::F_INIT).then_some((token, Op::Init));
             request::init_params(&p)
                 .and_then(|init| request::merchant(&m).map(|merchant| AppEvent::Start { init, merchant }))
-                .map(|ev| Input::App(ev, origin))
+                .map(|ev| Input::App(ev, None))
                 .map_err(param_error)
         }
-        ops::START_ORDER | ops::F_CODE => request::order(&p).map_err(param_error).map(|o| {
-            let origin = (op == ops::F_CODE).then(|| {
-                (
-                    token,
-                    Op::Code {
-                        out_trade_no: o.out_trade_no.to_string(),
-                    },
-                )
-            });
-            Input::App(AppEvent::StartOrder(o), origin)
-        }),
-        ops::IDENTIFY_USER | ops::F_USERINFO => request::user_info(&p).map_err(param_error).map(|u| {
-            Input::App(
-                AppEvent::IdentifyUser(u),
-                (op == ops::F_USERINFO).then_some((token, Op::UserInfo)),
-            )
-        }),
+        ops::START_ORDER => request::order(&p)
+            .map_err(param_error)
+            .map(|o| Input::App(AppEvent::StartOrder(o), None)),
+        ops::IDENTIFY_USER => request::user_info(&p)
+            .map_err(param_error)
+            .map(|u| Input::App(AppEvent::IdentifyUser(u), None)),
         ops::CANCEL => Ok(Input::App(AppEvent::Cancel, None)),
         ops::RELEASE => Ok(Input::App(AppEvent::Release, None)),
-        ops::F_RELEASE => Ok(Input::App(AppEvent::Release, Some((token, Op::Release)))),
-        ops::F_RAWDATA => Ok(Input::Facade(token, Op::Rawdata)),
-        ops::F_AUTHINFO => Ok(Input::Facade(token, Op::AuthInfo)),
-        ops::F_MICROPAY => Ok(Input::Facade(
-            token,
-            Op::Micropay {
-                out_trade_no: get("out_trade_no"),
-            },
-        )),
-        ops::F_ORDERQUERY => Ok(Input::Facade(
-            token,
-            Op::OrderQuery {
-                out_trade_no: get("out_trade_no"),
-            },
-        )),
-        ops::F_REVERSE => Ok(Input::Facade(
-            token,
-            Op::Reverse {
-                out_trade_no: get("out_trade_no"),
-            },
-        )),
-        ops::F_UPDATE => Ok(Input::Facade(
-            token,
-            Op::UpdatePayResult {
-                payresult: get("payresult"),
-            },
-        )),
+        ops::F_INIT..=ops::F_RELEASE => {
+            let operation = usize::try_from(op - ops::F_INIT)
+                .ok()
+                .and_then(|i| Operation::ALL.get(i).copied());
+            let m = if op == ops::F_INIT {
+                read_map(env, &merchant)?
+            } else {
+                None
+            };
+            facade_call(operation, &p, m.as_deref()).map(|c| Input::Facade(token, c))
+        }
         other => Err(format!("unknown operation {other}")),
     };
     match input {

@@ -16,7 +16,7 @@ use facepay_fsm::{
 };
 
 use crate::call::Args;
-use crate::facade::{Answer, Facade, Op, Token};
+use crate::facade::{Answer, Call, Facade, Op, Route, Token};
 use crate::registry::Handle;
 
 /// What executes the machine's commands: the JNI layer in production, a fake in tests.
@@ -59,8 +59,9 @@ pub enum Input {
     Event(Event),
     /// An app request, possibly on behalf of a facade call.
     App(AppEvent, Option<(Token, Op)>),
-    /// A facade call that reads the session without an app event.
-    Facade(Token, Op),
+    /// A seed facade call (`facepay_facade` routes it: answered at once, sent to the
+    /// machine as an app event, or parked until a later step answers it).
+    Facade(Token, Call),
     /// The timer thread woke the session up.
     Timeout,
     /// The host's manual clock moved to this many ms.
@@ -342,6 +343,22 @@ impl Device {
         schedule: Option<Scheduler>,
         journal: JournalStart,
     ) -> std::io::Result<Device> {
+        Self::named(policy, manual_clock, trace, redaction, host, schedule, journal, None)
+    }
+
+    /// As [`Device::new`], naming the session in its trace header: `(session, continues)`,
+    /// the header's `session` and `continues` (see `trace_files`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn named(
+        policy: Policy,
+        manual_clock: bool,
+        trace: TraceOut,
+        redaction: Redaction,
+        host: Box<dyn Host>,
+        schedule: Option<Scheduler>,
+        journal: JournalStart,
+        names: Option<(String, Option<String>)>,
+    ) -> std::io::Result<Device> {
         let mut terminal = serde_json::Map::new();
         terminal.insert(
             "writer".into(),
@@ -358,11 +375,19 @@ impl Device {
             // Replay resumes its machine from the same bytes at the same time.
             header = header.resumed(boot_at, bytes);
         }
+        if let Some((session, continues)) = names {
+            header = header.named(session);
+            if let Some(previous) = continues {
+                header = header.continuing(previous);
+            }
+        }
         let writer = TraceWriter::new(trace, &header, redaction)?;
         let r = resume(policy, &journal, boot_at);
-        let mut facade = Facade::default();
-        if let Some(o) = r.order {
-            facade.resume(o);
+        let mut facade = Facade::new(&policy, facepay_fsm::Merchant::default());
+        if let Some(rec) = &r.last {
+            facade.resume(rec.out_trade_no.as_str(), Some(rec.total_fee));
+        } else if let Some(o) = &r.order {
+            facade.resume(o, None);
         }
         Ok(Device {
             core: Mutex::new(Core {
@@ -618,8 +643,10 @@ impl Device {
     /// (no face scan, no money moves), unless a probe (writing the latest record again,
     /// or clearing an idle journal) shows the journal works again.
     fn journal_gate(&self, input: &Input) -> Option<Vec<Effect>> {
-        let Input::App(AppEvent::StartOrder(order), origin) = input else {
-            return None;
+        let (order, token) = match input {
+            Input::App(AppEvent::StartOrder(order), origin) => (order, origin.as_ref().map(|(t, _)| *t)),
+            Input::Facade(token, Call::Code(order)) => (order, Some(*token)),
+            _ => return None,
         };
         let (failing, last) = {
             let j = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
@@ -654,8 +681,8 @@ impl Device {
                         ],
                     ),
                 ];
-                if let Some((token, _)) = origin {
-                    fx.push(Effect::Answer(*token, Answer::err(JOURNAL_FAILED, &msg)));
+                if let Some(token) = token {
+                    fx.push(Effect::Answer(token, Answer::err(JOURNAL_FAILED, &msg)));
                 }
                 Some(fx)
             }
@@ -683,9 +710,17 @@ impl Device {
                 feed(core, now, &ev, &mut commands, &mut fx);
                 origin = o;
             }
-            Input::Facade(token, op) => {
-                if let Some(a) = core.facade.ask(token, op, core.state) {
-                    fx.push(Effect::Answer(token, a));
+            Input::Facade(token, call) => {
+                let now = core.clock.now();
+                match core.facade.call(token, call, now, core.state) {
+                    Route::Answer(a) => fx.push(Effect::Answer(token, a)),
+                    Route::Wait => {}
+                    Route::Send(app, op) => {
+                        let ev = Event::App(app);
+                        feed(core, now, &ev, &mut commands, &mut fx);
+                        origin = Some((token, op));
+                        seen = Some(ev);
+                    }
                 }
             }
             Input::Timeout => {
@@ -706,9 +741,24 @@ impl Device {
                 fire_due(core, now, &mut commands, &mut fx);
             }
         }
-        let state = core.session.state();
-        for (t, a) in core.facade.observe(origin, seen.as_ref(), &commands, state) {
+        let now = core.clock.now();
+        let mut state = core.session.state();
+        for (t, a) in core.facade.observe(origin, seen.as_ref(), &commands, state, now) {
             fx.push(Effect::Answer(t, a));
+        }
+        for (t, a) in core.facade.handle_timeout(now) {
+            fx.push(Effect::Answer(t, a));
+        }
+        // App events the facade sends by itself (a re-init's start after its release).
+        while let Some((app, origin)) = core.facade.poll_app_event() {
+            let ev = Event::App(app);
+            let mut more = Vec::new();
+            feed(core, now, &ev, &mut more, &mut fx);
+            state = core.session.state();
+            for (t, a) in core.facade.observe(origin, Some(&ev), &more, state, now) {
+                fx.push(Effect::Answer(t, a));
+            }
+            commands.append(&mut more);
         }
         // Commands first, in order, then the state change, then facade answers.
         let mut out = pre;
@@ -727,7 +777,11 @@ impl Device {
     }
 
     fn arm(&self, core: &mut Core) {
-        let next = core.session.poll_timeout();
+        // The machine's next timer, or the bound of a waiting facade call.
+        let next = match (core.session.poll_timeout(), core.facade.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         if next == core.armed {
             return;
         }
@@ -1113,9 +1167,10 @@ mod tests {
         // The app waits on micropay; the order settles by query and reverse.
         d.submit(Input::Facade(
             2,
-            Op::Micropay {
+            Call::Micropay(facepay_facade::MicropayRequest {
                 out_trade_no: "T1".into(),
-            },
+                ..Default::default()
+            }),
         ));
         let seen = settle(&d, &fake);
         assert!(!seen.iter().any(|s| s == "backend submit"), "{seen:?}");

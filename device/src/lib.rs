@@ -29,3 +29,4 @@ pub mod facade;
 pub mod registry;
 pub mod request;
 pub mod timer;
+pub mod trace_files;

@@ -6,7 +6,7 @@ use facepay_fsm::codes::{PayErrCode, QueryErrCode, Recall, ResultCode, ReturnCod
 use facepay_fsm::{
     AnswerError, AuthInfoAnswer, BackendEvent, Duration, FaceAuthType, FaceCodeType, Field, FieldError, InitParams,
     Merchant, OrderRequest, PayAnswer, PerformMode, Policy, PolicySettings, ProxyType, QueryAnswer, RequestId,
-    ReverseAnswer, SdkVersion, TransportError, UserInfoRequest,
+    ReverseAnswer, SdkVersion, TransportError, UserInfoRequest, WxTime,
 };
 
 use crate::answer::{Entry, Fields};
@@ -73,6 +73,9 @@ pub fn order(map: &[Entry]) -> Result<OrderRequest, AnswerError> {
     o.ask_ret_page = loose_flag(&f, "ask_ret_page", true);
     o.ignore_update_pay_result = loose_flag(&f, "ignore_update_pay_result", false);
     o.screen_index = f.text(Field::ScreenIndex, false)?;
+    // The wall-clock time the app took the order (the micropay `time_start`): lets the
+    // machine tell this order's payment from an older one under the same out_trade_no.
+    o.time_start = opt(&f, Field::TimeStart, |s| WxTime::parse(Field::TimeStart, s.trim()))?;
     Ok(o)
 }
 
@@ -113,7 +116,8 @@ impl std::fmt::Display for OptionError {
 
 /// Session options: every [`PolicySettings`] field by name (milliseconds for durations,
 /// counts for `*_attempts`, `sdk_version` as `"2.13"`), plus `clock` (`"monotonic"` or
-/// `"manual"`), `trace_path` and `trace_redact` (`"0"` keeps secrets). Unknown keys are an error
+/// `"manual"`), `trace_path`, `trace_dir` (one file per session), `trace_keep_files`,
+/// `trace_keep_bytes` and `trace_redact` (`"0"` keeps secrets). Unknown keys are an error
 /// so a misspelt setting is not silently ignored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionOptions {
@@ -125,6 +129,11 @@ pub struct SessionOptions {
     pub trace_path: String,
     /// Redact secrets in the trace (default on).
     pub trace_redact: bool,
+    /// A directory to write one trace file per session into (see `trace_files`); none
+    /// when empty. Takes precedence over `trace_path`.
+    pub trace_dir: String,
+    /// What `trace_dir` keeps (`trace_keep_files`, `trace_keep_bytes`).
+    pub trace_keep: crate::trace_files::Retention,
 }
 
 /// Reads [`SessionOptions`] from string pairs.
@@ -135,6 +144,8 @@ pub fn session_options(pairs: &[(String, String)]) -> Result<SessionOptions, Opt
         manual_clock: false,
         trace_path: String::new(),
         trace_redact: true,
+        trace_dir: String::new(),
+        trace_keep: crate::trace_files::Retention::default(),
     };
     for (k, v) in pairs {
         let ms = || {
@@ -164,6 +175,14 @@ pub fn session_options(pairs: &[(String, String)]) -> Result<SessionOptions, Opt
             "reverse_attempts" => s.reverse_attempts = count()?,
             "reverse_backoff" => s.reverse_backoff = ms()?,
             "reverse_backoff_max" => s.reverse_backoff_max = ms()?,
+            "clock_tolerance" => s.clock_tolerance = ms()?,
+            "close_declined_orders" => {
+                s.close_declined_orders = match v.trim() {
+                    "1" | "true" => true,
+                    "0" | "false" => false,
+                    _ => return Err(OptionError(format!("`{k}`: `{v}` is not true or false"))),
+                }
+            }
             "sdk_version" => {
                 let (a, b) = v.split_once('.').unwrap_or((v, "0"));
                 match (a.trim().parse(), b.trim().parse()) {
@@ -178,6 +197,19 @@ pub fn session_options(pairs: &[(String, String)]) -> Result<SessionOptions, Opt
             },
             "trace_path" => out.trace_path = v.clone(),
             "trace_redact" => out.trace_redact = v != "0" && v != "false",
+            "trace_dir" => out.trace_dir = v.clone(),
+            "trace_keep_files" => {
+                out.trace_keep.files = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| OptionError(format!("`{k}`: `{v}` is not a count")))?;
+            }
+            "trace_keep_bytes" => {
+                out.trace_keep.bytes = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| OptionError(format!("`{k}`: `{v}` is not a byte count")))?;
+            }
             _ => return Err(OptionError(format!("unknown option `{k}`"))),
         }
     }
@@ -281,6 +313,15 @@ fn query(f: &Fields<'_>) -> Result<QueryAnswer, AnswerError> {
         err_code: opt(f, Field::ErrCode, QueryErrCode::parse)?,
         trade_state: opt(f, Field::TradeState, TradeState::parse)?,
         transaction_id: f.text(Field::TransactionId, false)?,
+        // The paid order's facts: the machine concludes Paid only when they are this
+        // order's (amount, payer, time), so the host passes them when WeChat does.
+        total_fee: opt(f, Field::TotalFee, |s| {
+            s.trim()
+                .parse()
+                .map_err(|_| FieldError::Malformed { field: Field::TotalFee })
+        })?,
+        time_end: opt(f, Field::TimeEnd, |s| WxTime::parse(Field::TimeEnd, s.trim()))?,
+        openid: f.text(Field::Openid, false)?,
     })
 }
 
@@ -354,5 +395,43 @@ mod tests {
         );
         assert!(matches!(ev, Some(BackendEvent::Submitted { answer: Ok(_), .. })));
         assert_eq!(backend_event(RequestId(1), "nope", None), None);
+    }
+
+    #[test]
+    fn a_query_answer_carries_the_paid_orders_facts() {
+        let keys = [
+            ("return_code", "SUCCESS"),
+            ("result_code", "SUCCESS"),
+            ("trade_state", "SUCCESS"),
+            ("transaction_id", "4200000001202612011234567890"),
+            ("total_fee", "888"),
+            ("time_end", "20261201061502"),
+            ("openid", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"),
+        ];
+        let Some(BackendEvent::Queried { answer: Ok(a), .. }) = backend_event(RequestId(1), "query", Some(&m(&keys)))
+        else {
+            panic!("a query answer")
+        };
+        assert_eq!(a.total_fee, Some(888));
+        assert_eq!(a.time_end.map(|t| t.to_string()).as_deref(), Some("20261201061502"));
+        assert_eq!(a.openid.as_str(), "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o");
+        // A malformed time_end makes the answer unusable (ambiguous), never a guess.
+        let mut bad = keys;
+        bad[5] = ("time_end", "2026-12-01 06:15");
+        let ev = backend_event(RequestId(1), "query", Some(&m(&bad)));
+        assert!(matches!(
+            ev,
+            Some(BackendEvent::Queried {
+                answer: Err(TransportError::Unparseable),
+                ..
+            })
+        ));
+        let o = order(&m(&[
+            ("out_trade_no", "T1"),
+            ("total_fee", "1"),
+            ("time_start", "20261201061500"),
+        ]))
+        .unwrap();
+        assert_eq!(o.time_start.map(|t| t.secs() + 2), a.time_end.map(|t| t.secs()));
     }
 }

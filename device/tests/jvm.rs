@@ -319,6 +319,36 @@ fn a_jni_session_with_timers_and_a_reverse_replays_exactly() {
     replays_exactly("traced_ambiguous");
 }
 
+/// With `trace_dir`, each session writes its own file: the one killed mid-payment and the
+/// one that resumes its order from the journal, which names the one it continues. Both
+/// replay (the first was cut by the power loss).
+#[test]
+fn a_trace_dir_holds_one_file_per_session_and_links_a_resumed_one() {
+    use facepay_fsm::trace::{Verdict, replay_sessions};
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("jni-trace-dir");
+    let _ = std::fs::remove_dir_all(&dir);
+    scenario_with("trace_dir_power_loss", dir.to_str().unwrap());
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let mut headers = Vec::new();
+    for f in &files {
+        let reports = replay_sessions(&std::fs::read(f).unwrap(), false);
+        assert_eq!(reports.len(), 1, "{}", f.display());
+        let r = &reports[0];
+        assert!(
+            matches!(r.verdict(), Verdict::Exact | Verdict::Truncated),
+            "{}",
+            r.verdict_text(&f.display().to_string())
+        );
+        headers.push(r.header.clone().unwrap());
+    }
+    let first = headers[0].session.clone().expect("named");
+    assert!(files[0].to_string_lossy().contains(&first));
+    assert_eq!(headers[1].continues.as_deref(), Some(first.as_str()));
+    assert!(headers[1].resume.is_some());
+}
+
 /// The transport failure fed in place of a withheld submit is an ordinary input line.
 #[test]
 fn a_jni_session_with_a_withheld_submit_replays_exactly() {
@@ -330,4 +360,20 @@ fn a_jni_session_with_a_withheld_submit_replays_exactly() {
             .any(|l| l.contains("\"input\"") && l.contains("\"submitted\"") && l.contains("\"connection\"")),
         "no injected transport failure in the trace:\n{text}"
     );
+}
+
+/// The README's uni-app plugin is the one the JVM suite compiles (against stand-ins for
+/// uni-app's and fastjson's classes), character for character.
+#[test]
+fn readme_uni_app_example_is_the_compiled_one() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let java = std::fs::read_to_string(root.join("tests/java/com/facepay/example/WxFacePayPlugin.java")).unwrap();
+    let head = "### As a uni-app native plugin\n\n```java\n";
+    let at = readme.find(head).expect("the README's uni-app section") + head.len();
+    let block = &readme[at..at + readme[at..].find("```").unwrap()];
+    let begin = "// README:BEGIN uni-app\n";
+    let from = java.find(begin).unwrap() + begin.len();
+    let compiled = &java[from..java.find("// README:END uni-app").unwrap()];
+    assert_eq!(block, compiled);
 }

@@ -152,6 +152,9 @@ fn generate(orders: u32) -> Vec<u8> {
                 err_code: None,
                 trade_state: Some(codes::TradeState::Success),
                 transaction_id: text(Field::TransactionId, &format!("42{n:018}")),
+                total_fee: None,
+                time_end: None,
+                openid: Default::default(),
             });
             step(
                 &mut s,

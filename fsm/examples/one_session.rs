@@ -259,6 +259,9 @@ fn session() -> Vec<String> {
         err_code: None,
         trade_state: Some(TradeState::Success),
         transaction_id: text("4200000000000000001"),
+        total_fee: None,
+        time_end: None,
+        openid: Default::default(),
     });
     let id = h.last_id;
     h.step(10_700, Some(Event::Backend(BackendEvent::Queried { id, answer })));

@@ -14,6 +14,8 @@
 //! │     ├─ Scanning    Face | Code (after SCAN_PAYMENT)
 //! │     ├─ Settling ── money may be moving: refuses Cancel, Release, new orders
 //! │     │  ├─ Submitting → Querying (poll until the budget) → Reversing (≥15 s, recall=Y)
+//! │     │  │   a final decline or PAYERROR → Reversing (close the loop, if the policy says so)
+//! │     │  │   Reversing ─SYSTEMERROR→ Querying (one query) → Reversing
 //! │     └─ Reporting   updateWxpayfacePayResult (SDK < 2.13)
 //! ├─ Releasing → Released
 //! ```
@@ -72,7 +74,15 @@ impl Machine {
                 }
                 JournalPhase::Reversing => {
                     self.accept_resume(context, record);
-                    Transition(State::reversing())
+                    if record.reverse_attempts >= self.policy.settings().reverse_attempts {
+                        // The record is written before each reverse leaves: the last one
+                        // may have left. Another would exceed the budget the policy
+                        // promises (and the liveness bound built on it).
+                        let reason = Reason::ReverseBudgetExhausted;
+                        Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, reason))
+                    } else {
+                        Transition(State::reversing())
+                    }
                 }
                 JournalPhase::Concluded(_) => Handled,
             },
@@ -489,6 +499,12 @@ impl Machine {
                             self.conclusion.transaction_id.clone_from(&a.transaction_id);
                             Transition(self.conclude(context, OrderOutcome::Paid, Reason::SubmitSucceeded))
                         }
+                        (PayClass::Declined, Some(code)) if self.policy.settings().close_declined_orders => {
+                            // Close the loop: a reverse makes the order REVOKED, so no
+                            // later attempt on it can charge (Policy::close_declined_orders).
+                            self.settlement.closing = Some(Reason::Declined(code.clone()));
+                            Transition(State::reversing())
+                        }
                         (PayClass::Declined, Some(code)) => {
                             let reason = Reason::Declined(code.clone());
                             Transition(self.conclude(context, OrderOutcome::NotPaid, reason))
@@ -513,9 +529,14 @@ impl Machine {
             s.poll_interval
         };
         let budget_end = self.submitted_at + s.query_budget;
-        let at = (context.now + delay).min(budget_end).max(context.now);
+        let at = if self.settlement.verify_reverse {
+            // After a reverse answered SYSTEMERROR: ask at once, the reverse backoff follows.
+            context.now
+        } else {
+            (context.now + delay).min(budget_end).max(context.now)
+        };
         context.timers.arm(Timer::Wake, at);
-        if self.queries == 0 {
+        if self.queries == 0 && self.reverse_attempts == 0 {
             self.persist(context, JournalPhase::Querying);
         }
     }
@@ -523,6 +544,10 @@ impl Machine {
     #[state(superstate = "settling", entry_action = "enter_querying")]
     fn querying(&mut self, context: &mut Effects<'_>, event: &Stimulus<'_>) -> Outcome<State> {
         match event {
+            Stimulus::Timer(Timer::Wake) if self.settlement.verify_reverse => {
+                self.call_backend(context, BackendKind::Query);
+                Handled
+            }
             Stimulus::Timer(Timer::Wake) => {
                 let s = self.policy.settings();
                 if context.now >= self.submitted_at + s.query_budget {
@@ -552,23 +577,60 @@ impl Machine {
                                 // and undo the payment: Paid is not for this terminal to say.
                                 let reason = Reason::JournalDamaged;
                                 Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, reason))
+                            } else if self.settlement.reverse_unanswered {
+                                let reason = Reason::PaidWhileReversing;
+                                Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, reason))
+                            } else if let Some(mismatch) = self.payment_mismatch(a) {
+                                // SUCCESS, but of another order under this out_trade_no.
+                                let reason = Reason::PaymentMismatch(mismatch);
+                                Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, reason))
                             } else {
                                 let reason = Reason::TradeState(TradeState::Success);
                                 Transition(self.conclude(context, OrderOutcome::Paid, reason))
                             }
                         }
-                        (TradeClass::Unpaid, Some(state)) => {
-                            let reason = Reason::TradeState(state.clone());
-                            Transition(self.conclude(context, OrderOutcome::NotPaid, reason))
+                        // Paid, then refunded (maybe in part): never "not charged".
+                        (TradeClass::Refunded, _) => {
+                            let reason = Reason::TradeState(TradeState::Refund);
+                            Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, reason))
                         }
+                        // PAYERROR is final but not closed (WeChat's list: SUCCESS, CLOSED,
+                        // REVOKED): close it as a decline is closed.
+                        // (After our reverse's SYSTEMERROR, PAYERROR says it did not act.)
+                        (TradeClass::Unpaid, Some(TradeState::PayError))
+                            if self.policy.settings().close_declined_orders =>
+                        {
+                            if self.settlement.closing.is_none() {
+                                self.settlement.closing = Some(Reason::TradeState(TradeState::PayError));
+                            }
+                            if self.settlement.verify_reverse {
+                                self.reverse_again(context)
+                            } else {
+                                Transition(State::reversing())
+                            }
+                        }
+                        (TradeClass::Unpaid, Some(state)) => {
+                            let (outcome, reason) = match self.settlement.closing.take() {
+                                Some(reason) => (OrderOutcome::NotPaid, reason),
+                                // Our reverse's SYSTEMERROR hid its success.
+                                None if self.settlement.verify_reverse && *state == TradeState::Revoked => {
+                                    (OrderOutcome::Reversed, Reason::TradeState(state.clone()))
+                                }
+                                None => (OrderOutcome::NotPaid, Reason::TradeState(state.clone())),
+                            };
+                            Transition(self.conclude(context, outcome, reason))
+                        }
+                        _ if self.settlement.verify_reverse => self.reverse_again(context),
                         _ => {
                             self.seen_unpaid |= a.shows_unpaid();
                             Transition(State::querying())
                         }
                     },
+                    Err(_) if self.settlement.verify_reverse => self.reverse_again(context),
                     Err(_) => Transition(State::querying()),
                 }
             }
+            Stimulus::Timer(Timer::BackendDeadline) if self.settlement.verify_reverse => self.reverse_again(context),
             Stimulus::Timer(Timer::BackendDeadline) => Transition(State::querying()),
             _ => Super,
         }
@@ -605,20 +667,34 @@ impl Machine {
                 if self.awaits_backend(*id, BackendKind::Reverse) =>
             {
                 self.backend_done(context);
+                self.settlement.reverse_unanswered |= answer.is_err();
                 let class = answer.as_ref().map_or(ReverseClass::Retry, |a| a.class());
                 match (class, answer.as_ref().ok().and_then(|a| a.err_code.as_ref())) {
-                    (ReverseClass::Confirmed, _) => {
-                        Transition(self.conclude(context, OrderOutcome::Reversed, Reason::ReverseConfirmed))
-                    }
-                    (ReverseClass::Impossible, Some(code)) => {
-                        let reason = Reason::ReverseRefused(code.clone());
-                        Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, reason))
+                    (ReverseClass::Confirmed, _) => match self.settlement.closing.take() {
+                        Some(reason) => Transition(self.conclude(context, OrderOutcome::NotPaid, reason)),
+                        None => Transition(self.conclude(context, OrderOutcome::Reversed, Reason::ReverseConfirmed)),
+                    },
+                    (ReverseClass::Impossible, Some(code)) => match self.settlement.closing.take() {
+                        // Closing a failed order is housekeeping: the failure stands.
+                        Some(reason) => Transition(self.conclude(context, OrderOutcome::NotPaid, reason)),
+                        None => {
+                            let reason = Reason::ReverseRefused(code.clone());
+                            Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, reason))
+                        }
+                    },
+                    // SYSTEMERROR: the order may be paid and the reverse undone; ask first.
+                    (ReverseClass::QueryFirst, _) => {
+                        self.settlement.verify_reverse = true;
+                        Transition(State::querying())
                     }
                     (ReverseClass::RetryLater, _) => self.retry_reverse(context, true),
                     _ => self.retry_reverse(context, false),
                 }
             }
-            Stimulus::Timer(Timer::BackendDeadline) => self.retry_reverse(context, false),
+            Stimulus::Timer(Timer::BackendDeadline) => {
+                self.settlement.reverse_unanswered = true;
+                self.retry_reverse(context, false)
+            }
             _ => Super,
         }
     }
@@ -703,7 +779,10 @@ impl Machine {
         let needs_report = self.policy.settings().sdk_version.needs_pay_result_update()
             && !self.order.ignore_update_pay_result
             && self.credential_kind == CredentialKind::FaceCode
-            && !self.sdk_lost;
+            && !self.sdk_lost
+            // Neither SUCCESS nor ERROR is known to be true: the face UI must not tell the
+            // customer "failed" while the money may have moved (docs/design.md §safety, property 8).
+            && outcome != OrderOutcome::NeedsReconciliation;
         if needs_report {
             State::reporting()
         } else {
@@ -773,6 +852,10 @@ impl Machine {
     fn retry_reverse(&mut self, context: &mut Effects<'_>, user_paying: bool) -> Outcome<State> {
         let s = self.policy.settings();
         if self.reverse_attempts >= s.reverse_attempts {
+            if let Some(reason) = self.settlement.closing.take() {
+                // The failure stands; only the loop could not be closed.
+                return Transition(self.conclude(context, OrderOutcome::NotPaid, reason));
+            }
             return Transition(self.conclude(
                 context,
                 OrderOutcome::NeedsReconciliation,
@@ -781,6 +864,14 @@ impl Machine {
         }
         self.reverse_user_paying = user_paying;
         Transition(State::reversing())
+    }
+}
+
+impl Machine {
+    /// The query after a reverse's SYSTEMERROR found nothing final: reverse again.
+    fn reverse_again(&mut self, context: &mut Effects<'_>) -> Outcome<State> {
+        self.settlement.verify_reverse = false;
+        self.retry_reverse(context, false)
     }
 }
 

@@ -265,14 +265,27 @@ pub enum PayClass {
 impl PayErrCode {
     /// The classification of a `result_code=FAIL` answer carrying this err_code.
     ///
-    /// ORDERPAID is listed as final by the typings, but for *our* out_trade_no it says the
-    /// money moved: we query to learn the truth rather than tell the cashier "not paid".
+    /// Six codes that read as final are *duplicate* answers: they are what the backend
+    /// says to a second copy of a submit whose first copy may have charged — a host or
+    /// proxy re-send, a failover to the backup domain (api2.mch.weixin.qq.com), an
+    /// out_trade_no that collides with an older order. ORDERPAID ("订单已支付"),
+    /// OUT_TRADE_NO_USED ("商户订单号重复"), AUTH_CODE_ERROR / AUTH_CODE_INVALID (a
+    /// single-use code already spent — by the first copy), INVALID_REQUEST (the public v2
+    /// typings list "duplicate" among its causes) and BUYER_MISMATCH ("支付帐号错误": the
+    /// order already has another payer) say nothing about whether *this* order was
+    /// charged, so they are ambiguous: query, then reverse. Error codes:
+    /// <https://pay.weixin.qq.com/wiki/doc/api/micropay.php?chapter=9_10&index=1>.
     pub fn class(&self) -> PayClass {
         match self {
             PayErrCode::SystemError
             | PayErrCode::BankError
             | PayErrCode::UserPaying
             | PayErrCode::OrderPaid
+            | PayErrCode::OutTradeNoUsed
+            | PayErrCode::AuthCodeError
+            | PayErrCode::AuthCodeInvalid
+            | PayErrCode::InvalidRequest
+            | PayErrCode::BuyerMismatch
             | PayErrCode::Unknown(_) => PayClass::Ambiguous,
             PayErrCode::ParamError
             | PayErrCode::NoAuth
@@ -281,19 +294,14 @@ impl PayErrCode {
             | PayErrCode::NotSuportCard
             | PayErrCode::OrderClosed
             | PayErrCode::OrderReversed
-            | PayErrCode::AuthCodeError
-            | PayErrCode::AuthCodeInvalid
             | PayErrCode::XmlFormatError
             | PayErrCode::RequirePostMethod
             | PayErrCode::SignError
             | PayErrCode::LackParams
             | PayErrCode::NotUtf8
-            | PayErrCode::BuyerMismatch
             | PayErrCode::AppidNotExist
             | PayErrCode::MchidNotExist
-            | PayErrCode::OutTradeNoUsed
             | PayErrCode::AppidMchidNotMatch
-            | PayErrCode::InvalidRequest
             | PayErrCode::TradeError => PayClass::Declined,
         }
     }
@@ -328,19 +336,28 @@ wire_code! {
 pub enum TradeClass {
     /// Paid.
     Paid,
-    /// Final and not charged (closed, revoked, failed, or refunded).
+    /// Final and not charged (closed, revoked, failed).
     Unpaid,
+    /// Paid, then refunded in whole *or in part* (REFUND, "转入退款"): the customer may
+    /// still be out of pocket, and the goods may not have been handed over. Only a person
+    /// can settle it.
+    Refunded,
     /// Not final yet: keep polling, then reverse.
     Pending,
 }
 
 impl TradeState {
-    /// The classification: SUCCESS is paid; REFUND, CLOSED, REVOKED and PAYERROR are final
-    /// and unpaid; NOTPAY, USERPAYING, ACCEPT and anything unknown are pending.
+    /// The classification: SUCCESS is paid; CLOSED, REVOKED and PAYERROR are final and
+    /// unpaid; REFUND is paid-then-refunded (never "not charged": a partial refund leaves
+    /// money taken); NOTPAY, USERPAYING, ACCEPT and anything unknown are pending — NOTPAY
+    /// above all: the user may still finish paying after the query ("a user may complete
+    /// the payment between the last order query and the call to the Revoke API",
+    /// <https://pay.weixin.qq.com/doc/global/v2/en/4013665567>).
     pub fn class(&self) -> TradeClass {
         match self {
             TradeState::Success => TradeClass::Paid,
-            TradeState::Refund | TradeState::Closed | TradeState::Revoked | TradeState::PayError => TradeClass::Unpaid,
+            TradeState::Refund => TradeClass::Refunded,
+            TradeState::Closed | TradeState::Revoked | TradeState::PayError => TradeClass::Unpaid,
             TradeState::NotPay | TradeState::UserPaying | TradeState::Accept | TradeState::Unknown(_) => {
                 TradeClass::Pending
             }
@@ -388,6 +405,8 @@ wire_code! {
         TradeError = "TRADE_ERROR",
         /// 用户正在支付中的订单不允许撤销，请稍后再试.
         UserPaying = "USERPAYING",
+        /// 订单不存在: the backend has not seen the order (yet).
+        OrderNotExist = "ORDERNOTEXIST",
     }
 }
 
@@ -402,17 +421,30 @@ pub enum ReverseClass {
     Retry,
     /// The user is still paying: call again later (at least one poll interval).
     RetryLater,
+    /// The reverse's own fate is unknown (SYSTEMERROR: "请调用查询接口"): query the order
+    /// before the next reverse; a payment the query confirms concludes Paid.
+    QueryFirst,
     /// The order can no longer be reversed, or the backend refuses to: a person must
     /// reconcile it.
     Impossible,
 }
 
 impl ReverseErrCode {
-    /// The classification of a reverse answer carrying this err_code. INVALID_REQUEST can
-    /// be a rate limit, so it is retried within the budget.
+    /// The classification of a reverse answer carrying this err_code.
+    ///
+    /// - SYSTEMERROR: WeChat's table says "query the order" — the order may have been
+    ///   paid and the reverse not done, so a query comes before the next reverse.
+    /// - INVALID_REQUEST can be a rate limit: retried within the budget.
+    /// - ORDERNOTEXIST is not a conclusion: the submit may still be on its way and land
+    ///   after this answer (a reverse that found nothing closed nothing), so the reverse
+    ///   is retried within the budget, then the order is reconciled.
+    /// - USERPAYING ("用户正在支付中的订单不允许撤销"): call again after a poll interval.
+    ///
+    /// Source: <https://pay.weixin.qq.com/wiki/doc/api/micropay.php?chapter=9_11&index=3>.
     pub fn class(&self) -> ReverseClass {
         match self {
-            ReverseErrCode::SystemError | ReverseErrCode::InvalidRequest | ReverseErrCode::Unknown(_) => {
+            ReverseErrCode::SystemError => ReverseClass::QueryFirst,
+            ReverseErrCode::InvalidRequest | ReverseErrCode::OrderNotExist | ReverseErrCode::Unknown(_) => {
                 ReverseClass::Retry
             }
             ReverseErrCode::UserPaying => ReverseClass::RetryLater,
@@ -454,6 +486,25 @@ mod tests {
         assert_eq!(TradeState::parse("FROZEN").unwrap().class(), TradeClass::Pending);
         assert_eq!(ReverseErrCode::parse("X").unwrap().class(), ReverseClass::Retry);
         assert!(PayErrCode::parse(&"Z".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn duplicate_declines_refunds_and_reverse_errors_are_never_conclusions() {
+        for dup in [
+            PayErrCode::OrderPaid,
+            PayErrCode::OutTradeNoUsed,
+            PayErrCode::AuthCodeError,
+            PayErrCode::AuthCodeInvalid,
+            PayErrCode::InvalidRequest,
+            PayErrCode::BuyerMismatch,
+        ] {
+            assert_eq!(dup.class(), PayClass::Ambiguous, "{dup}");
+        }
+        assert_eq!(PayErrCode::NotEnough.class(), PayClass::Declined);
+        assert_eq!(TradeState::NotPay.class(), TradeClass::Pending);
+        assert_eq!(TradeState::Refund.class(), TradeClass::Refunded);
+        assert_eq!(ReverseErrCode::SystemError.class(), ReverseClass::QueryFirst);
+        assert_eq!(ReverseErrCode::OrderNotExist.class(), ReverseClass::Retry);
     }
 
     #[test]

@@ -307,8 +307,14 @@ pub enum Reason {
     Declined(PayErrCode),
     /// A query answered a final trade_state.
     TradeState(TradeState),
+    /// A query answered SUCCESS for an order that is not this one (another amount, payer
+    /// or time): a person must look.
+    PaymentMismatch(crate::event::PaymentMismatch),
     /// The reverse was confirmed.
     ReverseConfirmed,
+    /// A query found the order paid after a reverse that went unanswered: that reverse
+    /// may still reach WeChat and refund it. A person must look.
+    PaidWhileReversing,
     /// Every reverse attempt failed or went unanswered.
     ReverseBudgetExhausted,
     /// The backend refused the reverse for good (REVERSE_EXPIRE and the like).
@@ -351,7 +357,9 @@ impl fmt::Display for Reason {
             Reason::SubmitSucceeded => f.write_str("submit_succeeded"),
             Reason::Declined(code) => write!(f, "declined {code}"),
             Reason::TradeState(state) => write!(f, "trade_state {state}"),
+            Reason::PaymentMismatch(m) => write!(f, "payment_mismatch {}", m.as_str()),
             Reason::ReverseConfirmed => f.write_str("reverse_confirmed"),
+            Reason::PaidWhileReversing => f.write_str("paid_while_reversing"),
             Reason::ReverseBudgetExhausted => f.write_str("reverse_budget_exhausted"),
             Reason::ReverseRefused(code) => write!(f, "reverse_refused {code}"),
             Reason::JournalDamaged => f.write_str("journal_damaged"),

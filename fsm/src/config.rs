@@ -177,6 +177,11 @@ pub struct OrderRequest {
     pub ignore_update_pay_result: bool,
     /// `screen_index` (optional; multi-screen terminals).
     pub screen_index: ScreenIndex,
+    /// `time_start`: the host's wall-clock time when the order was taken (optional). A
+    /// query's SUCCESS whose `time_end` is earlier belongs to an older order under the
+    /// same out_trade_no, and is not concluded Paid.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub time_start: Option<crate::wxtime::WxTime>,
 }
 
 impl OrderRequest {
@@ -194,6 +199,7 @@ impl OrderRequest {
             ask_ret_page: true,
             ignore_update_pay_result: false,
             screen_index: ScreenIndex::empty(),
+            time_start: None,
         }
     }
 

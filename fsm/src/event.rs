@@ -12,6 +12,7 @@ use crate::config::{InitParams, Merchant, OrderRequest, UserInfoRequest};
 use crate::text::{
     AuthCode, AuthInfo, FaceCode, FaceSid, FieldError, Message, Nickname, OpenId, RawData, TransactionId,
 };
+use crate::wxtime::WxTime;
 
 /// Names one command the machine issued; the host hands it back with the answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -358,9 +359,80 @@ pub struct QueryAnswer {
     /// `transaction_id`.
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "TransactionId::is_empty"))]
     pub transaction_id: TransactionId,
+    /// `total_fee` in fen, of the order the backend holds under this out_trade_no. The
+    /// host must pass it: absent, the amount is not checked.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub total_fee: Option<u32>,
+    /// `time_end`: when that order was paid. Absent, the time is not checked.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub time_end: Option<WxTime>,
+    /// `openid` of the payer. Empty, the payer is not checked.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "OpenId::is_empty"))]
+    pub openid: OpenId,
+}
+
+/// Why a query's SUCCESS is not this order's payment: the backend holds *an* order under
+/// this out_trade_no, paid — but not the one this terminal submitted (an out_trade_no
+/// reused after a reset, another terminal with the same numbering). A person must look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum PaymentMismatch {
+    /// `total_fee` differs from this order's amount.
+    TotalFee,
+    /// `openid` differs from the payer the face scan named.
+    Payer,
+    /// `time_end` is before this order was started (less the clock tolerance).
+    TimeEnd,
+}
+
+impl PaymentMismatch {
+    /// The wire name (the serde form): `total_fee`, `payer`, `time_end`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PaymentMismatch::TotalFee => "total_fee",
+            PaymentMismatch::Payer => "payer",
+            PaymentMismatch::TimeEnd => "time_end",
+        }
+    }
+}
+
+impl fmt::Display for PaymentMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PaymentMismatch::TotalFee => "the paid total_fee is not this order's amount",
+            PaymentMismatch::Payer => "the paid openid is not the payer of this order's face scan",
+            PaymentMismatch::TimeEnd => "the payment's time_end is before this order was started",
+        })
+    }
 }
 
 impl QueryAnswer {
+    /// Whether a paid answer is *this* order's payment: the amount must be `total_fee`;
+    /// the payer `payer` when the face scan named one; `time_end` not before `time_start`
+    /// less `tolerance_secs` (the terminal's and WeChat's clocks differ) when both are
+    /// known. A field the answer or the order lacks is not checked.
+    pub fn mismatch(
+        &self,
+        total_fee: u32,
+        payer: &OpenId,
+        time_start: Option<WxTime>,
+        tolerance_secs: u64,
+    ) -> Option<PaymentMismatch> {
+        if self.total_fee.is_some_and(|fee| fee != total_fee) {
+            return Some(PaymentMismatch::TotalFee);
+        }
+        if !payer.is_empty() && !self.openid.is_empty() && self.openid != *payer {
+            return Some(PaymentMismatch::Payer);
+        }
+        if let (Some(end), Some(start)) = (self.time_end, time_start)
+            && end.secs().saturating_add(tolerance_secs) < start.secs()
+        {
+            return Some(PaymentMismatch::TimeEnd);
+        }
+        None
+    }
+
     /// Only return_code, result_code *and* trade_state all saying SUCCESS is paid
     /// (docs/protocol.md §signing); anything short of a final trade_state is pending.
     pub fn class(&self) -> TradeClass {

@@ -107,6 +107,7 @@ mod timer;
 #[cfg(feature = "std")]
 #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub mod trace;
+mod wxtime;
 
 pub use command::{
     BackendCall, Command, Conclusion, Diagnostic, DiagnosticKind, FaceCodeRequest, Notice, Outcome, PayApi,
@@ -116,8 +117,8 @@ pub use config::{
     FaceAuthType, FaceCodeType, InitParams, Merchant, OrderRequest, PerformMode, ProxyType, UserInfoRequest,
 };
 pub use event::{
-    AnswerError, AppEvent, AuthInfoAnswer, BackendEvent, Event, FaceCodeAnswer, PayAnswer, QueryAnswer, RequestId,
-    ReverseAnswer, SdkCallKind, SdkEvent, SdkStatus, TransportError, UserInfo,
+    AnswerError, AppEvent, AuthInfoAnswer, BackendEvent, Event, FaceCodeAnswer, PayAnswer, PaymentMismatch,
+    QueryAnswer, RequestId, ReverseAnswer, SdkCallKind, SdkEvent, SdkStatus, TransportError, UserInfo,
 };
 pub use journal::{JOURNAL_BYTES, JOURNAL_VERSION, JournalError, JournalPhase, JournalRecord};
 pub use outbox::OUTBOX_CAPACITY;
@@ -131,3 +132,4 @@ pub use text::{
 };
 pub use time::{Duration, Instant};
 pub use timer::Timer;
+pub use wxtime::WxTime;

@@ -134,6 +134,22 @@ pub(crate) enum AuthStep {
     SdkDown,
 }
 
+/// What settling the current order has learnt that its budgets do not say. Reset with
+/// every order; not journalled (after a power loss the order is settled from the budgets
+/// alone, which is the conservative reading of both).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Settlement {
+    /// The order failed for good (a final decline, or a query's PAYERROR) and is being
+    /// reversed to close it (`Policy::close_declined_orders`): once the reverse is
+    /// confirmed, refused or out of budget, it concludes NotPaid with this reason.
+    pub(crate) closing: Option<Reason>,
+    /// The last reverse answered SYSTEMERROR: query the order before reversing again.
+    pub(crate) verify_reverse: bool,
+    /// A reverse went unanswered (timeout, transport error): it may still reach WeChat
+    /// and undo a payment, so a later SUCCESS is no longer this terminal's to conclude.
+    pub(crate) reverse_unanswered: bool,
+}
+
 /// The session's shared storage: configuration, the cached authinfo, the current (or
 /// last) order and the outstanding calls.
 #[derive(Debug)]
@@ -158,6 +174,7 @@ pub(crate) struct Machine {
     /// A query saw the order not paid yet (NOTPAY, USERPAYING, ACCEPT, ORDERNOTEXIST): it
     /// cannot have concluded Paid before.
     pub(crate) seen_unpaid: bool,
+    pub(crate) settlement: Settlement,
     pub(crate) auth_retried: bool,
     /// The face service must be started again once the order is done.
     pub(crate) sdk_lost: bool,
@@ -193,6 +210,7 @@ impl Machine {
             reverse_attempts: 0,
             reverse_user_paying: false,
             seen_unpaid: false,
+            settlement: Settlement::default(),
             auth_retried: false,
             sdk_lost: false,
             started: false,
@@ -300,6 +318,22 @@ impl Machine {
         self.order.total_fee == 0
     }
 
+    /// Why a query's SUCCESS is not this order's payment, if it is not (see
+    /// [`crate::event::QueryAnswer::mismatch`]). An order salvaged from a torn record has no amount
+    /// to check against; it never concludes Paid anyway.
+    pub(crate) fn payment_mismatch(&self, a: &crate::event::QueryAnswer) -> Option<crate::event::PaymentMismatch> {
+        if self.salvaged() {
+            return None;
+        }
+        let tolerance = u64::from(self.policy.settings().clock_tolerance.0) / 1000;
+        a.mismatch(
+            self.order.total_fee,
+            &self.payer_openid,
+            self.order.time_start,
+            tolerance,
+        )
+    }
+
     /// True when `credential` is the one the previous order was submitted with.
     pub(crate) fn is_reused(&self, credential: &str) -> bool {
         !self.credential.is_empty() && self.credential.as_str() == credential
@@ -362,6 +396,7 @@ impl Machine {
         self.auth_retried = false;
         self.reverse_user_paying = false;
         self.seen_unpaid = false;
+        self.settlement = Settlement::default();
         self.sdk_lost = false;
         self.submitted = false;
         self.conclusion.transaction_id = TransactionId::empty();
@@ -391,6 +426,7 @@ impl Machine {
         self.reverse_attempts = r.reverse_attempts;
         self.reverse_user_paying = false;
         self.seen_unpaid = false;
+        self.settlement = Settlement::default();
         self.sdk_lost = true;
         self.conclusion.transaction_id = TransactionId::empty();
     }

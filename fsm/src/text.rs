@@ -56,6 +56,9 @@ pub enum Field {
     AskRetPage,
     IgnoreUpdatePayResult,
     Payresult,
+    // `time_start` (pay request) and `time_end` (paid order): `yyyyMMddHHmmss`.
+    TimeStart,
+    TimeEnd,
 }
 
 impl Field {
@@ -105,6 +108,8 @@ impl Field {
             Field::AskRetPage => "ask_ret_page",
             Field::IgnoreUpdatePayResult => "ignore_update_pay_result",
             Field::Payresult => "payresult",
+            Field::TimeStart => "time_start",
+            Field::TimeEnd => "time_end",
         }
     }
 }

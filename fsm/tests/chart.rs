@@ -439,8 +439,12 @@ fn settling_refuses_cancel_release_and_new_orders() {
 }
 
 #[test]
-fn submit_declined_ends_unpaid() {
-    let mut h = H::submitting();
+fn submit_declined_ends_unpaid_at_once_when_the_policy_leaves_the_loop_open() {
+    let settings = PolicySettings {
+        close_declined_orders: false,
+        ..PolicySettings::default()
+    };
+    let mut h = H::submitting_with(Policy::new(settings).unwrap());
     let out = h.submit_answer(Ok(pay_error(PayErrCode::NotEnough)));
     assert_eq!(
         concluded(&out),
@@ -512,12 +516,8 @@ fn duplicate_submit_answer_after_paid_is_stale() {
 
 #[test]
 fn query_final_states_end_unpaid() {
-    for state in [
-        TradeState::Refund,
-        TradeState::Closed,
-        TradeState::Revoked,
-        TradeState::PayError,
-    ] {
+    // PAYERROR is closed by a reverse first (harsh.rs).
+    for state in [TradeState::Closed, TradeState::Revoked] {
         let mut h = H::querying();
         h.at(10_100);
         let out = h.query_answer(Ok(query(state.clone())));
@@ -538,6 +538,9 @@ fn query_pending_answers_keep_polling() {
             err_code: Some(QueryErrCode::OrderNotExist),
             trade_state: None,
             transaction_id: TransactionId::empty(),
+            total_fee: None,
+            time_end: None,
+            openid: Default::default(),
         }),
         Ok(QueryAnswer {
             return_code: ReturnCode::Success,
@@ -545,6 +548,9 @@ fn query_pending_answers_keep_polling() {
             err_code: Some(QueryErrCode::SystemError),
             trade_state: None,
             transaction_id: TransactionId::empty(),
+            total_fee: None,
+            time_end: None,
+            openid: Default::default(),
         }),
         Err(TransportError::Connection),
     ];
@@ -651,7 +657,12 @@ fn reverse_userpaying_waits_at_least_a_poll_interval() {
 #[test]
 fn reverse_retries_on_error_and_on_success_with_recall_y() {
     let mut h = H::reversing();
-    h.reverse_answer(Ok(reverse(ResultCode::Fail, None, Some(ReverseErrCode::SystemError))));
+    // INVALID_REQUEST may be a rate limit: retried (SYSTEMERROR queries first: harsh.rs).
+    h.reverse_answer(Ok(reverse(
+        ResultCode::Fail,
+        None,
+        Some(ReverseErrCode::InvalidRequest),
+    )));
     assert_eq!(h.s.next_timer(), Some((Timer::Wake, Instant(37_000))));
     h.at(37_000);
     h.reverse_answer(Ok(reverse(ResultCode::Success, Some(Recall::Y), None)));

@@ -87,10 +87,11 @@ fn sdk_err_codes_win_over_any_return_code() {
 #[test]
 fn pay_err_codes() {
     use PayClass::*;
-    // §micropay and §ambiguity: SYSTEMERROR, BANKERROR, USERPAYING are unknown; the rest are final.
-    // One deliberate exception: ORDERPAID is in WeChat's final list, but for our own
-    // out_trade_no it says the money moved, so reading it as "not paid" would be wrong;
-    // it is ambiguous (query, and the query will say SUCCESS).
+    // §micropay and §ambiguity: SYSTEMERROR, BANKERROR, USERPAYING are unknown; the rest
+    // are final. Deliberate exceptions: the answers a *second copy* of a submit gets while
+    // the first charged (re-send, backup-domain failover, an out_trade_no collision) —
+    // ORDERPAID, OUT_TRADE_NO_USED, AUTH_CODE_ERROR, AUTH_CODE_INVALID, INVALID_REQUEST,
+    // BUYER_MISMATCH — say nothing of this order's money: ambiguous (query).
     let table = [
         ("SYSTEMERROR", Ambiguous),
         ("BANKERROR", Ambiguous),
@@ -103,19 +104,19 @@ fn pay_err_codes() {
         ("NOTSUPORTCARD", Declined),
         ("ORDERCLOSED", Declined),
         ("ORDERREVERSED", Declined),
-        ("AUTH_CODE_ERROR", Declined),
-        ("AUTH_CODE_INVALID", Declined),
+        ("AUTH_CODE_ERROR", Ambiguous),
+        ("AUTH_CODE_INVALID", Ambiguous),
         ("XML_FORMAT_ERROR", Declined),
         ("REQUIRE_POST_METHOD", Declined),
         ("SIGNERROR", Declined),
         ("LACK_PARAMS", Declined),
         ("NOT_UTF8", Declined),
-        ("BUYER_MISMATCH", Declined),
+        ("BUYER_MISMATCH", Ambiguous),
         ("APPID_NOT_EXIST", Declined),
         ("MCHID_NOT_EXIST", Declined),
-        ("OUT_TRADE_NO_USED", Declined),
+        ("OUT_TRADE_NO_USED", Ambiguous),
         ("APPID_MCHID_NOT_MATCH", Declined),
-        ("INVALID_REQUEST", Declined),
+        ("INVALID_REQUEST", Ambiguous),
         ("TRADE_ERROR", Declined),
     ];
     check(
@@ -132,11 +133,12 @@ fn pay_err_codes() {
 #[test]
 fn trade_states() {
     use TradeClass::*;
-    // §orderquery: NOTPAY, USERPAYING, ACCEPT intermediate; SUCCESS paid; REFUND, CLOSED,
-    // REVOKED, PAYERROR final.
+    // §orderquery: NOTPAY, USERPAYING, ACCEPT intermediate; SUCCESS paid; CLOSED, REVOKED,
+    // PAYERROR final. REFUND is final but not "unpaid": paid, then refunded (maybe in
+    // part) — a person settles it.
     let table = [
         ("SUCCESS", Paid),
-        ("REFUND", Unpaid),
+        ("REFUND", Refunded),
         ("NOTPAY", Pending),
         ("CLOSED", Unpaid),
         ("REVOKED", Unpaid),
@@ -174,11 +176,13 @@ fn query_err_codes() {
 #[test]
 fn reverse_err_codes() {
     use ReverseClass::*;
-    // §reverse, §ambiguity: SYSTEMERROR → call again; USERPAYING → later; REVERSE_EXPIRE → past the
+    // §reverse, §ambiguity: SYSTEMERROR → query the order first, then call again;
+    // USERPAYING → later; ORDERNOTEXIST → again (the submit may still land); REVERSE_EXPIRE → past the
     // window (refund: a person). INVALID_REQUEST may be a rate limit → again. The others
     // (bad id, params, method, signature, trade error) will not succeed by repeating.
     let table = [
-        ("SYSTEMERROR", Retry),
+        ("SYSTEMERROR", QueryFirst),
+        ("ORDERNOTEXIST", Retry),
         ("INVALID_TRANSACTIONID", Impossible),
         ("PARAM_ERROR", Impossible),
         ("REQUIRE_POST_METHOD", Impossible),
@@ -249,6 +253,9 @@ fn answers_need_every_level_to_say_success() {
         err_code: None,
         trade_state: state,
         transaction_id: TransactionId::empty(),
+        total_fee: None,
+        time_end: None,
+        openid: Default::default(),
     };
     assert_eq!(
         query(Some(ResultCode::Success), Some(TradeState::Success)).class(),

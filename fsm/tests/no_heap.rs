@@ -193,6 +193,9 @@ fn query(state: TradeState) -> Result<QueryAnswer, TransportError> {
         err_code: None,
         trade_state: Some(state),
         transaction_id: TransactionId::empty(),
+        total_fee: None,
+        time_end: None,
+        openid: Default::default(),
     })
 }
 

@@ -91,6 +91,9 @@ fn query(rc: ReturnCode, result: ResultCode, err: Option<QueryErrCode>, state: T
         err_code: err,
         trade_state: Some(state),
         transaction_id: TransactionId::empty(),
+        total_fee: None,
+        time_end: None,
+        openid: Default::default(),
     }
     .class()
 }
@@ -146,10 +149,10 @@ pub fn check(s: &str) {
             reverse(Rc::Success, R::Success, None, recall.clone()),
             ReverseClass::Retry
         );
-        // A FAIL with a final err_code still classifies by it: only recall=Y forces a retry.
+        // A FAIL with an err_code still classifies by it: only recall=Y forces a retry.
         assert_eq!(
             reverse(Rc::Success, R::Fail, Some(ReverseErrCode::SystemError), recall),
-            ReverseClass::Retry
+            ReverseClass::QueryFirst
         );
     }
     if let Some((e, false)) = round_trip!(PayErrCode, s) {

@@ -5,13 +5,17 @@
 
 use facepay_fsm::codes::{PayErrCode, QueryErrCode, Recall, ResultCode, ReturnCode, ReverseErrCode};
 use facepay_fsm::{
-    AuthInfo, AuthInfoAnswer, BackendCall, BackendEvent, Event, Field, Message, OutTradeNo, PayAnswer, PayApi,
-    PayCredential, QueryAnswer, RequestId, ReverseAnswer, TransactionId,
+    AuthInfo, AuthInfoAnswer, BackendCall, BackendEvent, Event, Field, Message, OpenId, OutTradeNo, PayAnswer, PayApi,
+    PayCredential, QueryAnswer, RequestId, ReverseAnswer, TransactionId, WxTime,
 };
 
 use crate::ledger::{Ledger, PayingEnd, Trade};
 use crate::rng::SimRng;
+use crate::sdk::MODEL_OPENID;
 use crate::stack_fmt::{dec_width, put_dec};
+
+mod profile;
+pub use profile::BackendProfile;
 
 /// A backend answer as it travels back: compact (an authinfo is kept as the numbers its
 /// text is made of); [`BackendReply::event`] builds the fsm event on delivery.
@@ -120,6 +124,8 @@ pub enum BackendOp {
         api: PayApi,
         /// Order.
         out_trade_no: OutTradeNo,
+        /// Amount, fen.
+        total_fee: u32,
         /// What pays.
         credential: PayCredential,
     },
@@ -147,11 +153,12 @@ impl BackendOp {
             BackendCall::Submit {
                 api,
                 out_trade_no,
+                total_fee,
                 credential,
-                ..
             } => BackendOp::Submit {
                 api: *api,
                 out_trade_no: out_trade_no.clone(),
+                total_fee: *total_fee,
                 credential: credential.clone(),
             },
             BackendCall::Query { api, out_trade_no } => BackendOp::Query {
@@ -162,90 +169,6 @@ impl BackendOp {
                 api: *api,
                 out_trade_no: out_trade_no.clone(),
             },
-        }
-    }
-}
-
-/// How the backend behaves for one session: drawn per seed in swarm mode.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
-pub struct BackendProfile {
-    /// A submit asks for a password (USERPAYING).
-    pub password: f64,
-    /// A submit goes to a slow bank (settles seconds later, query shows ACCEPT).
-    pub slow_bank: f64,
-    /// A submit fails for good (NOTENOUGH, AUTHCODEEXPIRE, ...).
-    pub decline: f64,
-    /// Of a password prompt: the user pays (else fails or walks away, evenly).
-    pub user_pays: f64,
-    /// Longest time a user takes at the password prompt, ms.
-    pub password_max_ms: u64,
-    /// A submit answers SYSTEMERROR / BANKERROR whatever happened inside.
-    pub submit_error: f64,
-    /// A query answers SYSTEMERROR.
-    pub query_error: f64,
-    /// A reverse answers SYSTEMERROR (having done its work, or not).
-    pub reverse_error: f64,
-    /// A reverse answers recall=Y (call again), having done its work or not.
-    pub recall: f64,
-    /// A reverse of an order whose user is paying is refused (USERPAYING) rather than closing it.
-    pub refuse_while_paying: f64,
-    /// `expires_in` of an authinfo, seconds.
-    pub authinfo_expires_in: u32,
-    /// The authinfo call fails (return_code FAIL).
-    pub authinfo_error: f64,
-}
-
-impl Default for BackendProfile {
-    fn default() -> Self {
-        BackendProfile {
-            password: 0.15,
-            slow_bank: 0.05,
-            decline: 0.08,
-            user_pays: 0.6,
-            password_max_ms: 90_000,
-            submit_error: 0.05,
-            query_error: 0.05,
-            reverse_error: 0.05,
-            recall: 0.1,
-            refuse_while_paying: 0.7,
-            authinfo_expires_in: 3600,
-            authinfo_error: 0.02,
-        }
-    }
-}
-
-impl BackendProfile {
-    /// A backend that answers every call cleanly: no password, no slow bank, no decline, no
-    /// errors, no recall (tests set the one behaviour they study on top of it).
-    pub fn quiet() -> Self {
-        BackendProfile {
-            password: 0.0,
-            slow_bank: 0.0,
-            decline: 0.0,
-            submit_error: 0.0,
-            query_error: 0.0,
-            reverse_error: 0.0,
-            recall: 0.0,
-            authinfo_error: 0.0,
-            ..BackendProfile::default()
-        }
-    }
-
-    /// A profile drawn for swarm testing: every behaviour gets its own probability.
-    pub fn swarm(rng: &mut SimRng) -> Self {
-        BackendProfile {
-            password: rng.swarm_probability(),
-            slow_bank: rng.swarm_probability(),
-            decline: rng.swarm_probability(),
-            user_pays: rng.range(0, 100) as f64 / 100.0,
-            password_max_ms: *rng.pick(&[5_000, 30_000, 90_000, 300_000]),
-            submit_error: rng.swarm_probability(),
-            query_error: rng.swarm_probability(),
-            reverse_error: rng.swarm_probability(),
-            recall: rng.swarm_probability(),
-            refuse_while_paying: rng.range(0, 100) as f64 / 100.0,
-            authinfo_expires_in: *rng.pick(&[3600, 3300, 600]),
-            authinfo_error: rng.swarm_probability(),
         }
     }
 }
@@ -263,6 +186,8 @@ pub struct Backend {
     issued: u32,
 }
 
+/// Declines of a first submit (the micropay error table); the last two the machine
+/// cannot tell from a second copy's answer, so it settles them by query.
 const DECLINES: [PayErrCode; 5] = [
     PayErrCode::NotEnough,
     PayErrCode::AuthCodeExpire,
@@ -270,6 +195,25 @@ const DECLINES: [PayErrCode; 5] = [
     PayErrCode::BuyerMismatch,
     PayErrCode::AuthCodeInvalid,
 ];
+
+/// What the second copy of a submit can hear while the first charged ([`BackendProfile::submit_twice`]).
+const SECOND_COPY: [PayErrCode; 4] = [
+    PayErrCode::OrderPaid,
+    PayErrCode::OutTradeNoUsed,
+    PayErrCode::AuthCodeError,
+    PayErrCode::InvalidRequest,
+];
+
+/// The payer of the older order behind an out_trade_no collision.
+const OLD_PAYER_OPENID: &str = "oUpF8uN95-Ptaags6E_roPHg7AG0";
+
+const DAY_MS: u64 = 24 * 3600 * 1000;
+
+/// The `yyyyMMddHHmmss` (China Standard Time, UTC+8) of backend time `ms` (Unix ms).
+pub fn wx_time(ms: u64) -> WxTime {
+    // 2000-01-01T00:00:00 UTC+8 is Unix 946_656_000.
+    WxTime::from_secs((ms / 1000).saturating_sub(946_656_000))
+}
 
 impl Backend {
     /// Forgets everything, keeping allocations.
@@ -303,10 +247,11 @@ impl Backend {
             BackendOp::Submit {
                 api,
                 out_trade_no,
+                total_fee,
                 credential,
             } => BackendReply::Submitted {
                 id,
-                answer: self.submit(now, *api, out_trade_no, credential, p, rng),
+                answer: self.submit(now, *api, out_trade_no, *total_fee, credential, p, rng),
             },
             BackendOp::Query { out_trade_no, .. } => BackendReply::Queried {
                 id,
@@ -328,22 +273,36 @@ impl Backend {
         Some((self.issued, self.authinfo_expires_at))
     }
 
+    #[allow(clippy::too_many_arguments)] // one request's fields, as they arrive
     fn submit(
         &mut self,
         now: u64,
         api: PayApi,
         otn: &OutTradeNo,
+        total_fee: u32,
         credential: &PayCredential,
         p: &BackendProfile,
         rng: &mut SimRng,
     ) -> PayAnswer {
+        if self.ledger.get(otn).is_none() && rng.chance(p.collision) {
+            // Older than the reverse window, with another amount: only a person can sort
+            // it out, and the terminal must not take the old payment for this one.
+            let age = rng.range(8 * DAY_MS, 60 * DAY_MS);
+            let fee = match rng.range(1, 200_000) as u32 {
+                f if f == total_fee => f + 1,
+                f => f,
+            };
+            self.ledger.open_foreign(otn, api, now, age, fee);
+        }
         if let Some(e) = self.ledger.get_mut(otn) {
             // The same out_trade_no again: the backend never charges it twice.
             e.submits += 1;
             let code = match e.trade {
                 Trade::Paid => PayErrCode::OrderPaid,
                 Trade::ClosedUnseen | Trade::Revoked => PayErrCode::OrderReversed,
-                Trade::Refunded | Trade::Failed | Trade::NotPay => PayErrCode::OrderClosed,
+                Trade::Refunded { .. } | Trade::Failed | Trade::NotPay | Trade::NotPayYet { .. } => {
+                    PayErrCode::OrderClosed
+                }
                 Trade::Paying { .. } => PayErrCode::UserPaying,
             };
             return fail(code);
@@ -357,25 +316,32 @@ impl Backend {
             return fail(PayErrCode::AuthCodeInvalid);
         }
         let mut answer;
+        // When the customer is charged, if ever.
+        let mut charged_at = None;
         if rng.chance(p.decline) {
             let code = rng.pick(&DECLINES).clone();
             self.ledger.open(otn, api, now, Trade::Failed).submits = 1;
             answer = fail(code);
         } else if rng.chance(p.password) || rng.chance(p.slow_bank) {
             let bank = !rng.chance(p.password / (p.password + p.slow_bank).max(f64::MIN_POSITIVE));
-            let then = if bank || rng.chance(p.user_pays) {
-                PayingEnd::Pays
-            } else if rng.chance(0.5) {
-                PayingEnd::Fails
-            } else {
-                PayingEnd::Abandons
-            };
             let until = now
                 + if bank {
                     rng.range(500, 8_000)
                 } else {
                     rng.range(1_000, p.password_max_ms)
                 };
+            let then = if bank || rng.chance(p.user_pays) {
+                charged_at = Some(until);
+                PayingEnd::Pays
+            } else if rng.chance(0.5) {
+                PayingEnd::Fails
+            } else if rng.chance(p.late_pay) {
+                let at = until + rng.range(1_000, 120_000);
+                charged_at = Some(at);
+                PayingEnd::PaysLater { at }
+            } else {
+                PayingEnd::Abandons
+            };
             self.ledger
                 .open(otn, api, now, Trade::Paying { until, then, bank })
                 .submits = 1;
@@ -385,19 +351,14 @@ impl Backend {
                 PayErrCode::UserPaying
             });
         } else {
-            self.ledger
-                .open(
-                    otn,
-                    api,
-                    now,
-                    Trade::Paying {
-                        until: 0,
-                        then: PayingEnd::Pays,
-                        bank: false,
-                    },
-                )
-                .submits = 1;
-            self.ledger.charge(otn);
+            let paying = Trade::Paying {
+                until: 0,
+                then: PayingEnd::Pays,
+                bank: false,
+            };
+            self.ledger.open(otn, api, now, paying).submits = 1;
+            self.ledger.charge(otn, now);
+            charged_at = Some(now);
             let txn = self.ledger.get(otn).map_or(0, |e| e.transaction);
             answer = PayAnswer {
                 return_code: ReturnCode::Success,
@@ -405,6 +366,14 @@ impl Backend {
                 err_code: None,
                 transaction_id: transaction_id(txn),
             };
+        }
+        let refund = match charged_at {
+            Some(at) if rng.chance(p.refund) => Some((at + rng.range(1_000, 20_000), rng.chance(0.5))),
+            _ => None,
+        };
+        if let Some(e) = self.ledger.get_mut(otn) {
+            e.total_fee = total_fee;
+            e.refund = refund;
         }
         if rng.chance(p.submit_error) {
             answer = if rng.chance(0.2) {
@@ -418,6 +387,10 @@ impl Backend {
                 fail(rng.pick(&[PayErrCode::SystemError, PayErrCode::BankError]).clone())
             };
         }
+        if rng.chance(p.submit_twice) {
+            // The terminal hears the second copy; the first did what is in the ledger.
+            answer = fail(rng.pick(&SECOND_COPY).clone());
+        }
         answer
     }
 
@@ -428,23 +401,39 @@ impl Backend {
             err_code: Some(code),
             trade_state: None,
             transaction_id: TransactionId::empty(),
+            total_fee: None,
+            time_end: None,
+            openid: OpenId::empty(),
         };
         if rng.chance(p.query_error) {
             return err(QueryErrCode::SystemError);
         }
         match self.ledger.get(otn) {
             None => err(QueryErrCode::OrderNotExist),
-            Some(e) => QueryAnswer {
-                return_code: ReturnCode::Success,
-                result_code: Some(ResultCode::Success),
-                err_code: None,
-                trade_state: Some(e.trade.trade_state()),
-                transaction_id: if e.transaction > 0 {
-                    transaction_id(e.transaction)
-                } else {
-                    TransactionId::empty()
-                },
-            },
+            Some(e) => {
+                // orderquery names the order's amount always, its payer and time_end
+                // once paid (the orderquery response table).
+                let paid = e.transaction > 0;
+                let payer = if e.foreign { OLD_PAYER_OPENID } else { MODEL_OPENID };
+                QueryAnswer {
+                    return_code: ReturnCode::Success,
+                    result_code: Some(ResultCode::Success),
+                    err_code: None,
+                    trade_state: Some(e.trade.trade_state()),
+                    transaction_id: if paid {
+                        transaction_id(e.transaction)
+                    } else {
+                        TransactionId::empty()
+                    },
+                    total_fee: (e.total_fee > 0).then_some(e.total_fee),
+                    time_end: paid.then(|| wx_time(e.paid_at)),
+                    openid: if paid {
+                        OpenId::new(Field::Openid, payer).unwrap_or_default()
+                    } else {
+                        OpenId::empty()
+                    },
+                }
+            }
         }
     }
 
@@ -461,12 +450,14 @@ impl Backend {
         // With an error or recall=Y the work may or may not have been done.
         let act = !(error || recall) || rng.chance(0.5);
         let answer = match self.ledger.get(otn).map(|e| (e.trade, e.created_at)) {
-            None => {
+            None if p.reverse_unseen_closes => {
                 if act {
                     self.ledger.open(otn, api, now, Trade::ClosedUnseen);
                 }
                 reversed(recall)
             }
+            // Nothing to close: a submit still on its way will charge.
+            None => reverse_fail(ReverseErrCode::OrderNotExist),
             Some((_, created)) if now.saturating_sub(created) > REVERSE_WINDOW_MS => {
                 reverse_fail(ReverseErrCode::ReverseExpire)
             }
@@ -478,15 +469,22 @@ impl Backend {
                     reverse_fail(ReverseErrCode::UserPaying)
                 };
             }
+            // Assumption: an order the merchant already refunded cannot be reversed
+            // (WeChat's TRADE_ERROR, "订单状态错误"); its money is the refund's business.
+            Some((Trade::Refunded { .. }, _)) => reverse_fail(ReverseErrCode::TradeError),
             Some((trade, _)) => {
                 if act && let Some(e) = self.ledger.get_mut(otn) {
                     match trade {
                         Trade::Paid => {
+                            // A reverse of a paid order refunds it and shows REVOKED.
                             e.refunds += 1;
-                            e.trade = Trade::Refunded;
+                            e.trade = Trade::Revoked;
+                            e.refund = None;
                         }
-                        Trade::Paying { .. } | Trade::NotPay | Trade::Failed => e.trade = Trade::Revoked,
-                        Trade::ClosedUnseen | Trade::Revoked | Trade::Refunded => {}
+                        Trade::Paying { .. } | Trade::NotPay | Trade::NotPayYet { .. } | Trade::Failed => {
+                            e.trade = Trade::Revoked
+                        }
+                        Trade::ClosedUnseen | Trade::Revoked | Trade::Refunded { .. } => {}
                     }
                 }
                 reversed(recall)
@@ -553,6 +551,7 @@ mod tests {
         let op = BackendOp::Submit {
             api: PayApi::Micropay,
             out_trade_no: otn(o),
+            total_fee: 100,
             credential: code(c),
         };
         match b.serve(now, RequestId(1), &op, p, &mut SimRng::new(3)) {
@@ -583,7 +582,7 @@ mod tests {
     }
 
     #[test]
-    fn a_paid_order_is_refunded_by_reverse_and_never_charged_twice() {
+    fn a_paid_order_is_revoked_by_reverse_and_never_charged_twice() {
         let mut b = Backend::default();
         let p = BackendProfile::quiet();
         assert_eq!(
@@ -597,7 +596,7 @@ mod tests {
         assert_eq!(b.ledger.get("A").unwrap().charges, 1);
         reverse(&mut b, 20_000, "A", &p);
         let e = b.ledger.get("A").unwrap();
-        assert_eq!(e.trade.trade_state(), TradeState::Refund);
+        assert_eq!(e.trade.trade_state(), TradeState::Revoked);
         assert!(!e.net_charged());
     }
 

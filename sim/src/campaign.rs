@@ -13,7 +13,8 @@ use facepay_fsm::trace::{Redaction, TraceHeader, TraceWriter};
 
 use crate::checker::Violation;
 use crate::faults::FaultCounts;
-use crate::simulation::{Scratch, SessionReport, SessionSpec, run_session};
+use crate::simulation::{Scratch, SessionReport, SessionSpec, run_session_with};
+use crate::terminal::StrategyKind;
 
 /// Which part of the session index space this process runs: indices `i` with
 /// `i % count == index`.
@@ -233,7 +234,13 @@ pub struct Summary {
 
 /// Runs one session with no observer, catching a panic as a violation.
 pub fn run_checked(spec: &SessionSpec, scratch: &mut Scratch) -> SessionReport {
-    match catch_unwind(AssertUnwindSafe(|| run_session(spec, scratch, ()).0)) {
+    run_checked_as(spec, StrategyKind::Facepay, scratch)
+}
+
+/// As [`run_checked`], with the terminal run by `strategy` (e.g. a seed app through the
+/// facade: `run --app NAME`).
+pub fn run_checked_as(spec: &SessionSpec, strategy: StrategyKind, scratch: &mut Scratch) -> SessionReport {
+    match catch_unwind(AssertUnwindSafe(|| run_session_with(spec, strategy, scratch, ()).0)) {
         Ok(r) => r,
         Err(panic) => {
             *scratch = Scratch::default();
@@ -261,7 +268,12 @@ struct Totals {
 
 /// Runs the campaign; `progress` is told the number of sessions finished so far, now and
 /// then, from the calling thread.
-pub fn run_campaign(cfg: &CampaignConfig, mut progress: impl FnMut(u64)) -> Summary {
+pub fn run_campaign(cfg: &CampaignConfig, progress: impl FnMut(u64)) -> Summary {
+    run_campaign_as(cfg, StrategyKind::Facepay, progress)
+}
+
+/// As [`run_campaign`], every terminal run by `strategy`.
+pub fn run_campaign_as(cfg: &CampaignConfig, strategy: StrategyKind, mut progress: impl FnMut(u64)) -> Summary {
     let started = WallClock::now();
     let total = cfg.shard.len(cfg.sessions);
     let next = AtomicU64::new(0);
@@ -291,7 +303,7 @@ pub fn run_campaign(cfg: &CampaignConfig, mut progress: impl FnMut(u64)) -> Summ
             for k in start..(start + CHUNK).min(total) {
                 let index = cfg.shard.index + k * cfg.shard.count;
                 let spec = SessionSpec::draw_with(cfg.seed, index, cfg.swarm, cfg.power_loss);
-                let r = run_checked(&spec, &mut scratch);
+                let r = run_checked_as(&spec, strategy, &mut scratch);
                 for o in &r.outcomes {
                     local.outcomes.add(*o);
                 }
@@ -368,7 +380,8 @@ pub fn record_session<W: Write>(seed: u64, index: u64, swarm: bool, out: W) -> s
 }
 
 /// As [`record_session`], with power losses on or off. A trace that crosses a power loss
-/// holds every boot's commands; `replay` follows one boot, so it diverges at the first.
+/// holds one session per boot, each under its own header (the resumed ones carry the
+/// journal they resumed from and name the boot they continue); `replay` checks each.
 pub fn record_session_with<W: Write>(
     seed: u64,
     index: u64,
@@ -376,9 +389,40 @@ pub fn record_session_with<W: Write>(
     power_loss: bool,
     out: W,
 ) -> std::io::Result<SessionReport> {
+    record_session_as(StrategyKind::Facepay, seed, index, swarm, power_loss, out)
+}
+
+/// As [`record_session_with`], with the terminal run by `strategy`.
+pub fn record_session_as<W: Write>(
+    strategy: StrategyKind,
+    seed: u64,
+    index: u64,
+    swarm: bool,
+    power_loss: bool,
+    out: W,
+) -> std::io::Result<SessionReport> {
     let spec = SessionSpec::draw_with(seed, index, swarm, power_loss);
+    let header = session_header(seed, index, swarm, power_loss, &spec)?;
+    let writer = TraceWriter::new(out, &header, Redaction::Raw)?;
+    let mut scratch = Scratch::default();
+    let (report, mut writer) = run_session_with(&spec, strategy, &mut scratch, writer);
+    writer.flush()?;
+    Ok(report)
+}
+
+/// The trace header of session `index` of campaign `seed`: its policy, the campaign
+/// coordinates and spec as terminal metadata, `terminal_id` `T{index}`, and the session
+/// name `seed{seed}-session{index}` (a resumed boot continues it).
+pub fn session_header(
+    seed: u64,
+    index: u64,
+    swarm: bool,
+    power_loss: bool,
+    spec: &SessionSpec,
+) -> std::io::Result<TraceHeader> {
     let mut meta = serde_json::Map::new();
     meta.insert("source".into(), "facepay-sim".into());
+    meta.insert("terminal_id".into(), format!("T{index}").into());
     meta.insert("seed".into(), seed.into());
     meta.insert("session".into(), index.into());
     meta.insert("swarm".into(), swarm.into());
@@ -387,14 +431,9 @@ pub fn record_session_with<W: Write>(
     }
     meta.insert(
         "spec".into(),
-        serde_json::to_value(&spec).map_err(std::io::Error::other)?,
+        serde_json::to_value(spec).map_err(std::io::Error::other)?,
     );
-    let header = TraceHeader::new(spec.policy, meta);
-    let writer = TraceWriter::new(out, &header, Redaction::Raw)?;
-    let mut scratch = Scratch::default();
-    let (report, mut writer) = run_session(&spec, &mut scratch, writer);
-    writer.flush()?;
-    Ok(report)
+    Ok(TraceHeader::new(spec.policy, meta).named(format!("seed{seed}-session{index}")))
 }
 
 #[cfg(test)]

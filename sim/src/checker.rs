@@ -7,7 +7,7 @@ use facepay_fsm::{
     BackendCall, Command, FaceCode, Notice, OutTradeNo, Outcome, PayCredential, PayResult, SdkCall, Session,
 };
 
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, Trade};
 use crate::world::WorldMs;
 
 /// A broken property, with what shows it.
@@ -75,6 +75,26 @@ pub enum Violation {
         /// The bound, ms.
         bound_ms: u64,
     },
+    /// Property 4: more reverse calls for one order than the policy's budget (counted
+    /// across power losses: a resumed session must spend what is left, not more).
+    ReverseBudgetExceeded {
+        /// The order.
+        out_trade_no: String,
+        /// Reverse calls made.
+        reverses: u32,
+        /// The budget.
+        budget: u32,
+    },
+    /// Property 2 (closed loop, when the policy promises it): an order concluded NotPaid is
+    /// left open at WeChat (PAYERROR or NOTPAY, not CLOSED or REVOKED) although its
+    /// reverse budget was not spent. WeChat: every order must end SUCCESS, CLOSED or
+    /// REVOKED (<https://pay.weixin.qq.com/doc/global/v2/en/4013665567>).
+    LoopLeftOpen {
+        /// The order.
+        out_trade_no: String,
+        /// Its trade_state at the end.
+        trade_state: String,
+    },
     /// Property 4: the session did not reach Released within the bound after faults stopped.
     NotLive {
         /// Where it was stuck.
@@ -93,6 +113,15 @@ pub enum Violation {
         error: String,
     },
     /// Property 5: a panic.
+    /// Property 8: a seed call not answered within the facade's bound (`None`: still
+    /// unanswered when the session ended).
+    AppCallUnanswered { operation: String, waited_ms: Option<u64> },
+    /// Property 8: what the app read of an order later contradicts what it told the customer.
+    AppViewContradicted {
+        out_trade_no: String,
+        told: String,
+        now_reads: String,
+    },
     Panic {
         /// Its message.
         message: String,
@@ -138,11 +167,45 @@ impl fmt::Display for Violation {
                     "{out_trade_no}: concluded after {took_ms} ms, over the policy bound of {bound_ms} ms"
                 )
             }
+            Violation::ReverseBudgetExceeded {
+                out_trade_no,
+                reverses,
+                budget,
+            } => write!(
+                f,
+                "{out_trade_no}: {reverses} reverse calls, over the budget of {budget}"
+            ),
+            Violation::LoopLeftOpen {
+                out_trade_no,
+                trade_state,
+            } => write!(
+                f,
+                "{out_trade_no}: concluded NotPaid but left {trade_state}, not closed"
+            ),
             Violation::NotLive { state, at_ms } => {
                 write!(f, "not released {at_ms} ms into the world: stuck in {state}")
             }
             Violation::LostCommands { lost } => write!(f, "{lost} command(s) lost"),
             Violation::Refused { error } => write!(f, "input refused: {error}"),
+            Violation::AppCallUnanswered {
+                operation,
+                waited_ms: Some(ms),
+            } => write!(
+                f,
+                "the app's {operation} was answered only after {ms} ms, over the facade's bound"
+            ),
+            Violation::AppCallUnanswered {
+                operation,
+                waited_ms: None,
+            } => write!(f, "the app's {operation} was never answered"),
+            Violation::AppViewContradicted {
+                out_trade_no,
+                told,
+                now_reads,
+            } => write!(
+                f,
+                "{out_trade_no}: the app told the customer {told}, and now reads {now_reads}"
+            ),
             Violation::Panic { message } => write!(f, "panic: {message}"),
         }
     }
@@ -161,6 +224,8 @@ struct OrderRecord {
     /// Lost to a power loss before any record was written: nothing was submitted, no
     /// conclusion is owed.
     abandoned: bool,
+    /// Reverse calls made for it.
+    reverses: u32,
     /// Time the order may take beyond the policy bound: power losses while it was open.
     extra_ms: u64,
     /// Conclusions that may come again: the order was resumed from a torn record, which
@@ -176,6 +241,12 @@ pub struct Checker {
     open: Option<OutTradeNo>,
     last_outcome: Option<Outcome>,
     order_bound_ms: u64,
+    /// Most reverse calls an order may take; 0 leaves them uncounted (a peer loop has
+    /// its own idea of a budget).
+    reverse_budget: u32,
+    /// Orders concluded NotPaid must be closed at WeChat (the policy's
+    /// `close_declined_orders`).
+    closed_loop: bool,
     /// Every violation found, in order.
     pub violations: Vec<Violation>,
 }
@@ -200,8 +271,12 @@ impl Checker {
             open,
             last_outcome,
             order_bound_ms: bound,
+            reverse_budget,
+            closed_loop,
             violations,
         } = self;
+        *reverse_budget = 0;
+        *closed_loop = false;
         orders.clear();
         credentials.clear();
         *open = None;
@@ -222,11 +297,24 @@ impl Checker {
             outcome: None,
             persisted: false,
             abandoned: false,
+            reverses: 0,
             extra_ms: 0,
             reconclusions: 0,
         });
         let last = self.orders.len() - 1;
         &mut self.orders[last]
+    }
+
+    /// Holds every order to at most `budget` reverse calls (the policy's
+    /// `reverse_attempts`). Call after [`Checker::renew`], which lifts it.
+    pub fn limit_reverses(&mut self, budget: u8) {
+        self.reverse_budget = u32::from(budget);
+    }
+
+    /// Holds every order concluded NotPaid to being closed at WeChat (unless its reverse
+    /// budget was spent). Call after [`Checker::renew`], which lifts it.
+    pub fn expect_closed_loop(&mut self, on: bool) {
+        self.closed_loop = on;
     }
 
     /// The cashier's order `otn` was accepted at `now`.
@@ -277,6 +365,22 @@ impl Checker {
                 if rec.submits > 1 {
                     self.violations.push(Violation::DoubleSubmit {
                         out_trade_no: out_trade_no.to_string(),
+                    });
+                }
+            }
+            Command::Backend {
+                call: BackendCall::Reverse { out_trade_no, .. },
+                ..
+            } => {
+                let budget = self.reverse_budget;
+                let rec = self.record(out_trade_no);
+                rec.reverses += 1;
+                let reverses = rec.reverses;
+                if budget > 0 && reverses == budget + 1 {
+                    self.violations.push(Violation::ReverseBudgetExceeded {
+                        out_trade_no: out_trade_no.to_string(),
+                        reverses,
+                        budget,
                     });
                 }
             }
@@ -376,6 +480,8 @@ impl Checker {
     pub fn resumed_from_torn(&mut self, otn: &OutTradeNo) {
         let bound = self.order_bound_ms;
         let rec = self.record(otn);
+        // The torn record lost its count of reverses: the budget starts over.
+        rec.reverses = 0;
         if rec.conclusions > 0 {
             rec.reconclusions += 1;
             rec.extra_ms += bound;
@@ -419,6 +525,20 @@ impl Checker {
                     .push(Violation::PaidButNotCharged { out_trade_no: otn() }),
                 _ => {}
             }
+            let spent = self.reverse_budget > 0 && o.reverses >= self.reverse_budget;
+            if self.closed_loop
+                && o.outcome == Some(Outcome::NotPaid)
+                && o.submits > 0
+                && !spent
+                && let Some(e) = ledger.get(&o.out_trade_no)
+                && !e.foreign
+                && matches!(e.trade, Trade::Failed | Trade::NotPay)
+            {
+                self.violations.push(Violation::LoopLeftOpen {
+                    out_trade_no: otn(),
+                    trade_state: e.trade.trade_state().to_string(),
+                });
+            }
         }
         for e in ledger.entries() {
             // Counted where the money is: a resumed terminal forgets what it sent.
@@ -447,7 +567,7 @@ impl Checker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{PayingEnd, Trade};
+    use crate::ledger::PayingEnd;
     use facepay_fsm::{Conclusion, Field, PayApi, Reason, TransactionId};
 
     fn concluded(otn: &OutTradeNo, outcome: Outcome) -> Command {

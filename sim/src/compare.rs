@@ -162,9 +162,13 @@ fn kind_and_key(v: &Violation) -> (&'static str, String) {
         Violation::PaidButNotCharged { out_trade_no } => ("PaidButNotCharged", out_trade_no.clone()),
         Violation::PayResultWithoutPayment => ("PayResultWithoutPayment", String::new()),
         Violation::OrderTooSlow { out_trade_no, .. } => ("OrderTooSlow", out_trade_no.clone()),
+        Violation::ReverseBudgetExceeded { out_trade_no, .. } => ("ReverseBudgetExceeded", out_trade_no.clone()),
+        Violation::LoopLeftOpen { out_trade_no, .. } => ("LoopLeftOpen", out_trade_no.clone()),
         Violation::NotLive { .. } => ("NotLive", String::new()),
         Violation::LostCommands { .. } => ("LostCommands", String::new()),
         Violation::Refused { .. } => ("Refused", String::new()),
+        Violation::AppCallUnanswered { operation, .. } => ("AppCallUnanswered", operation.clone()),
+        Violation::AppViewContradicted { out_trade_no, .. } => ("AppViewContradicted", out_trade_no.clone()),
         Violation::Panic { .. } => ("Panic", String::new()),
     }
 }
@@ -310,10 +314,18 @@ impl Observer for WaitObserver {
     }
 }
 
+/// The rows of the table: facepay, the peer loops, then facepay through the seed facade
+/// driven by each simulated seed app ([`crate::apps`]).
+pub fn compared() -> impl Iterator<Item = StrategyKind> {
+    StrategyKind::ALL
+        .into_iter()
+        .chain(crate::apps::AppKind::ALL.into_iter().map(StrategyKind::App))
+}
+
 /// Runs session `index` under every strategy, adding to `rows` (one per strategy).
 fn run_one(cfg: &CompareConfig, index: u64, scratch: &mut Scratch, rows: &mut [Row]) {
     let spec = SessionSpec::draw(cfg.seed, index, cfg.swarm);
-    for (row, kind) in rows.iter_mut().zip(StrategyKind::ALL) {
+    for (row, kind) in rows.iter_mut().zip(compared()) {
         let run = catch_unwind(AssertUnwindSafe(|| {
             run_session_with(&spec, kind, scratch, WaitObserver::default())
         }));
@@ -355,7 +367,7 @@ fn run_one(cfg: &CompareConfig, index: u64, scratch: &mut Scratch, rows: &mut [R
 
 /// Runs the comparison; `progress` hears the sessions finished so far, now and then.
 pub fn run_compare(cfg: &CompareConfig, mut progress: impl FnMut(u64)) -> Comparison {
-    let fresh = || StrategyKind::ALL.iter().map(|&k| Row::new(k)).collect::<Vec<_>>();
+    let fresh = || compared().map(Row::new).collect::<Vec<_>>();
     let totals = Mutex::new(fresh());
     let next = AtomicU64::new(0);
     let done = AtomicU64::new(0);

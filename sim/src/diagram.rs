@@ -548,7 +548,8 @@ mod tests {
         let report = replay_bytes(&corpus("01-paid-micropay.jsonl"), true);
         let rows = texts(&rows(&report));
         assert_eq!(rows[0], "terminal: firmware=corpus-1 model=scripted store=S01");
-        assert_eq!(rows[1], "policy: defaults");
+        // Recorded before `close_declined_orders` existed: its absence reads as false.
+        assert_eq!(rows[1], "policy: defaults but close_declined_orders=false");
         assert!(rows[2].starts_with("cashier: start"), "{rows:?}");
         let md = mermaid(&report, "01");
         assert!(

@@ -14,13 +14,22 @@ pub enum PayingEnd {
     Fails,
     /// The user walks away: NOTPAY.
     Abandons,
+    /// The user walks away (NOTPAY), then comes back and pays at backend time `at` —
+    /// after the terminal may have seen NOTPAY. WeChat: "a user may complete the payment
+    /// between the last order query and the call to the Revoke API"
+    /// (<https://pay.weixin.qq.com/doc/global/v2/en/4013665567>).
+    PaysLater {
+        /// When the user pays.
+        at: u64,
+    },
 }
 
 /// The state of one order in the backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Trade {
-    /// A reverse arrived before any submit: the order is closed, a later submit is refused
-    /// (ORDERREVERSED). This is how a reverse closes the door on a delayed submit.
+    /// A reverse arrived before any submit and this backend closed the order: a later
+    /// submit is refused (ORDERREVERSED). Assumption: no WeChat document says whether a
+    /// reverse of an unseen order closes it; the profile draws this or "no effect".
     ClosedUnseen,
     /// The money question is open until `until` (backend ms).
     Paying {
@@ -37,10 +46,24 @@ pub enum Trade {
     Failed,
     /// The user never paid: not charged, still open.
     NotPay,
-    /// Reversed before it was charged: closed.
+    /// NOTPAY for now, but the user pays at backend time `pays_at` unless the order is
+    /// reversed first ([`PayingEnd::PaysLater`]).
+    NotPayYet {
+        /// When the user pays.
+        pays_at: u64,
+    },
+    /// Reversed: closed; if it had been charged, the money went back (WeChat's query
+    /// then shows REVOKED, not REFUND: reverse is "撤销", not a refund).
     Revoked,
-    /// Reversed after it was charged: the money went back.
-    Refunded,
+    /// Charged, then refunded by the merchant's back office, in whole or in part
+    /// (orderquery shows REFUND, "转入退款", for both). The customer *was* charged for
+    /// this order: a terminal that says "not paid" misinforms the merchant, so the
+    /// refund is not counted against the charge. Assumption: a refund this soon (before
+    /// the terminal settled the order) is a cashier refunding a till that looked stuck.
+    Refunded {
+        /// Part of the amount only.
+        partial: bool,
+    },
 }
 
 impl Trade {
@@ -52,8 +75,8 @@ impl Trade {
             Trade::Paying { bank: true, .. } => TradeState::Accept,
             Trade::Paid => TradeState::Success,
             Trade::Failed => TradeState::PayError,
-            Trade::NotPay => TradeState::NotPay,
-            Trade::Refunded => TradeState::Refund,
+            Trade::NotPay | Trade::NotPayYet { .. } => TradeState::NotPay,
+            Trade::Refunded { .. } => TradeState::Refund,
         }
     }
 }
@@ -78,6 +101,16 @@ pub struct LedgerEntry {
     pub refunds: u32,
     /// The transaction id, once charged.
     pub transaction: u32,
+    /// `total_fee` of the submit that created it, fen.
+    pub total_fee: u32,
+    /// Backend time it was charged (its `time_end`), once charged.
+    pub paid_at: u64,
+    /// When the merchant refunds it after the charge, and whether in part
+    /// ([`Trade::Refunded`]).
+    pub refund: Option<(u64, bool)>,
+    /// An older order of another customer under the same out_trade_no (its charge is
+    /// not this session's money): `Ledger::open_foreign`.
+    pub foreign: bool,
 }
 
 fn as_str<S: serde::Serializer>(t: &OutTradeNo, s: S) -> Result<S::Ok, S::Error> {
@@ -128,9 +161,35 @@ impl Ledger {
             charges: 0,
             refunds: 0,
             transaction: 0,
+            total_fee: 0,
+            paid_at: 0,
+            refund: None,
+            foreign: false,
         });
         let last = self.entries.len() - 1;
         &mut self.entries[last]
+    }
+
+    /// An older order, paid by another customer `age_ms` before backend time `now` with
+    /// `total_fee`, that already holds `out_trade_no`: a terminal whose numbering started
+    /// over (factory reset, a cloned image) or a second terminal with the same prefix.
+    /// Assumption: how often this happens in the field is not published.
+    pub(crate) fn open_foreign(
+        &mut self,
+        out_trade_no: &OutTradeNo,
+        api: PayApi,
+        now: u64,
+        age_ms: u64,
+        total_fee: u32,
+    ) {
+        self.next_transaction += 1;
+        let transaction = self.next_transaction;
+        let at = now.saturating_sub(age_ms);
+        let e = self.open(out_trade_no, api, at, Trade::Paid);
+        e.total_fee = total_fee;
+        e.paid_at = at;
+        e.transaction = transaction;
+        e.foreign = true;
     }
 
     /// Every order.
@@ -148,13 +207,14 @@ impl Ledger {
         }
     }
 
-    pub(crate) fn charge(&mut self, out_trade_no: &str) {
+    pub(crate) fn charge(&mut self, out_trade_no: &str, now: u64) {
         self.next_transaction += 1;
         let txn = self.next_transaction;
         if let Some(e) = self.get_mut(out_trade_no) {
             e.trade = Trade::Paid;
             e.charges += 1;
             e.transaction = txn;
+            e.paid_at = now;
         }
     }
 
@@ -163,11 +223,12 @@ impl Ledger {
     #[inline]
     pub fn advance(&mut self, now: u64) {
         // Called at every step, and almost always nothing is due: only then out of line.
-        if self
-            .entries
-            .iter()
-            .any(|e| matches!(e.trade, Trade::Paying { until, .. } if until <= now))
-        {
+        if self.entries.iter().any(|e| match e.trade {
+            Trade::Paying { until, .. } => until <= now,
+            Trade::NotPayYet { pays_at } => pays_at <= now,
+            Trade::Paid => e.refund.is_some_and(|(at, _)| at <= now),
+            _ => false,
+        }) {
             self.resolve_due(now);
         }
     }
@@ -175,21 +236,30 @@ impl Ledger {
     /// Resolves what [`Ledger::advance`] found due.
     #[inline(never)]
     fn resolve_due(&mut self, now: u64) {
-        let mut due: Option<usize> = None;
+        let mut due: Option<(usize, u64)> = None;
         for (i, e) in self.entries.iter_mut().enumerate() {
-            if let Trade::Paying { until, then, .. } = e.trade
-                && until <= now
-            {
-                match then {
-                    PayingEnd::Pays => due = due.or(Some(i)),
+            match e.trade {
+                Trade::Paying { until, then, .. } if until <= now => match then {
+                    PayingEnd::Pays => due = due.or(Some((i, until))),
                     PayingEnd::Fails => e.trade = Trade::Failed,
                     PayingEnd::Abandons => e.trade = Trade::NotPay,
+                    PayingEnd::PaysLater { at } => e.trade = Trade::NotPayYet { pays_at: at },
+                },
+                Trade::NotPayYet { pays_at } if pays_at <= now => due = due.or(Some((i, pays_at))),
+                Trade::Paid => {
+                    if let Some((at, partial)) = e.refund
+                        && at <= now
+                    {
+                        e.trade = Trade::Refunded { partial };
+                        e.refund = None;
+                    }
                 }
+                _ => {}
             }
         }
-        if let Some(i) = due {
+        if let Some((i, at)) = due {
             let otn = self.entries[i].out_trade_no.clone();
-            self.charge(&otn);
+            self.charge(&otn, at);
             // Another prompt may be due too.
             self.advance(now);
         }
@@ -229,6 +299,31 @@ mod tests {
         l.advance(50);
         assert!(l.get("A").unwrap().net_charged());
         assert_eq!(l.get("A").unwrap().trade, Trade::Paid);
+    }
+
+    #[test]
+    fn a_user_who_walked_away_can_still_pay_and_a_refund_shows_refund() {
+        let mut l = Ledger::default();
+        let paying = Trade::Paying {
+            until: 50,
+            then: PayingEnd::PaysLater { at: 40_000 },
+            bank: false,
+        };
+        l.open(&otn("A"), PayApi::Micropay, 0, paying);
+        l.advance(60);
+        assert_eq!(l.get("A").unwrap().trade.trade_state(), TradeState::NotPay);
+        assert!(!l.get("A").unwrap().net_charged());
+        l.get_mut("A").unwrap().refund = Some((45_000, true));
+        l.advance(40_000);
+        assert!(l.get("A").unwrap().net_charged());
+        assert_eq!(l.get("A").unwrap().paid_at, 40_000);
+        l.advance_to_end();
+        let e = l.get("A").unwrap();
+        assert_eq!(e.trade.trade_state(), TradeState::Refund);
+        assert!(
+            e.net_charged(),
+            "a merchant's refund does not undo what the terminal must report"
+        );
     }
 
     #[test]

@@ -8,15 +8,21 @@
 //! every step. [`simulation`] runs one session; [`campaign`] runs many and sums them up.
 //! The same seed on the same commit gives the same run, byte for byte.
 
+pub mod apps;
 pub mod backend;
+pub mod bill;
 pub mod campaign;
 pub mod cashier;
 pub mod checker;
 pub mod compare;
 pub mod diagram;
 pub mod faults;
+pub mod fieldlog;
+pub mod fleet;
 pub mod ledger;
+pub mod merge;
 pub mod peers;
+pub mod reconcile;
 pub mod replay;
 pub mod rng;
 pub mod sdk;

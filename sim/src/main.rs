@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use facepay_sim::campaign::{
-    CampaignConfig, Shard, Summary, parse_jobs, parse_sessions, record_session_with, run_campaign,
+    CampaignConfig, Shard, Summary, parse_jobs, parse_sessions, record_session_as, run_campaign_as,
 };
+use facepay_sim::terminal::StrategyKind;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Deterministic simulation of facepay terminals against a model WeChat Pay backend.
@@ -31,6 +32,10 @@ enum Command {
     /// The exit status is facepay's row only: the peers are expected to break properties.
     #[command(after_help = COMPARE_EXIT)]
     Compare(CompareArgs),
+    /// Combine the --json reports of `replay` shards, or of `run --shard` shards.
+    Merge(facepay_sim::merge::MergeArgs),
+    /// Match the orders of field logs with WeChat Pay's merchant trade bill.
+    Reconcile(facepay_sim::reconcile::ReconcileArgs),
 }
 
 const RUN_EXIT: &str = "Exit status:
@@ -111,6 +116,27 @@ struct RunArgs {
     /// Write traces for at most this many violating sessions.
     #[arg(long, value_name = "N", default_value_t = 3)]
     max_traces: usize,
+    /// Write every session's trace to --trace-dir (one file per session, each boot after
+    /// a power loss under its own header), as a fleet's terminals would.
+    #[arg(long)]
+    all_traces: bool,
+    /// Write the backend's ledger as WeChat's merchant trade bill (downloadbill,
+    /// bill_type=ALL) to this file, and every session's trace to --trace-dir, for
+    /// `reconcile --bill BILL DIR`.
+    #[arg(long, value_name = "BILL")]
+    bill: Option<PathBuf>,
+    /// Drive each terminal by a simulated seed app through the `wxFacePay` facade instead
+    /// of the machine directly: documented, impatient-reverse, retry-on-false,
+    /// discount-at-micropay, release-mid-order, old-order-lookups.
+    #[arg(long, value_name = "NAME", value_parser = parse_app)]
+    app: Option<facepay_sim::apps::AppKind>,
+}
+
+fn parse_app(s: &str) -> Result<facepay_sim::apps::AppKind, String> {
+    facepay_sim::apps::AppKind::from_name(s).ok_or_else(|| {
+        let names: Vec<_> = facepay_sim::apps::AppKind::ALL.iter().map(|a| a.name()).collect();
+        format!("unknown app `{s}`; one of: {}", names.join(", "))
+    })
 }
 
 fn main() -> ExitCode {
@@ -118,6 +144,8 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Replay(args) => facepay_sim::replay::main(args),
         Command::Compare(args) => compare(args),
+        Command::Merge(args) => facepay_sim::merge::main(args),
+        Command::Reconcile(args) => facepay_sim::reconcile::main(args),
     }
 }
 
@@ -132,7 +160,7 @@ fn compare(args: CompareArgs) -> ExitCode {
     };
     let bar = progress(
         cfg.indices().end - cfg.indices().start,
-        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions × 5 strategies",
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions × 11 strategies",
     );
     let comparison = run_compare(&cfg, |done| bar.set_position(done));
     bar.finish_and_clear();
@@ -184,7 +212,11 @@ fn run(args: RunArgs) -> ExitCode {
         cfg.shard.len(cfg.sessions),
         "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} sessions ({per_sec}, eta {eta})",
     );
-    let summary = run_campaign(&cfg, |done| bar.set_position(done));
+    let strategy = args.app.map_or(StrategyKind::Facepay, StrategyKind::App);
+    let summary = run_campaign_as(&cfg, strategy, |done| bar.set_position(done));
+    if args.app.is_some() && !args.json {
+        println!("driver: {} (the seed facade)", strategy.name());
+    }
     bar.finish_and_clear();
 
     if args.json {
@@ -195,11 +227,45 @@ fn run(args: RunArgs) -> ExitCode {
     } else {
         print_table(&summary);
     }
+    if args.all_traces || args.bill.is_some() {
+        let bar = progress(
+            cfg.shard.len(cfg.sessions),
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} logs written ({per_sec}, eta {eta})",
+        );
+        let written =
+            facepay_sim::fieldlog::write_fleet(&cfg, strategy, Some(&args.trace_dir), args.bill.as_deref(), |done| {
+                bar.set_position(done)
+            });
+        bar.finish_and_clear();
+        match written {
+            Ok(w) => eprintln!(
+                "{} logs written to {}{}",
+                w.files,
+                args.trace_dir.display(),
+                args.bill
+                    .as_ref()
+                    .map(|b| format!(", {} bill rows to {}", w.bill_rows, b.display()))
+                    .unwrap_or_default()
+            ),
+            Err(e) => {
+                eprintln!("cannot write the logs or the bill: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     if summary.failures.is_empty() {
         return ExitCode::SUCCESS;
     }
     for f in &summary.failures {
-        eprint!("{}", f.report(cfg.swarm, cfg.power_loss));
+        let report = f.report(cfg.swarm, cfg.power_loss);
+        // The same session again must be driven by the same seed app.
+        match args.app {
+            Some(app) => eprint!(
+                "{}",
+                report.replace("facepay-sim run ", &format!("facepay-sim run --app {} ", app.name()))
+            ),
+            None => eprint!("{report}"),
+        }
     }
     if let Err(e) = std::fs::create_dir_all(&args.trace_dir) {
         eprintln!("cannot create {}: {e}", args.trace_dir.display());
@@ -210,7 +276,7 @@ fn run(args: RunArgs) -> ExitCode {
             .join(format!("facepay-sim-seed{}-session{}.jsonl", f.seed, f.session));
         let written = std::fs::File::create(&path)
             .map(std::io::BufWriter::new)
-            .and_then(|w| record_session_with(f.seed, f.session, cfg.swarm, cfg.power_loss, w));
+            .and_then(|w| record_session_as(strategy, f.seed, f.session, cfg.swarm, cfg.power_loss, w));
         match written {
             Ok(_) => eprintln!(
                 "trace of seed {} session {} written to {} (replay: facepay-sim replay {})",

@@ -27,7 +27,10 @@ pub struct SdkProfile {
     pub scan_error: f64,
     /// The merchant is not enabled for instant face pay (FACEPAY_NOT_AUTH) this session.
     pub merchant_not_enabled: bool,
-    /// The face app rejects a valid-looking authinfo (271382020).
+    /// The face app rejects an authinfo before its `expires_in` ran out (271382020): the
+    /// WeChat side revoked it early. The FAQ names only expiry as the cause
+    /// (<https://pay.weixin.qq.com/wiki/doc/wxfacepay/develop/faq/software.html>); that it
+    /// also happens early is an assumption.
     pub authinfo_rejected: f64,
     /// The code scanner first reads a product barcode.
     pub barcode_first: f64,
@@ -35,6 +38,13 @@ pub struct SdkProfile {
     pub never_scans: f64,
     /// getWxpayfaceRawdata fails.
     pub rawdata_error: f64,
+    /// When the face service dies during a face scan, the AAR rebinds on its own and
+    /// replays the pending getWxpayfaceCode ("the SDK caches the pending call and
+    /// re-binds": `tryReconnectService` in the AAR classes published in
+    /// hqwlkj/wechat_face_payment): a second face UI, whose callback reaches the
+    /// terminal after it heard the service die — sometimes twice. Whether the replayed
+    /// UI's callback is still delivered is an assumption (the harsh reading).
+    pub rebind_replay: f64,
 }
 
 impl Default for SdkProfile {
@@ -50,6 +60,7 @@ impl Default for SdkProfile {
             barcode_first: 0.2,
             never_scans: 0.05,
             rawdata_error: 0.01,
+            rebind_replay: 0.3,
         }
     }
 }
@@ -69,6 +80,7 @@ impl SdkProfile {
             barcode_first: 0.0,
             never_scans: 0.0,
             rawdata_error: 0.0,
+            rebind_replay: 0.0,
         }
     }
 
@@ -85,6 +97,7 @@ impl SdkProfile {
             barcode_first: rng.swarm_probability(),
             never_scans: rng.swarm_probability(),
             rawdata_error: rng.swarm_probability(),
+            rebind_replay: rng.swarm_probability(),
         }
     }
 }
@@ -114,6 +127,9 @@ pub struct FaceApp {
     scanner: u32,
     codes: u32,
     prefix: u32,
+    /// The face scan in progress (its request, code type, and the terminal time its
+    /// callback is due), which a rebind replays.
+    pending_face: Option<(RequestId, FaceCodeType, u64)>,
 }
 
 /// A callback the face app will make `after` ms from now, unless its tag goes stale.
@@ -235,7 +251,8 @@ pub enum SdkReply {
     },
 }
 
-const MODEL_OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
+/// The openid of the model's customer.
+pub(crate) const MODEL_OPENID: &str = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o";
 
 /// The AAR answers a call on a dead binder after this long (docs/protocol.md §sdk-mechanics).
 pub const AAR_FALLBACK_MS: u64 = 10_000;
@@ -250,6 +267,7 @@ impl FaceApp {
             scanner: 0,
             codes: 0,
             prefix,
+            pending_face: None,
         }
     }
 
@@ -257,6 +275,43 @@ impl FaceApp {
     pub fn die(&mut self) {
         self.binding = Binding::Dead;
         self.binder += 1;
+        self.pending_face = None;
+    }
+
+    /// The binder died during a face scan, and the AAR rebinds and replays it
+    /// ([`SdkProfile::rebind_replay`]): pushes the replayed UI's callback (once or twice)
+    /// for the old request, deliverable on the new binding. Call after [`FaceApp::die`]'s
+    /// effects are decided, in place of it.
+    pub fn die_and_replay(&mut self, terminal_ms: u64, p: &SdkProfile, rng: &mut SimRng, out: &mut Vec<Callback>) {
+        let pending = self.pending_face.take();
+        self.die();
+        let Some((id, face_code_type, due)) = pending else {
+            return;
+        };
+        if due <= terminal_ms {
+            // Answered already: nothing pending to replay.
+            return;
+        }
+        if !rng.chance(p.rebind_replay) {
+            return;
+        }
+        self.binder += 1;
+        self.binding = Binding::Up;
+        let after = rng.range(1_500, p.user_max_ms.max(1_500));
+        let reply = SdkReply::FaceCode {
+            id,
+            status: Status::success(),
+            code: Some((face_code_type, self.next_code())),
+        };
+        let tag = self.tag();
+        if rng.chance(0.5) {
+            out.push(Callback {
+                after: after + rng.range(0, 200),
+                tag,
+                reply: reply.clone(),
+            });
+        }
+        out.push(Callback { after, tag, reply });
     }
 
     /// True if a callback with `tag` is still delivered.
@@ -367,6 +422,7 @@ impl FaceApp {
                 } else {
                     (Status::success(), Some((req.face_code_type, self.next_code())))
                 };
+                self.pending_face = Some((id, req.face_code_type, terminal_ms + after));
                 push(after, tag, SdkReply::FaceCode { id, status, code });
             }
             SdkCall::StartCodeScanner => {
@@ -585,72 +641,4 @@ fn fallback(id: RequestId, call: &SdkCall, status: Status) -> Option<SdkReply> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use facepay_fsm::InitParams;
-
-    fn init(app: &mut FaceApp, p: &SdkProfile, rng: &mut SimRng) -> SdkStatus {
-        let mut out = Vec::new();
-        app.call(
-            0,
-            RequestId(1),
-            &SdkCall::InitWxpayface(InitParams::default()),
-            p,
-            rng,
-            &mut out,
-        );
-        let cb = out.remove(0);
-        match app.event(&cb.reply) {
-            Event::Sdk(SdkEvent::Initialised { status, .. }) => status,
-            _ => unreachable!(),
-        }
-    }
-
-    #[test]
-    fn init_answers_initialising_then_success() {
-        let p = SdkProfile {
-            starting_answers: 3,
-            ..SdkProfile::default()
-        };
-        let mut rng = SimRng::new(5);
-        let mut app = FaceApp::new(1);
-        let mut starting = 0;
-        loop {
-            let s = init(&mut app, &p, &mut rng);
-            if s.err_code == Some(SdkErrCode::ServiceInitialising) {
-                starting += 1;
-            } else {
-                assert_eq!(s.return_code, SdkReturnCode::Success);
-                break;
-            }
-        }
-        assert!(starting <= 3);
-    }
-
-    #[test]
-    fn callbacks_of_a_dead_binder_are_dropped() {
-        let p = SdkProfile::default();
-        let mut rng = SimRng::new(5);
-        let mut app = FaceApp::new(1);
-        let mut out = Vec::new();
-        app.call(
-            0,
-            RequestId(1),
-            &SdkCall::InitWxpayface(InitParams::default()),
-            &p,
-            &mut rng,
-            &mut out,
-        );
-        let tag = out[0].tag;
-        assert!(app.delivers(&tag));
-        app.die();
-        assert!(!app.delivers(&tag));
-    }
-
-    #[test]
-    fn an_expired_authinfo_is_detected_by_the_terminal_clock() {
-        assert!(authinfo_expired("authinfo-1-1000", 1000));
-        assert!(!authinfo_expired("authinfo-1-1000", 999));
-        assert!(authinfo_expired("garbage", 0));
-    }
-}
+mod tests;

@@ -178,6 +178,11 @@ pub struct Scratch {
 }
 
 impl Scratch {
+    /// The backend's ledger after the last session run with this scratch (for bills).
+    pub fn ledger(&self) -> &crate::ledger::Ledger {
+        &self.backend.ledger
+    }
+
     /// Brings the ledger up to world time `now` (users finish paying, orders expire).
     fn ledger_at(&mut self, now: WorldMs) {
         self.backend.ledger.advance(TerminalClock::backend(now));
@@ -201,11 +206,22 @@ pub fn run_session_with<O: Observer>(
     // terminal moved out of it; only the observer leaves.
     let mut terminal = Terminal::with_strategy(strategy, spec.policy, spec.faults.clock, observer);
     let mut env = Env::new(spec, scratch);
+    if matches!(strategy, StrategyKind::Facepay) {
+        env.scratch
+            .checker
+            .limit_reverses(spec.policy.settings().reverse_attempts);
+        env.scratch
+            .checker
+            .expect_closed_loop(spec.policy.settings().close_declined_orders);
+    }
     World {
         terminal: &mut terminal,
         env: &mut env,
     }
     .run();
+    // The seed app's view (property 8), when a seed app drove the terminal.
+    let app = terminal.take_app_violations(env.now);
+    env.scratch.checker.violations.extend(app);
     let report = env.finish();
     (report, terminal.into_observer())
 }
@@ -319,13 +335,25 @@ impl<O: Observer> World<'_, '_, O> {
             }
             &Occurrence::BackendArrives { id, op, boot, request } => self.env.serve(id, op, boot, request),
             Occurrence::ServiceDeath => {
-                self.env.face_app.die();
+                let mut replayed = std::mem::take(&mut self.env.scratch.callbacks);
+                let terminal_ms = self.terminal.now(self.env.now).0;
+                self.env
+                    .face_app
+                    .die_and_replay(terminal_ms, &self.env.spec.sdk, &mut self.env.rng, &mut replayed);
+                for cb in replayed.drain(..) {
+                    self.env.schedule_callback(cb);
+                }
+                self.env.scratch.callbacks = replayed;
                 self.input(&Event::Sdk(SdkEvent::ServiceLost), false);
             }
             Occurrence::PowerOn => self.power_on(),
             &Occurrence::Cashier(wake) => {
                 let in_order = self.terminal.session().state().in_order();
-                if let Some(event) = self.env.cashier.wake(wake, in_order) {
+                if let Some(mut event) = self.env.cashier.wake(wake, in_order) {
+                    if let Event::App(facepay_fsm::AppEvent::StartOrder(req)) = &mut event {
+                        // The till stamps the order with its own wall clock, skew and all.
+                        req.time_start = Some(crate::backend::wx_time(self.terminal.now(self.env.now).0));
+                    }
                     self.input(&event, true);
                 }
             }
@@ -465,8 +493,9 @@ impl<O: Observer> World<'_, '_, O> {
             self.env.react(reaction);
         }
         self.env.steps += 1;
+        let bytes: &[u8] = self.env.journal.as_ref().map_or(&[], |b| &b[..]);
         self.terminal
-            .restart(self.env.now, session, &mut self.env.scratch.commands);
+            .restart(self.env.now, session, bytes, &mut self.env.scratch.commands);
         self.after_step(Ok(()));
     }
 }
@@ -536,6 +565,17 @@ impl<'s> Env<'s> {
                 .agenda
                 .schedule(self.now + d, Occurrence::Backend { reply: reply_at });
         }
+    }
+
+    /// Schedules a face-app callback as it is: no faults (a replay is one already).
+    fn schedule_callback(&mut self, cb: crate::sdk::Callback) {
+        let Ok(reply) = u32::try_from(self.scratch.sdk_replies.len()) else {
+            return;
+        };
+        self.scratch.sdk_replies.push(cb.reply);
+        self.scratch
+            .agenda
+            .schedule(self.now + cb.after, Occurrence::Sdk { tag: cb.tag, reply });
     }
 
     /// The cashier hears whether its own event was turned away, and reacts: an order

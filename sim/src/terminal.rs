@@ -13,6 +13,7 @@ use std::io::Write;
 use facepay_fsm::trace::TraceWriter;
 use facepay_fsm::{Command, DiagnosticKind, Event, HandleError, Instant, Policy, Session, Timer};
 
+use crate::apps::{AppKind, AppStrategy};
 use crate::peers::{Note, PeerKind, PeerStrategy};
 
 use crate::world::{TerminalClock, WorldMs};
@@ -25,6 +26,11 @@ pub trait Observer {
     fn timer(&mut self, now: Instant, timer: Option<Timer>);
     /// The session emitted `command` in the step at `now`.
     fn output(&mut self, now: Instant, command: &Command);
+    /// The terminal booted again at `now` after a power loss: a session resumed from
+    /// `journal` (the stored bytes), or a fresh one (`None`), replaces the old one.
+    fn restarted(&mut self, now: Instant, journal: Option<&[u8]>) {
+        let _ = (now, journal);
+    }
 }
 
 /// Observes nothing: the campaign's fast path.
@@ -45,6 +51,18 @@ impl<W: Write> Observer for TraceWriter<W> {
     }
     fn output(&mut self, now: Instant, command: &Command) {
         let _ = TraceWriter::output(self, now, command);
+    }
+    /// Each boot is a session of its own in the trace (a header with the journal it
+    /// resumed from, linked to the boot before), as on a device: replay checks each.
+    fn restarted(&mut self, now: Instant, journal: Option<&[u8]>) {
+        let boot = |name: &str| match name.rsplit_once("-boot") {
+            Some((base, n)) => n
+                .parse::<u32>()
+                .map_or(format!("{name}-boot1"), |n| format!("{base}-boot{}", n + 1)),
+            None => format!("{name}-boot1"),
+        };
+        let next = self.header().session.as_deref().map(boot);
+        let _ = self.begin_resumed(now, journal, next);
     }
 }
 
@@ -100,6 +118,8 @@ pub enum StrategyKind {
     Facepay,
     /// A peer loop settles each order.
     Peer(PeerKind),
+    /// The machine through the seed facade, driven by a simulated seed app ([`crate::apps`]).
+    App(AppKind),
 }
 
 impl StrategyKind {
@@ -117,6 +137,7 @@ impl StrategyKind {
         match self {
             StrategyKind::Facepay => "facepay",
             StrategyKind::Peer(p) => p.name(),
+            StrategyKind::App(a) => a.name(),
         }
     }
 }
@@ -127,13 +148,15 @@ enum Engine {
     #[default]
     Facepay,
     Peer(Box<PeerStrategy>),
+    App(Box<AppStrategy>),
 }
 
 impl Engine {
-    fn new(kind: StrategyKind) -> Self {
+    fn new(kind: StrategyKind, policy: &Policy) -> Self {
         match kind {
             StrategyKind::Facepay => Engine::Facepay,
             StrategyKind::Peer(p) => Engine::Peer(Box::new(PeerStrategy::new(p))),
+            StrategyKind::App(a) => Engine::App(Box::new(AppStrategy::new(a, policy))),
         }
     }
 }
@@ -144,6 +167,7 @@ impl Strategy for Engine {
         match self {
             Engine::Facepay => Facepay.handle(session, now, event),
             Engine::Peer(p) => p.handle(session, now, event),
+            Engine::App(a) => a.handle(session, now, event),
         }
     }
     #[inline]
@@ -151,6 +175,7 @@ impl Strategy for Engine {
         match self {
             Engine::Facepay => Facepay.handle_timeout(session, now),
             Engine::Peer(p) => p.handle_timeout(session, now),
+            Engine::App(a) => a.handle_timeout(session, now),
         }
     }
     #[inline(always)]
@@ -158,6 +183,7 @@ impl Strategy for Engine {
         match self {
             Engine::Facepay => Facepay.poll_command(session),
             Engine::Peer(p) => p.poll_command(session),
+            Engine::App(a) => a.poll_command(session),
         }
     }
     #[inline]
@@ -165,6 +191,7 @@ impl Strategy for Engine {
         match self {
             Engine::Facepay => Facepay.next_timer(session),
             Engine::Peer(p) => p.next_timer(session),
+            Engine::App(a) => a.next_timer(session),
         }
     }
     #[inline]
@@ -172,6 +199,7 @@ impl Strategy for Engine {
         match self {
             Engine::Facepay => Facepay.refusal(session),
             Engine::Peer(p) => p.refusal(session),
+            Engine::App(a) => a.refusal(session),
         }
     }
 }
@@ -200,9 +228,21 @@ impl<O: Observer> Terminal<O> {
 
     /// A terminal with a fresh session under `policy`, run by `strategy`.
     pub fn with_strategy(strategy: StrategyKind, policy: Policy, clock: TerminalClock, observer: O) -> Self {
+        let policy = match strategy {
+            StrategyKind::Facepay => policy,
+            // A peer concludes the machine it parked at the submit with a decline: the
+            // machine must take it as the end, not reverse the order on its own.
+            _ => {
+                let settings = facepay_fsm::PolicySettings {
+                    close_declined_orders: false,
+                    ..*policy.settings()
+                };
+                Policy::new(settings).unwrap_or(policy)
+            }
+        };
         Terminal {
             session: Session::new(policy),
-            strategy: Engine::new(strategy),
+            strategy: Engine::new(strategy, &policy),
             clock,
             observer,
             deadline: Cell::new(None),
@@ -220,7 +260,17 @@ impl<O: Observer> Terminal<O> {
     pub fn take_peer_notes(&mut self) -> Vec<Note> {
         match &mut self.strategy {
             Engine::Peer(p) => p.take_notes(),
-            Engine::Facepay => Vec::new(),
+            Engine::Facepay | Engine::App(_) => Vec::new(),
+        }
+    }
+
+    /// The seed app's view broken so far, and its calls still unanswered past their
+    /// bound at world time `end`; nothing for the other strategies.
+    pub fn take_app_violations(&mut self, end: WorldMs) -> Vec<crate::checker::Violation> {
+        let now = self.now(end);
+        match &mut self.strategy {
+            Engine::App(a) => a.take_violations(Some(now)),
+            _ => Vec::new(),
         }
     }
 
@@ -268,6 +318,11 @@ impl<O: Observer> Terminal<O> {
             }),
             Engine::Peer(p) => {
                 let c = p.poll_command(&mut self.session)?;
+                observer.output(now, &c);
+                Some(f(&c))
+            }
+            Engine::App(a) => {
+                let c = a.poll_command(&mut self.session)?;
                 observer.output(now, &c);
                 Some(f(&c))
             }
@@ -339,15 +394,27 @@ impl<O: Observer> Terminal<O> {
     ///
     /// A peer strategy keeps no journal (none of the published loops does): its loops die
     /// with the power and it starts from a fresh session, whatever the journal held.
-    pub fn restart(&mut self, t: WorldMs, session: Session, out: &mut Vec<Command>) {
+    /// `journal` is the stored bytes the session was resumed from (for the observer).
+    pub fn restart(&mut self, t: WorldMs, session: Session, journal: &[u8], out: &mut Vec<Command>) {
+        let now = self.now(t);
         self.session = match &mut self.strategy {
-            Engine::Facepay => session,
+            Engine::Facepay => {
+                self.observer.restarted(now, Some(journal));
+                session
+            }
             Engine::Peer(p) => {
                 p.power_lost();
+                self.observer.restarted(now, None);
                 Session::new(*session.policy())
             }
+            // The app process restarts; the facade takes the journal's order from the
+            // resumed session's first record.
+            Engine::App(a) => {
+                a.power_lost(session.policy());
+                self.observer.restarted(now, Some(journal));
+                session
+            }
         };
-        let now = self.now(t);
         self.drain(now, out);
     }
 

@@ -130,7 +130,8 @@ fn replay_explain_shows_the_header_first() {
         head,
         [
             "terminal: firmware=corpus-1 model=scripted store=S01",
-            "policy: defaults",
+            // Recorded before `close_declined_orders` existed: its absence reads as false.
+            "policy: defaults but close_declined_orders=false",
             "resumed at 100.000s: journal T18 100 fen, querying, 12000 ms after the submit",
         ]
     );

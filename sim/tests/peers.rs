@@ -17,6 +17,7 @@ use facepay_sim::terminal::{StrategyKind, Terminal};
 use facepay_sim::world::{TerminalClock, UNIX_BASE};
 
 /// One scripted backend answer to the next settling request: its latency, or lost.
+#[allow(clippy::large_enum_variant)] // a handful per test; a query answer carries its payer
 enum Reply {
     After(u64, Answer),
     Lost,
@@ -53,6 +54,9 @@ fn query_state(state: TradeState) -> Answer {
         err_code: None,
         trade_state: Some(state),
         transaction_id: TransactionId::empty(),
+        total_fee: None,
+        time_end: None,
+        openid: Default::default(),
     })
 }
 
@@ -63,6 +67,9 @@ fn query_err(code: QueryErrCode) -> Answer {
         err_code: Some(code),
         trade_state: None,
         transaction_id: TransactionId::empty(),
+        total_fee: None,
+        time_end: None,
+        openid: Default::default(),
     })
 }
 
@@ -389,7 +396,13 @@ fn facepay_row_is_clean_and_the_peers_are_reported_as_they_are() {
             "wechat-php-sample",
             "wechat-java-pos",
             "alipay-f2f-demo",
-            "naive-one-query"
+            "naive-one-query",
+            "app-documented",
+            "app-impatient-reverse",
+            "app-retry-on-false",
+            "app-discount-at-micropay",
+            "app-release-mid-order",
+            "app-old-order-lookups"
         ]
     );
     let facepay = &c.rows[0];

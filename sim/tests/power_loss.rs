@@ -153,10 +153,13 @@ fn the_order_journalled_before_the_submit_left_is_concluded_after_the_restart() 
 ///   late reverse refunded it.
 ///
 /// All now conclude NeedsReconciliation. If the simulator's draws change, these sessions
-/// no longer tear a journal: pick the new finds of the same campaigns.
+/// no longer tear a journal: pick the new finds of the same campaigns. The harsher
+/// backend of issue 14 draws more per session, so the sessions below are the first of
+/// each campaign's range (2026: from 900000; 11: from 300000) whose torn record leaves
+/// the order to a person.
 #[test]
 fn campaign_finds_torn_records_are_left_to_a_person() {
-    for (seed, index) in [(2026, 935_898), (2026, 955_597), (11, 344_617)] {
+    for (seed, index) in [(2026, 900_494), (2026, 901_410), (11, 302_938)] {
         let s = SessionSpec::draw_with(seed, index, true, true);
         let r = run(&s);
         assert!(

@@ -88,6 +88,9 @@ pub fn query(trade_state: TradeState) -> QueryAnswer {
         err_code: None,
         trade_state: Some(trade_state),
         transaction_id,
+        total_fee: None,
+        time_end: None,
+        openid: Default::default(),
     }
 }
 
@@ -99,6 +102,9 @@ pub fn query_error(err_code: QueryErrCode) -> QueryAnswer {
         err_code: Some(err_code),
         trade_state: None,
         transaction_id: TransactionId::empty(),
+        total_fee: None,
+        time_end: None,
+        openid: Default::default(),
     }
 }
 

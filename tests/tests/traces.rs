@@ -213,7 +213,8 @@ fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
         );
     v.push(("03-paid-with-pay-result-report", r.finish(10_000)));
 
-    let mut r = online(json!({}), p);
+    // Recorded before the machine closed the loop on declines (that is 21).
+    let mut r = online(json!({"close_declined_orders": false}), p);
     r.at(1000, order("T04", 100, "1", ""))
         .at(5000, face_code(FACE_CODE))
         .at(5600, submitted(pay_fail("NOTENOUGH")));
@@ -343,6 +344,44 @@ fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
         .at(105_100, queried(trade("SUCCESS")))
         .at(105_300, initialised("SUCCESS"));
     v.push(("18-resumed-after-power-loss", r.finish(110_000)));
+
+    // The submit reached WeChat twice (a re-send): the terminal hears the second copy's
+    // OUT_TRADE_NO_USED, queries, and the payment the query shows is this order's.
+    let this_order = |fee: u32, openid: &str, time_end: &str| {
+        json!({"Ok": {"return_code": "SUCCESS", "result_code": "SUCCESS", "trade_state": "SUCCESS",
+            "transaction_id": "4200000000202501010019", "total_fee": fee, "openid": openid, "time_end": time_end}})
+    };
+    let mut r = online(json!({}), p);
+    r.at(1000, order("T19", 100, "0", ""))
+        .at(5000, face_code("fc-19d2c0"))
+        .at(5600, submitted(pay_fail("OUT_TRADE_NO_USED")))
+        .at(
+            10_700,
+            queried(this_order(100, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "20250101120005")),
+        );
+    v.push(("19-duplicate-decline-then-query-paid", r.finish(20_000)));
+
+    // The out_trade_no belongs to an older order: ORDERPAID, and the query shows that
+    // order's SUCCESS with another amount and payer. A person must look.
+    let mut r = online(json!({}), p);
+    r.at(1000, order("T20", 100, "0", ""))
+        .at(5000, face_code("fc-20a7e1"))
+        .at(5600, submitted(pay_fail("ORDERPAID")))
+        .at(
+            10_700,
+            queried(this_order(5800, "oUpF8uN95-Ptaags6E_roPHg7AG0", "20241203094512")),
+        );
+    v.push(("20-collision-with-an-older-order", r.finish(20_000)));
+
+    // A final decline is reversed to close the loop (every order ends SUCCESS, CLOSED or
+    // REVOKED), then concluded with the decline.
+    let mut r = online(json!({}), p);
+    r.at(1000, order("T21", 100, "1", ""))
+        .at(5000, face_code(FACE_CODE))
+        .at(5600, submitted(pay_fail("NOTENOUGH")));
+    r.advance(20_000);
+    r.at(20_400, reversed(reverse_ok("N")));
+    v.push(("21-declined-then-reversed-to-close-the-loop", r.finish(30_000)));
     v
 }
 
@@ -374,11 +413,21 @@ fn bad_traces(good: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
     l[7] = &earlier;
     v.push(("out-of-order-times", join(&l)));
     // Today's machine under another policy: the header says the SDK needs the pay-result
-    // report, so replay emits updateWxpayfacePayResult where the log concluded.
+    // report, so replay would emit updateWxpayfacePayResult after the log's last line. No
+    // record contradicts it: to replay, it is a log cut mid-step.
     let mut l = lines.clone();
     let old_sdk = l[0].replacen("\"minor\":13", "\"minor\":12", 1);
     l[0] = &old_sdk;
-    v.push(("policy-changed-diverges", join(&l)));
+    v.push(("policy-changed-ends-mid-step", join(&l)));
+    // A recorded command the machine does not emit: a divergence, at its line.
+    let mut l = lines.clone();
+    let submit = l.iter().position(|l| l.contains("{\"submit\":")).unwrap();
+    let changed = l[submit].replacen("\"total_fee\":100", "\"total_fee\":200", 1);
+    l[submit] = &changed;
+    v.push(("record-contradicts-diverges", join(&l)));
+    // Cut at a line boundary in the middle of a step: the submit's journal record is
+    // logged, the submit itself is not.
+    v.push(("cut-mid-step", join(&lines[..submit])));
     v
 }
 
@@ -387,7 +436,12 @@ fn bad_traces(good: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
 fn record_corpus() {
     let dir = corpus_dir();
     for (name, bytes) in scenarios() {
-        std::fs::write(dir.join(format!("{name}.jsonl")), &bytes).unwrap();
+        let path = dir.join(format!("{name}.jsonl"));
+        // A recorded log is a field log: never re-recorded, only new scenarios written.
+        if path.exists() {
+            continue;
+        }
+        std::fs::write(path, &bytes).unwrap();
         if name == "01-paid-micropay" {
             for (bad, bytes) in bad_traces(&bytes) {
                 std::fs::write(dir.join("bad").join(format!("{bad}.jsonl")), bytes).unwrap();
@@ -528,15 +582,15 @@ fn nothing_panics_on_garbage() {
         let report = replay_bytes(&bytes, true);
         assert!(parsed.error.is_some() || report.verdict() != Verdict::Exact || parsed.header.is_some());
     }
-    // Every prefix of a good trace: truncated, never a panic, and the complete part replays.
+    // Every prefix of a good trace: truncated (or, inside the header, unreadable), never
+    // a panic, never "exact", and the complete part replays.
     for cut in (1..good.len()).step_by(97) {
         let report = replay_bytes(&good[..cut], false);
-        if let Some(e) = &report.error {
-            assert!(
-                matches!(e.kind, LineErrorKind::Truncated | LineErrorKind::MissingHeader),
-                "{cut}: {e}"
-            );
-        }
+        let e = report.error.as_ref().unwrap_or_else(|| panic!("{cut}: {report}"));
+        assert!(
+            e.kind.is_cut() || e.kind == LineErrorKind::TruncatedHeader,
+            "{cut}: {e}"
+        );
         assert!(report.divergence.is_none(), "{cut}: {report}");
     }
 }

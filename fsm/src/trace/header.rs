@@ -16,6 +16,13 @@ pub const FORMAT_NAME: &str = "facepay-trace";
 /// The format version this library writes and the newest it reads.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// `facepay-fsm <version>` of this build, as written in [`TraceHeader::library`].
+pub const LIBRARY: &str = concat!("facepay-fsm ", env!("CARGO_PKG_VERSION"));
+
+/// The git commit this build was made from (short hash; empty when built without git),
+/// as written in [`TraceHeader::commit`].
+pub const COMMIT: &str = env!("FACEPAY_GIT_COMMIT");
+
 /// The header line. Unknown keys are ignored (a later v1 may add some). Build one with [`TraceHeader::new`]; [`super::TraceWriter::new`]
 /// writes it (with the redaction in force) before any record.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -26,6 +33,18 @@ pub struct TraceHeader {
     pub version: u32,
     /// `facepay-fsm <version>` of the writer, for the reader's information only.
     pub library: String,
+    /// The git commit the writer was built from (absent in old traces, empty when built
+    /// without git): replay prints it when it differs from its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// This session's name, unique on its terminal (the device uses its file name):
+    /// what a later session's [`TraceHeader::continues`] refers to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// For a session resumed after a power loss: the [`TraceHeader::session`] of the one
+    /// it continues, so support can follow an order across boots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continues: Option<String>,
     /// Whether secrets were replaced by placeholders.
     #[serde(default)]
     pub redaction: Redaction,
@@ -87,12 +106,49 @@ impl TraceHeader {
         TraceHeader {
             format: FORMAT_NAME.to_string(),
             version: FORMAT_VERSION,
-            library: concat!("facepay-fsm ", env!("CARGO_PKG_VERSION")).to_string(),
+            library: LIBRARY.to_string(),
+            commit: Some(COMMIT.to_string()),
+            session: None,
+            continues: None,
             redaction: Redaction::default(),
             policy,
             terminal,
             resume: None,
         }
+    }
+
+    /// The same header, naming this session `session` (see [`TraceHeader::session`]).
+    #[must_use]
+    pub fn named(mut self, session: impl Into<String>) -> Self {
+        self.session = Some(session.into());
+        self
+    }
+
+    /// The same header, continuing the session named `previous`.
+    #[must_use]
+    pub fn continuing(mut self, previous: impl Into<String>) -> Self {
+        self.continues = Some(previous.into());
+        self
+    }
+
+    /// How this header's writer differs from this build, if it does: `None` when the
+    /// library is the same and the commit is the same or unknown on either side.
+    pub fn writer_differs(&self) -> Option<String> {
+        let theirs = self.commit.as_deref().filter(|c| !c.is_empty());
+        let ours = Some(COMMIT).filter(|c| !c.is_empty());
+        let commit_differs = matches!((theirs, ours), (Some(a), Some(b)) if a != b);
+        if self.library == LIBRARY && !commit_differs {
+            return None;
+        }
+        let show = |lib: &str, commit: Option<&str>| match commit {
+            Some(c) => std::format!("{lib} ({c})"),
+            None => std::format!("{lib} (commit unknown)"),
+        };
+        Some(std::format!(
+            "written by {}, replayed by {}",
+            show(&self.library, theirs),
+            show(LIBRARY, ours)
+        ))
     }
 
     /// The same header for a session resumed from `journal` at `at`.

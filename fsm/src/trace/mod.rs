@@ -13,10 +13,13 @@ mod replay;
 mod report;
 mod writer;
 
-pub use header::{FORMAT_NAME, FORMAT_VERSION, TraceHeader, TraceResume};
-pub use reader::{LineError, LineErrorKind, ParsedTrace, TraceLines, parse_header, parse_record, parse_trace};
+pub use header::{COMMIT, FORMAT_NAME, FORMAT_VERSION, LIBRARY, TraceHeader, TraceResume};
+pub use reader::{
+    LineError, LineErrorKind, ParsedTrace, SessionSlice, TraceLines, parse_header, parse_header_at, parse_record,
+    parse_trace, split_sessions,
+};
 pub use record::{Record, RecordKind};
 pub use redaction::{Redaction, Redactor};
 pub use replay::{Divergence, Mismatch, ReplayStep, Replayer, StepInput, Transcript};
-pub use report::{ReplayReport, Verdict, replay_bytes};
+pub use report::{ReplayReport, Verdict, replay_bytes, replay_sessions};
 pub use writer::{RecordingSession, TraceWriter};

@@ -49,6 +49,25 @@ pub enum LineErrorKind {
     /// The last line ends early, with no newline: the writer stopped mid-line (power loss).
     /// Everything before it is complete.
     Truncated,
+    /// The log ends in the middle of a step: every record was read and matched, but the
+    /// machine still had commands to emit (the writer stopped at a line boundary; each
+    /// line is one write). `pending` is how many.
+    EndsMidStep {
+        /// Commands the machine emitted that the log does not hold.
+        pending: usize,
+    },
+    /// The file holds nothing but whitespace (or nothing at all).
+    Empty,
+    /// The header itself is cut short: nothing of the session can be checked.
+    TruncatedHeader,
+}
+
+impl LineErrorKind {
+    /// Whether this is a log cut short (mid-line or mid-step) after a readable header:
+    /// everything before it was checked, nothing contradicts the machine.
+    pub fn is_cut(&self) -> bool {
+        matches!(self, LineErrorKind::Truncated | LineErrorKind::EndsMidStep { .. })
+    }
 }
 
 impl fmt::Display for LineErrorKind {
@@ -73,6 +92,14 @@ impl fmt::Display for LineErrorKind {
                 write!(f, "time goes backwards: `t` is {t} after {previous}")
             }
             LineErrorKind::Truncated => f.write_str("truncated: the last line ends early (power loss?)"),
+            LineErrorKind::EndsMidStep { pending } => write!(
+                f,
+                "truncated: the log ends mid-step, {pending} command(s) of the last step not logged (power loss?)"
+            ),
+            LineErrorKind::Empty => f.write_str("empty: no header, no records"),
+            LineErrorKind::TruncatedHeader => {
+                f.write_str("truncated header: the first line ends early, nothing can be replayed")
+            }
         }
     }
 }
@@ -107,8 +134,20 @@ fn json_error(e: &serde_json::Error, line: usize, len: usize, last: bool) -> Lin
 /// Parses a header line (line 1 of a trace). `last` says the line had no newline after
 /// it, so an incomplete one is [`LineErrorKind::Truncated`].
 pub fn parse_header(bytes: &[u8], last: bool) -> Result<TraceHeader, LineError> {
-    let at = |column: usize, kind| LineError { line: 1, column, kind };
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| json_error(&e, 1, bytes.len(), last))?;
+    parse_header_at(bytes, 1, last)
+}
+
+/// [`parse_header`] for a header on line `line` (a file holding several sessions).
+pub fn parse_header_at(bytes: &[u8], line: usize, last: bool) -> Result<TraceHeader, LineError> {
+    let at = |column: usize, kind| LineError { line, column, kind };
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        let mut err = json_error(&e, line, bytes.len(), last);
+        // A cut header leaves nothing to check: unreadable, never "exact".
+        if err.kind == LineErrorKind::Truncated {
+            err.kind = LineErrorKind::TruncatedHeader;
+        }
+        err
+    })?;
     let Some(obj) = value.as_object() else {
         return Err(at(1, LineErrorKind::MissingHeader));
     };
@@ -155,8 +194,91 @@ pub fn parse_record(bytes: &[u8], line: usize, last: bool) -> Result<Record, Lin
     serde_json::from_slice(bytes).map_err(|e| json_error(&e, line, bytes.len(), last))
 }
 
+/// The UTF-8 byte order mark some Windows tools put before the first line.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Whether a line holds only spaces, tabs or a `\r` (skipped wherever it is).
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'))
+}
+
+/// Whether a line is (meant to be) a header: a JSON object with a `format` key and no
+/// `t`. Cheap on records: only a line holding the text `"format"` is parsed.
+fn looks_like_header(line: &[u8]) -> bool {
+    const KEY: &[u8] = b"\"format\"";
+    if !line.windows(KEY.len()).any(|w| w == KEY) {
+        return false;
+    }
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        format: Option<serde::de::IgnoredAny>,
+        t: Option<serde::de::IgnoredAny>,
+    }
+    matches!(
+        serde_json::from_slice::<Probe>(line),
+        Ok(Probe {
+            format: Some(_),
+            t: None
+        })
+    )
+}
+
+/// One session of a trace file: the bytes from its header up to the next header (or the
+/// end), and the file line its header is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionSlice<'a> {
+    /// The 1-based file line of the session's first line (its header).
+    pub first_line: usize,
+    /// The session's lines, header first.
+    pub bytes: &'a [u8],
+}
+
+/// Splits a trace file at each header line: a file the device appended several sessions
+/// to (an app restart, a resume after a power loss) holds one slice per session. A UTF-8
+/// BOM and blank lines before the first header are skipped. A file with no header line at
+/// all is one slice (whose reader reports the missing header). Never panics.
+pub fn split_sessions(bytes: &[u8]) -> Vec<SessionSlice<'_>> {
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+    let mut slices = Vec::new();
+    let mut start: Option<(usize, usize)> = None; // (byte offset, line)
+    let mut offset = 0;
+    let mut line = 0;
+    while offset < bytes.len() {
+        line += 1;
+        let rest = bytes.get(offset..).unwrap_or(&[]);
+        let len = rest.iter().position(|&b| b == b'\n').map_or(rest.len(), |i| i + 1);
+        let text = rest.get(..len).unwrap_or(&[]);
+        let blank = is_blank(text.strip_suffix(b"\n").unwrap_or(text));
+        match start {
+            None if blank => {}
+            None => start = Some((offset, line)),
+            Some((from, first_line)) if !blank && looks_like_header(text) => {
+                slices.push(SessionSlice {
+                    first_line,
+                    bytes: bytes.get(from..offset).unwrap_or(&[]),
+                });
+                start = Some((offset, line));
+            }
+            Some(_) => {}
+        }
+        offset += len;
+    }
+    match start {
+        Some((from, first_line)) => slices.push(SessionSlice {
+            first_line,
+            bytes: bytes.get(from..).unwrap_or(&[]),
+        }),
+        None => slices.push(SessionSlice {
+            first_line: 1,
+            bytes: &[],
+        }),
+    }
+    slices
+}
+
 /// The records of a trace held in memory, one at a time, with their line numbers. Stops
-/// after the first error (it yields that error, then `None`).
+/// after the first error (it yields that error, then `None`). Blank lines are skipped;
+/// a header line ends the records (the next session of the file, see [`split_sessions`]).
 #[derive(Debug)]
 pub struct TraceLines<'a> {
     rest: &'a [u8],
@@ -166,22 +288,31 @@ pub struct TraceLines<'a> {
 }
 
 impl<'a> TraceLines<'a> {
-    /// Reads the header of `bytes`; the iterator yields the records after it.
+    /// Reads the header of `bytes`; the iterator yields the records after it. A leading
+    /// UTF-8 BOM is skipped; an empty file is [`LineErrorKind::Empty`].
     pub fn new(bytes: &'a [u8]) -> Result<(TraceHeader, TraceLines<'a>), LineError> {
+        Self::at_line(bytes, 1)
+    }
+
+    /// As [`TraceLines::new`] for a session whose header is on file line `first_line`
+    /// (a [`SessionSlice`]), so every error names the line of the file.
+    pub fn at_line(bytes: &'a [u8], first_line: usize) -> Result<(TraceHeader, TraceLines<'a>), LineError> {
         let mut lines = TraceLines {
-            rest: bytes,
-            line: 0,
+            rest: bytes.strip_prefix(BOM).unwrap_or(bytes),
+            line: first_line.saturating_sub(1),
             previous_t: 0,
             done: false,
         };
-        let Some((first, last)) = lines.next_line() else {
-            return Err(LineError {
-                line: 1,
-                column: 1,
-                kind: LineErrorKind::MissingHeader,
-            });
+        let missing = |line: usize, kind| LineError { line, column: 1, kind };
+        let (first, last) = loop {
+            match lines.next_line() {
+                None if lines.line < first_line => return Err(missing(first_line, LineErrorKind::Empty)),
+                None => return Err(missing(lines.line, LineErrorKind::Empty)),
+                Some((l, _)) if is_blank(l) => continue,
+                Some(x) => break x,
+            }
         };
-        let header = parse_header(first, last)?;
+        let header = parse_header_at(first, lines.line, last)?;
         Ok((header, lines))
     }
 
@@ -215,7 +346,17 @@ impl Iterator for TraceLines<'_> {
         if self.done {
             return None;
         }
-        let (bytes, last) = self.next_line()?;
+        let (bytes, last) = loop {
+            let (bytes, last) = self.next_line()?;
+            if !is_blank(bytes) {
+                break (bytes, last);
+            }
+        };
+        if looks_like_header(bytes) {
+            // The next session of the file starts here: these records are done.
+            self.done = true;
+            return None;
+        }
         let line = self.line;
         let result = parse_record(bytes, line, last).and_then(|r| {
             if r.t.0 < self.previous_t {

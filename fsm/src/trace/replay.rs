@@ -10,8 +10,10 @@ use super::header::TraceHeader;
 use super::record::{Record, RecordKind};
 use crate::command::{Command, Conclusion, Notice};
 use crate::event::Event;
+use crate::journal::JournalRecord;
 use crate::session::{HandleError, Session};
 use crate::state::StateId;
+use crate::text::OutTradeNo;
 use crate::time::Instant;
 use crate::timer::Timer;
 
@@ -130,6 +132,7 @@ pub struct Replayer {
     pending: VecDeque<Command>,
     transcript: Option<Transcript>,
     conclusions: Vec<Conclusion>,
+    amounts: Vec<(OutTradeNo, u32)>,
     last_line: usize,
     t: Instant,
 }
@@ -138,6 +141,11 @@ impl Replayer {
     /// A fresh machine under `header.policy`; `transcript` keeps every step (for
     /// `--explain` and diagrams).
     pub fn new(header: &TraceHeader, transcript: bool) -> Self {
+        Self::at_line(header, 1, transcript)
+    }
+
+    /// As [`Replayer::new`] for a session whose header is on file line `header_line`.
+    pub fn at_line(header: &TraceHeader, header_line: usize, transcript: bool) -> Self {
         // A resumed session starts from the journal it was resumed from; the reader has
         // checked that the bytes are hex.
         let (mut session, t) = match &header.resume {
@@ -156,7 +164,15 @@ impl Replayer {
             pending,
             transcript: transcript.then(Vec::new),
             conclusions: Vec::new(),
-            last_line: 1,
+            // A resumed order's amount is in the journal it resumed from.
+            amounts: header
+                .resume
+                .as_ref()
+                .and_then(|r| JournalRecord::decode(&r.bytes()?).ok())
+                .map(|j| (j.out_trade_no, j.total_fee))
+                .into_iter()
+                .collect(),
+            last_line: header_line,
             t,
         }
     }
@@ -167,8 +183,12 @@ impl Replayer {
         match &record.kind {
             RecordKind::Output(expected) => match self.pending.pop_front() {
                 Some(actual) if actual == *expected => {
-                    if let Command::Notify(Notice::OrderConcluded(c)) = &actual {
-                        self.conclusions.push(c.clone());
+                    match &actual {
+                        Command::Notify(Notice::OrderConcluded(c)) => self.conclusions.push(c.clone()),
+                        Command::Persist(j) if !self.amounts.iter().any(|(o, _)| *o == j.out_trade_no) => {
+                            self.amounts.push((j.out_trade_no.clone(), j.total_fee));
+                        }
+                        _ => {}
                     }
                     Ok(())
                 }
@@ -223,9 +243,31 @@ impl Replayer {
         self.check_drained(self.last_line + 1)
     }
 
+    /// Commands the machine emitted that no record has matched yet. At the end of a log
+    /// they mean the log was cut mid-step (no record contradicts them), not a divergence.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The first of the [`Replayer::pending`] commands, if any.
+    pub fn next_pending(&self) -> Option<&Command> {
+        self.pending.front()
+    }
+
+    /// The line of the last record fed.
+    pub fn last_line(&self) -> usize {
+        self.last_line
+    }
+
     /// The orders concluded so far (from the matched `order_concluded` notices).
     pub fn conclusions(&self) -> &[Conclusion] {
         &self.conclusions
+    }
+
+    /// Each journalled order's `total_fee` (fen), from its first matched journal record
+    /// (or the journal a resumed session started from), in order.
+    pub fn amounts(&self) -> &[(OutTradeNo, u32)] {
+        &self.amounts
     }
 
     /// The machine's current state.

@@ -6,15 +6,18 @@ use std::string::String;
 use std::vec::Vec;
 
 use super::header::TraceHeader;
-use super::reader::{LineError, LineErrorKind, TraceLines};
+use super::reader::{LineError, LineErrorKind, TraceLines, split_sessions};
 use super::replay::{Divergence, Replayer, StepInput, Transcript};
 use crate::command::Conclusion;
 use crate::state::StateId;
+use crate::text::OutTradeNo;
 
 /// The result of replaying one trace.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReplayReport {
-    /// The header, when line 1 was one.
+    /// The file line of the session's header (1 unless the file holds several sessions).
+    pub first_line: usize,
+    /// The header, when its line was one.
     pub header: Option<TraceHeader>,
     /// Records replayed (matched) before the end, the first error or the divergence.
     pub records: usize,
@@ -24,6 +27,8 @@ pub struct ReplayReport {
     pub error: Option<LineError>,
     /// Orders concluded during the replay.
     pub conclusions: Vec<Conclusion>,
+    /// Each journalled order's `total_fee` in fen (see [`super::Replayer::amounts`]).
+    pub amounts: Vec<(OutTradeNo, u32)>,
     /// The state at the end of the replay.
     pub final_state: Option<StateId>,
     /// Every step, when asked for.
@@ -35,7 +40,8 @@ pub struct ReplayReport {
 pub enum Verdict {
     /// Every command matched.
     Exact,
-    /// The complete part matched; the last line was cut short.
+    /// Everything the log holds matched, but it was cut short: mid-line, or at a line
+    /// boundary in the middle of a step.
     Truncated,
     /// The machine decided differently.
     Diverged,
@@ -48,7 +54,7 @@ impl ReplayReport {
     pub fn verdict(&self) -> Verdict {
         match (&self.divergence, &self.error) {
             (Some(_), _) => Verdict::Diverged,
-            (None, Some(e)) if e.kind == LineErrorKind::Truncated => Verdict::Truncated,
+            (None, Some(e)) if e.kind.is_cut() => Verdict::Truncated,
             (None, Some(_)) => Verdict::Unreadable,
             (None, None) => Verdict::Exact,
         }
@@ -71,7 +77,8 @@ impl ReplayReport {
             (Verdict::Exact, _) => writeln!(s, "{file}: exact, {} records; {outcomes}", self.records),
             (Verdict::Truncated, _) => writeln!(
                 s,
-                "{file}: exact up to the truncated last line, {} records; {outcomes}",
+                "{file}: truncated at line {}, the {} records before it replay exactly; {outcomes}",
+                self.error.as_ref().map_or(0, |e| e.line),
                 self.records
             ),
             (Verdict::Unreadable, _) => writeln!(
@@ -150,26 +157,45 @@ mod erased {
     }
 }
 
-/// Replays the trace in `bytes` against a fresh machine built from its header's policy.
-/// Never panics. `transcript` keeps every step (slower; for `--explain` and diagrams).
+/// Replays the first session in `bytes` against a fresh machine built from its header's
+/// policy (see [`replay_sessions`] for a file holding several). Never panics.
+/// `transcript` keeps every step (slower; for `--explain` and diagrams).
 pub fn replay_bytes(bytes: &[u8], transcript: bool) -> ReplayReport {
+    let first = split_sessions(bytes).into_iter().next();
+    let (first_line, bytes) = first.map_or((1, &[][..]), |s| (s.first_line, s.bytes));
+    replay_session(bytes, first_line, transcript)
+}
+
+/// Replays every session of a trace file, split at each header ([`split_sessions`]):
+/// one report per session, in file order. Never panics.
+pub fn replay_sessions(bytes: &[u8], transcript: bool) -> Vec<ReplayReport> {
+    split_sessions(bytes)
+        .into_iter()
+        .map(|s| replay_session(s.bytes, s.first_line, transcript))
+        .collect()
+}
+
+/// Replays one session whose header is on file line `first_line`.
+fn replay_session(bytes: &[u8], first_line: usize, transcript: bool) -> ReplayReport {
     let mut report = ReplayReport {
+        first_line,
         header: None,
         records: 0,
         divergence: None,
         error: None,
         conclusions: Vec::new(),
+        amounts: Vec::new(),
         final_state: None,
         transcript: Vec::new(),
     };
-    let (header, lines) = match TraceLines::new(bytes) {
+    let (header, lines) = match TraceLines::at_line(bytes, first_line) {
         Ok(x) => x,
         Err(e) => {
             report.error = Some(e);
             return report;
         }
     };
-    let mut replayer = Replayer::new(&header, transcript);
+    let mut replayer = Replayer::at_line(&header, first_line, transcript);
     report.header = Some(header);
     for item in lines {
         match item {
@@ -186,12 +212,19 @@ pub fn replay_bytes(bytes: &[u8], transcript: bool) -> ReplayReport {
             }
         }
     }
-    // A trace cut by power loss may end mid-step: only a complete trace must account for
-    // every command.
-    if report.divergence.is_none() && report.error.is_none() {
-        report.divergence = replayer.finish().err();
+    // Commands the machine still owes at the end of the log: no record contradicts them,
+    // so the log was cut mid-step (each line is one write; a power cut stops between two).
+    if report.divergence.is_none() && report.error.is_none() && replayer.pending() > 0 {
+        report.error = Some(LineError {
+            line: replayer.last_line() + 1,
+            column: 1,
+            kind: LineErrorKind::EndsMidStep {
+                pending: replayer.pending(),
+            },
+        });
     }
     report.conclusions = replayer.conclusions().to_vec();
+    report.amounts = replayer.amounts().to_vec();
     report.final_state = Some(replayer.state());
     report.transcript = replayer.take_transcript();
     report

@@ -1,6 +1,7 @@
 //! The recorder: writes a trace to any `std::io::Write` as the machine runs.
 
 use std::io::{self, Write};
+use std::string::String;
 use std::vec::Vec;
 
 use super::header::TraceHeader;
@@ -20,6 +21,7 @@ use crate::timer::Timer;
 #[derive(Debug)]
 pub struct TraceWriter<W: Write> {
     out: W,
+    header: TraceHeader,
     policy: Policy,
     redactor: Option<Redactor>,
     line: Vec<u8>,
@@ -32,6 +34,7 @@ impl<W: Write> TraceWriter<W> {
         header.redaction = redaction;
         let mut w = TraceWriter {
             out,
+            header: TraceHeader::new(header.policy, serde_json::Map::new()),
             policy: header.policy,
             redactor: match redaction {
                 Redaction::Placeholders => Some(Redactor::new()),
@@ -41,7 +44,38 @@ impl<W: Write> TraceWriter<W> {
         };
         serde_json::to_writer(&mut w.line, &header).map_err(io::Error::other)?;
         w.flush_line()?;
+        w.header = header;
         Ok(w)
+    }
+
+    /// The header of the session being recorded (with its redaction).
+    pub fn header(&self) -> &TraceHeader {
+        &self.header
+    }
+
+    /// Starts the next session in the same output: writes `header` (with this writer's
+    /// redaction) as a new header line. Use it when a session resumed after a power loss
+    /// goes on in the same file; the reader splits the file at each header. Secrets keep
+    /// their placeholders across sessions, so an order can be followed from one to the next.
+    pub fn begin_session(&mut self, header: &TraceHeader) -> io::Result<()> {
+        let mut header = header.clone();
+        header.redaction = self.header.redaction;
+        serde_json::to_writer(&mut self.line, &header).map_err(io::Error::other)?;
+        self.flush_line()?;
+        self.policy = header.policy;
+        self.header = header;
+        Ok(())
+    }
+
+    /// Starts the session resumed at `at` from `journal` (or a fresh one with `None`) that
+    /// continues the current one, named `session`: the header is the current one with
+    /// [`TraceHeader::resume`] and [`TraceHeader::continues`] set.
+    pub fn begin_resumed(&mut self, at: Instant, journal: Option<&[u8]>, session: Option<String>) -> io::Result<()> {
+        let mut header = self.header.clone();
+        header.resume = journal.map(|j| super::TraceResume::new(at, j));
+        header.continues = header.session.take();
+        header.session = session;
+        self.begin_session(&header)
     }
 
     /// The policy of the header: the session being recorded must run under it.

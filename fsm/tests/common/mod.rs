@@ -309,6 +309,9 @@ pub fn query(state: TradeState) -> QueryAnswer {
         err_code: None,
         trade_state: Some(state),
         transaction_id: TransactionId::empty(),
+        total_fee: None,
+        time_end: None,
+        openid: Default::default(),
     }
 }
 

@@ -201,6 +201,9 @@ pub(super) fn backend_answer(id: RequestId, call: Call, r: &Reply) -> BackendEve
                             .get(TradeState::DOCUMENTED, TradeState::parse)?,
                     ),
                     transaction_id: text(Field::TransactionId, &r.b, "4200000001")?,
+                    total_fee: None,
+                    time_end: None,
+                    openid: Default::default(),
                 }),
             },
             _ => BackendEvent::Reversed {

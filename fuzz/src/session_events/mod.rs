@@ -122,6 +122,8 @@ pub fn tight() -> PolicySettings {
         reverse_backoff: Duration::ms(100),
         reverse_backoff_max: Duration::ms(400),
         sdk_version: SdkVersion { major: 2, minor: 12 },
+        close_declined_orders: true,
+        clock_tolerance: Duration::ms(60_000),
     }
 }
 
@@ -156,6 +158,9 @@ impl PolicyChoice {
                     major: 2,
                     minor: c.sdk_minor % 16,
                 },
+                // A bit the version leaves unused: both readings of a decline get fuzzed.
+                close_declined_orders: c.sdk_minor & 0x10 == 0,
+                clock_tolerance: PolicySettings::default().clock_tolerance,
             },
         };
         Policy::new(settings).unwrap_or_default()

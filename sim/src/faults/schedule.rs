@@ -60,7 +60,7 @@ pub enum ReplyFault {
 }
 
 /// An ordered list of at most [`FaultSchedule::CAPACITY`] scheduled faults, in a fixed
-/// array so that [`FaultPlan`] stays `Copy`. Where two entries name the same message the
+/// array so that [`FaultPlan`](crate::faults::FaultPlan) stays `Copy`. Where two entries name the same message the
 /// first decides its fate. Its `Debug` and serde forms list only the entries present.
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub struct FaultSchedule {

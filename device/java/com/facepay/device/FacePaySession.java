@@ -20,8 +20,12 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Options (all strings, all optional): the policy settings by name in milliseconds
  * ({@code backend_deadline}, {@code poll_interval}, {@code query_budget},
- * {@code reverse_not_before}, ...), {@code sdk_version} ("2.13"), {@code trace_path} (a
- * file the session appends its trace to, format v1), {@code trace_redact} ("0" keeps
+ * {@code reverse_not_before}, ...), {@code sdk_version} ("2.13"), {@code trace_dir} (a
+ * directory the session writes its own trace file into, format v1, named
+ * {@code facepay-<seq>-<UTC time>.jsonl}; the oldest are deleted past
+ * {@code trace_keep_files} (200) files or {@code trace_keep_bytes} (64 MiB); a session that
+ * resumes an order names the file it continues), {@code trace_path} (a single file every
+ * session appends to, when no {@code trace_dir}), {@code trace_redact} ("0" keeps
  * secrets), {@code clock} ("manual": time moves only through {@link #advanceClock}),
  * {@code journal_path} (where the default {@link FileJournal} keeps the power-loss record;
  * "" for none).

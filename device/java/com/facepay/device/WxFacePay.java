@@ -75,17 +75,49 @@ public final class WxFacePay implements AutoCloseable {
         session.facadeCall(op, orEmpty(params), merchantKeys, cb::callback);
     }
 
-    /** initWxpayface: proxy keys (ip, port, user, passwd, proxy_type, tcp_port), perform_mode. */
+    /**
+     * initWxpayface: the seed's nested {@code proxy: {ip, port, user, passwd, proxy_type,
+     * tcp_port}} object or the same keys flat, and perform_mode. A second call answers
+     * SUCCESS; new proxy settings are applied (a release and a new start, once no order
+     * is in progress). An unknown key is refused by name (PARAM_ERROR).
+     */
     public void initWxpayface(Map<String, ?> params, Callback cb) {
         Map<String, Object> m = new HashMap<>(merchant);
+        Map<String, Object> flat = new HashMap<>();
         if (params != null) {
             for (String k : MERCHANT_KEYS) {
                 if (params.containsKey(k)) {
                     m.put(k, params.get(k));
                 }
             }
+            flat.putAll(params);
+            Object proxy = flat.remove("proxy");
+            if (proxy instanceof Map) {
+                // Native code reads flat maps: the nested object's keys join the others.
+                for (Map.Entry<?, ?> e : ((Map<?, ?>) proxy).entrySet()) {
+                    String k = String.valueOf(e.getKey());
+                    Object before = flat.get(k);
+                    if (before != null && !String.valueOf(before).equals(String.valueOf(e.getValue()))) {
+                        cb.callback(paramError("initWxpayface: `proxy." + k + "` = " + e.getValue()
+                            + " disagrees with the flat key `" + k + "` = " + before));
+                        return;
+                    }
+                    flat.put(k, e.getValue());
+                }
+            } else if (proxy != null) {
+                cb.callback(paramError("initWxpayface: `proxy` must be an object, not " + proxy));
+                return;
+            }
         }
-        call(10, params, m, cb);
+        call(10, flat, m, cb);
+    }
+
+    private static Map<String, Object> paramError(String msg) {
+        Map<String, Object> ret = new HashMap<>();
+        ret.put("status", Boolean.FALSE);
+        ret.put("errorCode", "PARAM_ERROR");
+        ret.put("msg", msg);
+        return ret;
     }
 
     public void initWxpayface(Callback cb) {
@@ -97,7 +129,7 @@ public final class WxFacePay implements AutoCloseable {
         call(11, null, null, cb);
     }
 
-    /** getWxpayFaceAuthInfo: {status, authinfo, expires_in}, fetched by the session through the backend. */
+    /** getWxpayFaceAuthInfo: {status, authinfo, expires_in (a number, seconds left)}, fetched by the session through the backend; never one in its last minute. */
     public void getWxpayFaceAuthInfo(Map<String, ?> params, Callback cb) {
         call(12, params, null, cb);
     }
@@ -106,22 +138,22 @@ public final class WxFacePay implements AutoCloseable {
         getWxpayFaceAuthInfo(null, cb);
     }
 
-    /** getWxpayfaceUserInfo: {status, openid, sub_openid, nickname}. */
+    /** getWxpayfaceUserInfo: {status, openid, sub_openid, nickname, token, unionid_code, unionid_msg}. */
     public void getWxpayfaceUserInfo(Map<String, ?> params, Callback cb) {
         call(13, params, null, cb);
     }
 
-    /** getWxpayfaceCode: {status, face_code, openid, sub_openid, telephone_used, underage_state}; the session then pays. */
+    /** getWxpayfaceCode: answered once the session has submitted the order: {status: true, face_code (or auth_code after SCAN_PAYMENT), openid, sub_openid, telephone_used, underage_state (numbers)}; status false (NOT_SUBMITTED, ...) only when nothing was submitted. */
     public void getWxpayfaceCode(Map<String, ?> params, Callback cb) {
         call(14, params, null, cb);
     }
 
-    /** micropay: the concluded outcome of the current order: {status: true, out_trade_no, transaction_id, outcome: "Paid"} or errorCode NOT_PAID, REVERSED, NEEDS_RECONCILIATION. */
+    /** micropay: the concluded outcome of the order: {status: true, out_trade_no, transaction_id, total_fee, outcome: "Paid"} or errorCode NOT_PAID, REVERSED, NEEDS_RECONCILIATION (do not ask the customer to pay again); a total_fee or auth_code other than the one submitted is ORDER_MISMATCH and nothing is sent. */
     public void micropay(Map<String, ?> params, Callback cb) {
         call(15, params, null, cb);
     }
 
-    /** orderquery: {status: true, trade_state, out_trade_no, transaction_id, outcome} once the order is concluded. */
+    /** orderquery: any of the terminal's recent orders, once concluded: {status: true, out_trade_no, outcome, facepay_state, trade_state (only as the backend reported it), transaction_id}. */
     public void orderquery(Map<String, ?> params, Callback cb) {
         call(16, params, null, cb);
     }

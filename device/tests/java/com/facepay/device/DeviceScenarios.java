@@ -188,6 +188,19 @@ public final class DeviceScenarios {
         }
     }
 
+    /** Where sessions write one trace file each ({@code trace_dir}), when set. */
+    static String traceDir;
+
+    /** {@code options} with {@code trace_dir} when a scenario runs under {@link #traceDir}. */
+    static Map<String, Object> withTraceDir(Map<String, Object> options) {
+        if (traceDir == null) {
+            return options;
+        }
+        Map<String, Object> o = new java.util.HashMap<String, Object>(options);
+        o.put("trace_dir", traceDir);
+        return o;
+    }
+
     static FacePaySession started(Map<String, Object> options, Backend backend, Recorder rec) throws InterruptedException {
         if (traceTo != null) {
             options = new java.util.HashMap<String, Object>(options);
@@ -217,6 +230,14 @@ public final class DeviceScenarios {
                 case "journal_torn_record": journalTornRecord(arg); break;
                 case "file_journal_atomic": fileJournalAtomic(); break;
                 case "traced_happy1": traced(arg, () -> happy("1")); break;
+                case "trace_dir_power_loss":
+                    traceDir = arg;
+                    try {
+                        journalAbandonedSubmitResumes();
+                    } finally {
+                        traceDir = null;
+                    }
+                    break;
                 case "traced_ambiguous": traced(arg, DeviceScenarios::ambiguousSubmitReverses); break;
                 case "happy0": happy("0"); break;
                 case "happy1": happy("1"); break;
@@ -579,6 +600,13 @@ public final class DeviceScenarios {
         }
     }
 
+    /** The seed's number-typed keys (telephone_used, underage_state, expires_in). */
+    static void num(Map<String, Object> r, String what, String... keys) {
+        for (String k : keys) {
+            check(r.get(k) instanceof Integer, what + ": " + k + " is not a number: " + r);
+        }
+    }
+
     static void err(Map<String, Object> r, String what, String code) {
         check(Boolean.FALSE.equals(r.get("status")) && code.equals(r.get("errorCode")) && r.get("msg") instanceof String,
             what + " should fail with " + code + ": " + r);
@@ -592,19 +620,28 @@ public final class DeviceScenarios {
             Answers a = new Answers();
             pay.initWxpayface(a);
             ok(a.next("initWxpayface"), "initWxpayface");
+            // A second init answers SUCCESS, as the SDK does; the seed's nested proxy applies.
+            pay.initWxpayface(map("proxy", map("ip", "10.0.0.8", "port", "3128", "proxy_type", 3)), a);
+            ok(a.next("initWxpayface again"), "initWxpayface again");
+            pay.initWxpayface(map("proxytype", "3"), a);
+            err(a.next("initWxpayface with a typo"), "initWxpayface with a typo", "PARAM_ERROR");
             pay.getWxpayfaceRawdata(a);
             ok(a.next("getWxpayfaceRawdata"), "getWxpayfaceRawdata", "rawdata");
             pay.getWxpayFaceAuthInfo(map(), a);
-            ok(a.next("getWxpayFaceAuthInfo"), "getWxpayFaceAuthInfo", "authinfo", "expires_in");
+            Map<String, Object> auth = a.next("getWxpayFaceAuthInfo");
+            ok(auth, "getWxpayFaceAuthInfo", "authinfo");
+            num(auth, "getWxpayFaceAuthInfo", "expires_in");
             pay.getWxpayfaceUserInfo(map("appid", "wx2421b1c4370ec43b", "mch_id", "10000100", "store_id", "S1",
                 "face_authtype", "FACEID-ONCE", "authinfo", "AUTHINFO-1"), a);
             Map<String, Object> user = a.next("getWxpayfaceUserInfo");
-            ok(user, "getWxpayfaceUserInfo", "openid", "sub_openid", "nickname");
+            ok(user, "getWxpayfaceUserInfo", "openid", "sub_openid", "nickname", "token", "unionid_code", "unionid_msg");
             check("张三".equals(user.get("nickname")), "nickname " + user);
             pay.getWxpayfaceCode(map("appid", "wx2421b1c4370ec43b", "mch_id", "10000100", "store_id", "S1",
                 "face_authtype", "FACEPAY", "telephone", "", "openid", "", "out_trade_no", "T-doc",
                 "total_fee", "1", "authinfo", "AUTHINFO-1"), a);
-            ok(a.next("getWxpayfaceCode"), "getWxpayfaceCode", "face_code", "openid", "sub_openid", "telephone_used", "underage_state");
+            Map<String, Object> code = a.next("getWxpayfaceCode");
+            ok(code, "getWxpayfaceCode", "face_code", "openid", "sub_openid");
+            num(code, "getWxpayfaceCode", "telephone_used", "underage_state");
             pay.micropay(map("out_trade_no", "T-doc"), a);
             Map<String, Object> paid = a.next("micropay");
             ok(paid, "micropay", "out_trade_no", "transaction_id");
@@ -662,8 +699,15 @@ public final class DeviceScenarios {
             pay.micropay(map("out_trade_no", "T-1"), a);
             err(a.next("second micropay"), "second micropay", "DUPLICATE_SUBMIT");
             reply.answer(map("return_code", "SUCCESS", "result_code", "FAIL", "err_code", "NOTENOUGH"));
+            // The declined order is reversed 15 s after its submit to close the loop
+            // (Policy close_declined_orders), then concluded with the decline.
+            for (int i = 0; i < 500 && !pay.session().state().equals("Reversing"); i++) {
+                Thread.sleep(10);
+            }
+            pay.session().advanceClock(15_010);
             err(a.next("micropay"), "declined micropay", "NOT_PAID");
             check(backend.count("submit") == 1, "submits");
+            check(backend.count("reverse") == 1, "the declined order is reversed once");
             pay.updateWxpayfacePayResult(map("payresult", "SUCCESS"), a);
             err(a.next("contradicting payresult"), "contradicting payresult", "PAYRESULT_MISMATCH");
             pay.releaseWxpayface(a);
@@ -747,7 +791,7 @@ public final class DeviceScenarios {
             }
         };
         Recorder rec1 = new Recorder();
-        FacePaySession s1 = new FacePaySession(ctx, map("clock", "manual"), before, rec1);
+        FacePaySession s1 = new FacePaySession(ctx, withTraceDir(map("clock", "manual")), before, rec1);
         check(s1.journal() instanceof FileJournal && ((FileJournal) s1.journal()).file().equals(file.getAbsoluteFile()),
             "default journal " + s1.journal());
         s1.start(map(), merchant());
@@ -765,7 +809,7 @@ public final class DeviceScenarios {
         NoticeRecorder rec = new NoticeRecorder();
         Backend after = new Backend();
         after.sameThread = true;
-        try (FacePaySession s = new FacePaySession(ctx, map("clock", "manual"), after, rec)) {
+        try (FacePaySession s = new FacePaySession(ctx, withTraceDir(map("clock", "manual")), after, rec)) {
             check(rec.saw("JournalResumed", "out_trade_no=T-pl", "phase=Submitting"), "resume notice " + rec.journal);
             check(s.state().equals("Querying"), "resumed in " + s.state());
             checkRecord(Files.readAllBytes(file.toPath()), 1, "T-pl"); // Querying, written before the first query
@@ -821,8 +865,10 @@ public final class DeviceScenarios {
             check(backend.count("submit") == 0 && backend.count("query") == 0, "requests " + backend.requests);
             check("2".equals(backend.last("reverse").params.get("attempt")), "reverse attempt " + backend.last("reverse").params);
             Map<String, Object> q = query.next("orderquery");
-            ok(q, "orderquery", "trade_state");
-            check("REVOKED".equals(q.get("trade_state")) && "T-rust-rev".equals(q.get("out_trade_no")), "orderquery " + q);
+            // Reversed: the backend reported no trade_state, so none is invented.
+            ok(q, "orderquery", "facepay_state");
+            check("REVERSED".equals(q.get("facepay_state")) && q.get("trade_state") == null
+                && "T-rust-rev".equals(q.get("out_trade_no")), "orderquery " + q);
             err(pay1.next("micropay"), "micropay of a reversed order", "REVERSED");
             ok(init.next("initWxpayface"), "initWxpayface after the conclusion");
             check(!new File(path).exists(), "journal cleared");
@@ -1014,7 +1060,7 @@ public final class DeviceScenarios {
             check("Reversed".equals(m.get("outcome")) && "T-w2".equals(m.get("out_trade_no")), "micropay " + m);
             pay.orderquery(map("out_trade_no", "T-w2"), a);
             Map<String, Object> q = a.next("orderquery");
-            check("REVOKED".equals(q.get("trade_state")), "orderquery " + q);
+            check("REVERSED".equals(q.get("facepay_state")) && q.get("trade_state") == null, "orderquery " + q);
             check(backend.count("submit") == 0, "a submit went out: " + backend.requests);
         }
     }

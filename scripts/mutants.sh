@@ -31,7 +31,9 @@ if ! cargo mutants --version >/dev/null 2>&1; then
   exit 1
 fi
 
-args=(--package facepay-fsm)
+# `std` compiles the trace codec (fsm/src/trace), whose mutants would otherwise "survive"
+# only because nothing builds them.
+args=(--package facepay-fsm --features std)
 for p in ${MUTANTS_TEST_PACKAGES:-facepay-fsm}; do
   args+=(--test-package "$p")
 done

@@ -23,7 +23,8 @@ if ! cargo mutants --version >/dev/null 2>&1; then
 fi
 cargo mutants --version
 
-args=(--package facepay-fsm --test-package facepay-fsm --cargo-test-arg=--tests --timeout 120 --output target/mutants-ci)
+# `std`: the trace codec (fsm/src/trace) is built and tested too, not left to "survive".
+args=(--package facepay-fsm --features std --test-package facepay-fsm --cargo-test-arg=--tests --timeout 120 --output target/mutants-ci)
 # Mutate this checkout and reuse the target/ the earlier steps built (a copy would build
 # from cold), unless fsm/src has uncommitted edits that a mutation must not touch.
 if git diff --quiet -- fsm/src 2>/dev/null; then

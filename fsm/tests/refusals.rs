@@ -37,3 +37,17 @@ fn a_lookup_in_a_busy_state_is_refused_with_that_states_reason() {
     }
     assert_eq!(checked, 13);
 }
+
+#[test]
+fn a_second_start_while_settling_is_refused_as_settling() {
+    for mut h in [H::submitting(), H::querying(), H::reversing()] {
+        let state = h.state();
+        let out = h.start();
+        assert_eq!(
+            diags(&out),
+            vec![DiagnosticKind::Refused(Refusal::Settling)],
+            "{state:?}"
+        );
+        assert_eq!(h.state(), state);
+    }
+}

@@ -9,6 +9,8 @@ use std::collections::HashMap;
 use facepay_fsm::codes::{PayErrCode, Recall, ResultCode, ReturnCode, TradeState};
 use facepay_fsm::*;
 
+pub mod positions;
+
 pub const PAY_CODE: &str = "134567890123456789";
 pub const FACE_CODE: &str = "b713b5d2-666c-48";
 

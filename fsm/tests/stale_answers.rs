@@ -61,7 +61,9 @@ fn sdk_answer(kind: SdkCallKind, id: RequestId) -> Event {
         },
         SdkCallKind::UpdateWxpayfacePayResult => SdkEvent::PayResultUpdated { id, status },
         SdkCallKind::ReleaseWxpayface => SdkEvent::Released { id, status },
-        SdkCallKind::StopCodeScanner | SdkCallKind::StopWxpayface => unreachable!("no answer"),
+        SdkCallKind::StopCodeScanner | SdkCallKind::StopWxpayface | SdkCallKind::ReportPaycode => {
+            unreachable!("fire and forget: no answer")
+        }
     })
 }
 

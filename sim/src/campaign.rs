@@ -163,8 +163,8 @@ pub struct CampaignConfig {
     pub jobs: usize,
 }
 
-/// Orders by outcome.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+/// Orders by outcome (a campaign's, or a fleet replay's).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OutcomeCounts {
     /// Paid.
     pub paid: u64,
@@ -177,13 +177,21 @@ pub struct OutcomeCounts {
 }
 
 impl OutcomeCounts {
-    fn add(&mut self, o: Outcome) {
+    pub(crate) fn add(&mut self, o: Outcome) {
         match o {
             Outcome::Paid => self.paid += 1,
             Outcome::NotPaid => self.not_paid += 1,
             Outcome::Reversed => self.reversed += 1,
             Outcome::NeedsReconciliation => self.needs_reconciliation += 1,
         }
+    }
+
+    /// Adds another tally (shards merged).
+    pub(crate) fn absorb(&mut self, other: &OutcomeCounts) {
+        self.paid += other.paid;
+        self.not_paid += other.not_paid;
+        self.reversed += other.reversed;
+        self.needs_reconciliation += other.needs_reconciliation;
     }
 
     /// All orders.

@@ -12,7 +12,7 @@ use facepay_fsm::trace::{ReplayReport, TraceHeader, Verdict, replay_sessions};
 use facepay_fsm::{Outcome, Reason};
 use serde::{Deserialize, Serialize};
 
-use crate::campaign::Shard;
+use crate::campaign::{OutcomeCounts, Shard};
 
 /// Why a log file could not be read at all.
 #[derive(Debug)]
@@ -365,30 +365,6 @@ impl VerdictTally {
     }
 }
 
-/// Orders by outcome.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutcomeTally {
-    /// Paid.
-    pub paid: u64,
-    /// NotPaid.
-    pub not_paid: u64,
-    /// Reversed.
-    pub reversed: u64,
-    /// NeedsReconciliation.
-    pub needs_reconciliation: u64,
-}
-
-impl OutcomeTally {
-    fn add(&mut self, o: Outcome) {
-        match o {
-            Outcome::Paid => self.paid += 1,
-            Outcome::NotPaid => self.not_paid += 1,
-            Outcome::Reversed => self.reversed += 1,
-            Outcome::NeedsReconciliation => self.needs_reconciliation += 1,
-        }
-    }
-}
-
 /// An order a person must look at.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenOrder {
@@ -411,7 +387,7 @@ pub struct FleetSummary {
     /// Sessions by verdict (a file that cannot be read counts as one unreadable session).
     pub verdicts: VerdictTally,
     /// Concluded orders by outcome.
-    pub outcomes: OutcomeTally,
+    pub outcomes: OutcomeCounts,
     /// Sessions written by another version or commit than this build.
     pub other_writers: u64,
     /// Every order concluded NeedsReconciliation.
@@ -476,10 +452,7 @@ impl FleetSummary {
         self.verdicts.truncated += other.verdicts.truncated;
         self.verdicts.diverged += other.verdicts.diverged;
         self.verdicts.unreadable += other.verdicts.unreadable;
-        self.outcomes.paid += other.outcomes.paid;
-        self.outcomes.not_paid += other.outcomes.not_paid;
-        self.outcomes.reversed += other.outcomes.reversed;
-        self.outcomes.needs_reconciliation += other.outcomes.needs_reconciliation;
+        self.outcomes.absorb(&other.outcomes);
         self.other_writers += other.other_writers;
         self.needs_reconciliation
             .extend(other.needs_reconciliation.iter().cloned());

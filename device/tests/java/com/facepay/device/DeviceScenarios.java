@@ -171,6 +171,21 @@ public final class DeviceScenarios {
         throw new Failed("state " + s.state() + ", wanted " + state);
     }
 
+    /**
+     * Waits until the fake SDK has seen {@code method}: the host runs a step's commands on its own
+     * thread, so a notice (or the state) can be seen before the step's later SDK calls are made.
+     */
+    static int awaitCall(String method) throws InterruptedException {
+        for (int i = 0; i < 500; i++) {
+            int at = WxPayFace.CALLS.indexOf(method);
+            if (at >= 0) {
+                return at;
+            }
+            Thread.sleep(10);
+        }
+        throw new Failed("no " + method + " call: " + WxPayFace.CALLS);
+    }
+
     /** Where {@link #started} sessions record their trace, when a traced scenario runs. */
     static volatile String traceTo = null;
 
@@ -462,8 +477,8 @@ public final class DeviceScenarios {
             c = rec.awaitConclusion();
             check(c.get("outcome").equals("Paid"), "outcome " + c);
             awaitState(s, "Idle");
-            int i = WxPayFace.CALLS.indexOf("reportPaycode");
-            check(i >= 0 && "134567890123456789".equals(WxPayFace.ARGS.get(i).get("auth_code")),
+            int i = awaitCall("reportPaycode");
+            check("134567890123456789".equals(WxPayFace.ARGS.get(i).get("auth_code")),
                 "reportPaycode after the scanner payment " + WxPayFace.CALLS + " " + WxPayFace.ARGS);
             check(!WxPayFace.CALLS.contains("getWxpayfaceCode"), "no face step " + WxPayFace.CALLS);
 
@@ -707,7 +722,7 @@ public final class DeviceScenarios {
             s.release();
             rec.awaitNotice("Released");
             check(s.state().equals("Released"), s.state());
-            check(WxPayFace.CALLS.contains("releaseWxpayface"), "SDK release " + WxPayFace.CALLS);
+            awaitCall("releaseWxpayface");
         }
         // While settling: refused until concluded.
         WxPayFace.reset();
@@ -1043,7 +1058,7 @@ public final class DeviceScenarios {
             check(after.count("submit") == 0, "submitted again after the restart");
             check(after.count("query") >= 1 && "T-pl".equals(after.last("query").params.get("out_trade_no")), "query " + after.requests);
             rec.awaitNotice("Ready");
-            check(WxPayFace.CALLS.contains("initWxpayface"), "the face service after the conclusion " + WxPayFace.CALLS);
+            awaitCall("initWxpayface");
             check(!file.exists() && s.journal().read() == null, "journal cleared after the conclusion");
             check(!new File(file.getPath() + ".tmp").exists(), "stray temp file");
             // The old session's answer arrives after all: its handle is closed, nothing happens.

@@ -91,8 +91,9 @@ public class WxPayFace {
     }
 
     private void call(String method, Map<String, String> args, IWxPayfaceCallback cb) {
-        CALLS.add(method);
+        // ARGS first: a reader that finds `method` in CALLS on another thread reads its ARGS.
         ARGS.add(args == null ? new HashMap<String, String>() : new HashMap<>(args));
+        CALLS.add(method);
         script.handle(method, args == null ? new HashMap<String, String>() : args, cb);
     }
 
@@ -167,8 +168,8 @@ public class WxPayFace {
     public void ttsSpeak(String text) {
         Map<String, String> m = new HashMap<>();
         m.put("text", text);
-        CALLS.add("ttsSpeak");
         ARGS.add(m);
+        CALLS.add("ttsSpeak");
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})

@@ -6,6 +6,8 @@
 //! campaigns), or named one by one in a [`FaultSchedule`] by the ordinal of the message
 //! they hit (property suites, so that a failing case shrinks to the few faults it needs).
 
+use facepay_fsm::{JournalDamage, JournalField};
+
 use crate::rng::SimRng;
 use crate::world::{TerminalClock, WorldMs};
 
@@ -41,8 +43,8 @@ pub struct FaultPlan {
     /// written, the submit not sent; 2: the submit left; ...). The property suites walk it
     /// across every step of Settling.
     pub kill_at: Option<u32>,
-    /// At a power loss, the last journal record is torn (one byte damaged, the
-    /// out_trade_no still readable): the resumed session must salvage it.
+    /// At a power loss, the last journal record is torn: one byte damaged, of a field whose
+    /// damage the journal salvages (`JournalDamage::Salvaged`); the resumed session must.
     pub tear_journal: f64,
     /// The terminal's clock against the backend's.
     pub clock: TerminalClock,
@@ -401,14 +403,15 @@ impl Faults {
     /// journal record is damaged, if it is torn.
     pub fn power_down(&mut self, journal: bool, rng: &mut SimRng) -> (u64, Option<usize>) {
         let down = rng.range(1_000, MAX_DOWN_MS);
-        // Damage the counts, the reserved bytes or the CRC, never the magic or the
-        // out_trade_no: the record fails its checksum and is salvaged.
+        // Only a byte the journal says it salvages from: damage elsewhere may read as
+        // another order (no host can be asked to recover from that), or as none.
         let torn = (journal && rng.chance(self.plan.tear_journal)).then(|| {
             self.counts.torn_journals += 1;
-            let k = rng.below(23) as usize;
-            if k < 10 { 8 + k } else { 51 + (k - 10) }
+            let salvageable = || JournalField::bytes_with(JournalDamage::Salvaged);
+            let k = rng.below(salvageable().count() as u64) as usize;
+            salvageable().nth(k)
         });
-        (down, torn)
+        (down, torn.flatten())
     }
 
     /// After an SDK call at `now`: the delay after which the face service dies, if it does.

@@ -325,13 +325,8 @@ impl<O: Observer> World<'_, '_, O> {
             // its deadline is late.
             if timer.is_some_and(|t| t <= next) {
                 self.env.steps += 1;
-                match self
-                    .terminal
-                    .fire_due_streamed(self.env.now, &mut self.env.scratch.commands)
-                {
-                    Ok(Some(now)) => self.after_step_streamed(now, false),
-                    r => self.after_step(r.map(|_| ())),
-                }
+                let step = self.terminal.fire_due(self.env.now, &mut self.env.scratch.commands);
+                self.after_step(step, false);
             } else if let Some(occ) = self.env.scratch.agenda.pop_due(self.env.now) {
                 self.occur(&occ);
             }
@@ -388,41 +383,51 @@ impl<O: Observer> World<'_, '_, O> {
     }
 
     /// Feeds `event` (the cashier's `own`, or from the world), then carries out its
-    /// commands straight from the session, in order.
+    /// commands.
     fn input(&mut self, event: &Event, own: bool) {
         self.env.steps += 1;
-        match self.terminal.input_only(self.env.now, event) {
-            Ok(now) => self.after_step_streamed(now, own),
-            Err(e) => self.after_step(Err(e)),
-        }
+        let step = self.terminal.input(self.env.now, event);
+        self.after_step(step, own);
     }
 
-    /// As [`World::after_step`] for a step whose commands are still in the session: each
-    /// is taken, checked and carried out in turn, with the same draws in the same order.
-    /// After the cashier's `own` event, the cashier first hears whether it was turned
-    /// away, before any command is carried out. Commands after a power loss are taken and
-    /// dropped, as the buffered path drops them.
-    fn after_step_streamed(&mut self, now: facepay_fsm::Instant, own: bool) {
+    /// The one path every step takes (an input, the timers due, a boot), so that every
+    /// step makes its draws in the same order: the step is checked; after the cashier's
+    /// `own` event the cashier first hears whether it was turned away; then the step's
+    /// commands are carried out in order, those already taken (of earlier timers of the
+    /// same step) first, then each straight from the session where it was built (a
+    /// command holds up to 2 KB inline, and every move of one is a copy). The power may
+    /// go at any command boundary; commands after it are taken and dropped.
+    fn after_step(&mut self, step: Result<facepay_fsm::Instant, facepay_fsm::HandleError>, own: bool) {
         let env = &mut self.env;
+        let now = match step {
+            Ok(now) => now,
+            Err(e) => {
+                env.scratch
+                    .checker
+                    .violations
+                    .push(Violation::Refused { error: e.to_string() });
+                env.done = true;
+                return;
+            }
+        };
         env.scratch.checker.after_step(self.terminal.session());
         env.scratch.ledger_at(env.now);
         if own {
             env.hear_back(self.terminal.refusal());
         }
         let mut lost_power = false;
-        // Commands of earlier timers of the same step, already taken, come first.
-        let mut commands = std::mem::take(&mut env.scratch.commands);
-        for c in &commands {
+        let mut taken = std::mem::take(&mut env.scratch.commands);
+        for c in &taken {
+            // The power may go before any command is carried out: between a journal
+            // record and the call it guards, or after a call left.
             if env.power_goes() {
                 lost_power = true;
                 break;
             }
             env.carry_out(c, now.0);
         }
-        commands.clear();
-        env.scratch.commands = commands;
-        // Each command is carried out where the session built it: a command holds up to
-        // 2 KB inline, and every move of one is a copy.
+        taken.clear();
+        env.scratch.commands = taken;
         while self
             .terminal
             .poll_with(now, |c| {
@@ -440,41 +445,6 @@ impl<O: Observer> World<'_, '_, O> {
         if !lost_power && !env.done && env.power_goes() {
             lost_power = true;
         }
-        if lost_power && !env.done {
-            env.power_off();
-        }
-    }
-
-    /// Checks the step, then carries out its commands (taken into the scratch buffer).
-    fn after_step(&mut self, r: Result<(), facepay_fsm::HandleError>) {
-        let env = &mut self.env;
-        if let Err(e) = r {
-            env.scratch
-                .checker
-                .violations
-                .push(Violation::Refused { error: e.to_string() });
-            env.done = true;
-            return;
-        }
-        env.scratch.checker.after_step(self.terminal.session());
-        let terminal_ms = self.terminal.now(env.now).0;
-        let mut commands = std::mem::take(&mut env.scratch.commands);
-        env.scratch.ledger_at(env.now);
-        let mut lost_power = false;
-        for c in &commands {
-            // The power may go before any command is carried out: between a journal
-            // record and the call it guards, or after a call left.
-            if env.power_goes() {
-                lost_power = true;
-                break;
-            }
-            env.carry_out(c, terminal_ms);
-        }
-        if !lost_power && !env.done && env.power_goes() {
-            lost_power = true;
-        }
-        commands.clear();
-        env.scratch.commands = commands;
         if lost_power && !env.done {
             env.power_off();
         }
@@ -521,9 +491,8 @@ impl<O: Observer> World<'_, '_, O> {
         }
         self.env.steps += 1;
         let bytes: &[u8] = self.env.journal.as_ref().map_or(&[], |b| &b[..]);
-        self.terminal
-            .restart(self.env.now, session, bytes, &mut self.env.scratch.commands);
-        self.after_step(Ok(()));
+        let now = self.terminal.restart(self.env.now, session, bytes);
+        self.after_step(Ok(now), false);
     }
 }
 

@@ -296,11 +296,10 @@ impl<O: Observer> World<'_, '_, O> {
     fn run(&mut self) {
         let first = self.env.cashier.first_wake();
         self.env.scratch.agenda.schedule(0, Occurrence::Cashier(first));
-        let deadline = self
-            .env
-            .spec
-            .faults
-            .until
+        // Safety under faults until the world heals, then liveness: every order must
+        // conclude, and the session be released, within the bound.
+        let heals_at = self.env.spec.faults.until;
+        let deadline = heals_at
             .saturating_add(self.env.spec.liveness_bound_ms())
             .min(WORLD_END_MS);
         while !self.env.done {
@@ -321,6 +320,9 @@ impl<O: Observer> World<'_, '_, O> {
                 break;
             }
             self.env.now = self.env.now.max(next);
+            if self.env.now >= heals_at && !self.env.faults.is_healed() {
+                self.env.faults.heal();
+            }
             // A timer due at the same time as an arrival fires first: an answer exactly at
             // its deadline is late.
             if timer.is_some_and(|t| t <= next) {
@@ -540,11 +542,9 @@ impl<'s> Env<'s> {
         let latency = self.rng.range(30, 1_500);
         let deadline = u64::from(self.spec.policy.settings().backend_deadline.0);
         let copies = if matches!(op, BackendOp::Submit { .. }) {
-            self.faults
-                .submit_reply(self.now, request, latency, deadline, &mut self.rng)
+            self.faults.submit_reply(request, latency, deadline, &mut self.rng)
         } else {
-            self.faults
-                .backend_reply(self.now, request, latency, deadline, &mut self.rng)
+            self.faults.backend_reply(request, latency, deadline, &mut self.rng)
         };
         if boot != self.boot {
             // Served, but the connection it came on died with the power.
@@ -588,7 +588,7 @@ impl<'s> Env<'s> {
 
     /// Whether the terminal loses power at this command boundary.
     fn power_goes(&mut self) -> bool {
-        self.faults.power_loss(self.now, self.settling, &mut self.rng)
+        self.faults.power_loss(self.settling, &mut self.rng)
     }
 
     /// Checks and carries out one command.
@@ -626,7 +626,7 @@ impl<'s> Env<'s> {
                     _ => s.sdk_call_deadline.0,
                 });
                 for cb in callbacks.drain(..) {
-                    let copies = self.faults.callback(self.now, cb.after, deadline, &mut self.rng);
+                    let copies = self.faults.callback(cb.after, deadline, &mut self.rng);
                     let Ok(reply) = u32::try_from(self.scratch.sdk_replies.len()) else {
                         continue;
                     };
@@ -641,12 +641,12 @@ impl<'s> Env<'s> {
                     }
                 }
                 self.scratch.callbacks = callbacks;
-                if let Some(after) = self.faults.sdk_death(self.now, &mut self.rng) {
+                if let Some(after) = self.faults.sdk_death(&mut self.rng) {
                     self.scratch.agenda.schedule(self.now + after, Occurrence::ServiceDeath);
                 }
             }
             Command::Backend { id, call } => {
-                if let Some(arrival) = self.faults.request(self.now, &mut self.rng) {
+                if let Some(arrival) = self.faults.request(&mut self.rng) {
                     // Kept aside, not in the occurrence: an operation is 225 bytes, and
                     // every occurrence is moved in and out of the agenda.
                     let op = u32::try_from(self.scratch.requests.len()).unwrap_or(u32::MAX);
@@ -708,5 +708,52 @@ impl<'s> Env<'s> {
             steps: self.steps,
             faults: self.faults.counts,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A session whose every message is lost until the world heals at `until`.
+    fn blackout(until: WorldMs) -> SessionSpec {
+        let mut spec = SessionSpec::draw(1, 0, false);
+        spec.faults = FaultPlan {
+            lose_request: 1.0,
+            lose_reply: 1.0,
+            until,
+            ..FaultPlan::NONE
+        };
+        spec
+    }
+
+    fn run(spec: &SessionSpec) -> SessionReport {
+        run_session(spec, &mut Scratch::default(), ()).0
+    }
+
+    #[test]
+    fn after_heal_no_fault_is_drawn_and_the_session_ends() {
+        let r = run(&blackout(120_000));
+        assert!(r.faults.lost_replies + r.faults.lost_requests > 0, "{:?}", r.faults);
+        assert!(r.violations.is_empty(), "{:?}", r.violations);
+        assert!(r.virtual_ms > 120_000, "it ended after the heal: {}", r.virtual_ms);
+    }
+
+    #[test]
+    fn liveness_is_checked_from_the_heal() {
+        // Ten days of blackout: the session is judged by the bound after the heal, not
+        // from its start.
+        let late = 10 * 24 * 3600 * 1000;
+        let r = run(&blackout(late));
+        assert!(r.violations.is_empty(), "{:?}", r.violations);
+        assert!(r.virtual_ms > late);
+        // A world that never heals before it ends: the session is not live, and the
+        // checker says so.
+        let r = run(&blackout(WORLD_END_MS));
+        assert!(
+            matches!(r.violations[..], [Violation::NotLive { at_ms, .. }] if at_ms == WORLD_END_MS),
+            "{:?}",
+            r.violations
+        );
     }
 }

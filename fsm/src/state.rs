@@ -187,7 +187,11 @@ mod tests {
         if let Some(mut s) = state.superstate() {
             walk(&mut s, &mut chain);
         }
-        assert_eq!(chain.pop().as_deref(), Some("Top"), "{state:?}: every chain ends at Top");
+        assert_eq!(
+            chain.pop().as_deref(),
+            Some("Top"),
+            "{state:?}: every chain ends at Top"
+        );
         chain.reverse();
         chain
     }

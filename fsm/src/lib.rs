@@ -47,18 +47,20 @@
 //!     // 2. Wait for the next input or the next deadline, whichever comes first.
 //!     match host.next_input(session.poll_timeout()) {
 //!         Some(event) => session.handle(host.now(), &event).expect("drained above"),
+//!         // Every timer due by now fires, one step each, as step 1 drains them.
 //!         None => {
-//!             let fired = session.handle_timeout(host.now()).expect("drained above");
-//!             # let _ = fired;
+//!             let first = session.handle_timeout(host.now()).expect("drained above");
+//!             # let _ = first;
 //!         }
 //!     }
 //! }
 //! ```
 //!
-//! The first input is `Event::App(AppEvent::Start { .. })`; after `Notice::Ready`,
-//! `AppEvent::StartOrder` takes a payment. [`Session::waiting_on`] lists the requests the
-//! session expects answers to, and [`Session::refusal`] whether the last input was turned
-//! away. `cargo run -p facepay-fsm --example one_session` prints a whole session.
+//! The first input is the app's [`Session::start`]; after `Notice::Ready`,
+//! [`Session::start_order`] takes a payment. App requests return their refusal
+//! ([`RequestError`]) and are fed, and recorded, as `Event::App` inputs; the loop above
+//! feeds them the same way. [`Session::waiting_on`] lists the requests the session expects
+//! answers to. `cargo run -p facepay-fsm --example one_session` prints a whole session.
 //!
 //! ## Features
 //!
@@ -99,6 +101,7 @@ mod journal;
 mod machine;
 mod outbox;
 mod policy;
+mod request;
 mod session;
 mod state;
 mod text;
@@ -124,7 +127,8 @@ pub use event::{
 pub use journal::{JOURNAL_BYTES, JOURNAL_VERSION, JournalError, JournalPhase, JournalRecord};
 pub use outbox::OUTBOX_CAPACITY;
 pub use policy::{Policy, PolicyError, PolicySettings, SdkVersion};
-pub use session::{BackendCallKind, HandleError, Session, WaitingOn};
+pub use request::RequestError;
+pub use session::{BackendCallKind, HandleError, Polled, Session, WaitingOn};
 pub use state::StateId;
 pub use text::{
     AppId, AuthCode, AuthInfo, CodeText, Credential, FaceCode, FaceSid, Field, FieldError, Host, MchId, Message,

@@ -6,8 +6,8 @@ use std::fmt::Write;
 use facepay_fsm::codes::{Recall, ResultCode, SdkReturnCode, TradeState};
 use facepay_fsm::{
     AppEvent, BackendCall, BackendEvent, Command, Conclusion, Event, FaceCodeAnswer, FaceCodeType, Field, InitParams,
-    Instant, Outcome, PayAnswer, Policy, QueryAnswer, RequestId, ReverseAnswer, SdkCall, SdkCallKind, SdkEvent,
-    SdkStatus, Session, StateId, Text, TransportError,
+    Instant, Outcome, PayAnswer, Policy, QueryAnswer, RequestError, RequestId, ReverseAnswer, SdkCall, SdkCallKind,
+    SdkEvent, SdkStatus, Session, StateId, Text, TransportError,
 };
 
 use crate::{build, render};
@@ -135,8 +135,9 @@ impl Driver {
             }
             let at = at.max(self.now);
             self.now = at;
-            let result = self.session.handle_timeout(at).map(|fired| {
-                assert_eq!(fired, Some(timer), "handle_timeout({at}) fired another timer");
+            // One firing per transcript line, so each timer's commands show under it.
+            let result = self.session.fire_next_timer(at).map(|fired| {
+                assert_eq!(fired, Some(timer), "fire_next_timer({at}) fired another timer");
             });
             self.after_step(render::timer(timer), result);
         }
@@ -239,29 +240,50 @@ impl Driver {
 
     /// `Start` with the standard merchant.
     pub fn start(&mut self) -> Vec<Command> {
-        self.input(Event::App(AppEvent::Start {
+        self.request(AppEvent::Start {
             init: InitParams::default(),
             merchant: build::merchant(),
-        }))
+        })
     }
 
     /// `StartOrder` of `total_fee` fen.
     pub fn start_order(&mut self, out_trade_no: &str, total_fee: u32, face_code_type: FaceCodeType) -> Vec<Command> {
-        self.input(Event::App(AppEvent::StartOrder(build::order(
+        self.request(AppEvent::StartOrder(build::order(
             out_trade_no,
             total_fee,
             face_code_type,
-        ))))
+        )))
     }
 
     /// `Cancel`.
     pub fn cancel(&mut self) -> Vec<Command> {
-        self.input(Event::App(AppEvent::Cancel))
+        self.request(AppEvent::Cancel)
     }
 
     /// `Release`.
     pub fn release(&mut self) -> Vec<Command> {
-        self.input(Event::App(AppEvent::Release))
+        self.request(AppEvent::Release)
+    }
+
+    /// Feeds an app request through the typed call (`Session::request`, recorded like
+    /// [`Driver::input`]) and holds its result to the step's own diagnostic: an `Err`
+    /// exactly when the step turned the request away, naming the same refusal.
+    pub fn request(&mut self, app: AppEvent) -> Vec<Command> {
+        let input = render::event(&Event::App(app.clone()));
+        let result = self.session.request(self.now, app);
+        let taken = match result {
+            Err(RequestError::NotTaken(e)) => Err(e),
+            _ => Ok(()),
+        };
+        self.after_step(input, taken);
+        let said = self.last.iter().find_map(Command::refusal);
+        assert_eq!(
+            result.err().and_then(|e| e.diagnostic()),
+            said,
+            "at {} the request's result disagrees with its step",
+            self.now
+        );
+        self.last.clone()
     }
 
     // ── the SDK ───────────────────────────────────────────────────────────────────────

@@ -140,16 +140,26 @@ impl H {
     // ── inputs ──
 
     pub fn start(&mut self) -> Vec<Command> {
-        self.ev(Event::App(AppEvent::Start {
+        self.app(AppEvent::Start {
             init: InitParams::default(),
             merchant: merchant(),
-        }))
+        })
     }
     pub fn order(&mut self, no: &str, fee: u32, ty: FaceCodeType) -> Vec<Command> {
-        self.ev(Event::App(AppEvent::StartOrder(order(no, fee, ty))))
+        self.app(AppEvent::StartOrder(order(no, fee, ty)))
     }
+    /// An app request through the typed call (`Session::request`); its result must name
+    /// exactly the refusal its step queued.
     pub fn app(&mut self, a: AppEvent) -> Vec<Command> {
-        self.ev(Event::App(a))
+        let result = self.s.request(Instant(self.now), a);
+        assert!(!matches!(result, Err(RequestError::NotTaken(_))), "{result:?}");
+        let v = self.drain();
+        assert_eq!(
+            result.err().and_then(|e| e.diagnostic()),
+            v.iter().find_map(Command::refusal),
+            "the request's result disagrees with its step: {v:?}"
+        );
+        v
     }
     pub fn init_answer(&mut self, status: SdkStatus) -> Vec<Command> {
         let id = self.id(Call::Sdk(SdkCallKind::InitWxpayface));

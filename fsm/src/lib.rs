@@ -66,6 +66,8 @@
 //!
 //! - *(none)*: the machine, `#![no_std]`, no `alloc`; builds for bare-metal targets.
 //! - `serde`: `Serialize` / `Deserialize` on every public type, still without std.
+//! - `testing` (needs std, never for production): the `testing` module, the one
+//!   machine-level test harness of the fsm's tests, the `tests` crate and the fuzz targets.
 
 // The `std` bullet links into `trace` only where the module exists (as on docs.rs).
 #![cfg_attr(
@@ -89,7 +91,7 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
 )]
 
-#[cfg(feature = "std")]
+#[cfg(any(feature = "std", feature = "testing"))]
 extern crate std;
 
 mod chart;
@@ -104,6 +106,9 @@ mod policy;
 mod request;
 mod session;
 mod state;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 mod text;
 mod time;
 mod timer;

@@ -295,27 +295,18 @@ impl Driver {
     }
 
     fn command(&mut self, c: &Command, at: u64, now: Instant) {
-        let (id, call) = match c {
-            Command::Sdk { id, call } => (*id, Call::Sdk(call.kind())),
-            Command::Backend { id, call } => (
-                *id,
-                match call {
-                    BackendCall::GetAuthInfo { .. } => Call::AuthInfo,
-                    BackendCall::Submit { .. } => Call::Submit,
-                    BackendCall::Query { .. } => Call::Query,
-                    BackendCall::Reverse { .. } => Call::Reverse,
-                },
-            ),
-            Command::Notify(Notice::OrderConcluded(c)) => {
-                self.conclusion(c.out_trade_no.as_str(), c.outcome, now.0);
-                return;
+        let Some((call, id)) = Call::of(c) else {
+            match c {
+                Command::Notify(Notice::OrderConcluded(c)) => {
+                    self.conclusion(c.out_trade_no.as_str(), c.outcome, now.0);
+                }
+                Command::Diagnostic(d) if d.kind == DiagnosticKind::TimeWentBackwards => {
+                    assert!(at < now.0, "TimeWentBackwards for {at} ms with the session at {now:?}");
+                }
+                // Notices, other diagnostics, and commands this target does not know yet.
+                _ => {}
             }
-            Command::Diagnostic(d) if d.kind == DiagnosticKind::TimeWentBackwards => {
-                assert!(at < now.0, "TimeWentBackwards for {at} ms with the session at {now:?}");
-                return;
-            }
-            // Notices, other diagnostics, and commands this target does not know yet.
-            _ => return,
+            return;
         };
         assert!(self.ids.insert(id.0), "request id {id} issued twice ({c:?})");
         match c {

@@ -97,6 +97,7 @@ mod config;
 mod event;
 mod journal;
 mod machine;
+mod order;
 mod outbox;
 mod policy;
 mod session;
@@ -132,5 +133,5 @@ pub use text::{
     is_payment_code,
 };
 pub use time::{Duration, Instant};
-pub use timer::Timer;
+pub use timer::{Timer, TimerScope};
 pub use wxtime::WxTime;

@@ -123,7 +123,7 @@ pub use event::{
     QueryAnswer, RequestId, ReverseAnswer, SdkCallKind, SdkEvent, SdkStatus, TransportError, UserInfo,
 };
 pub use journal::{JOURNAL_BYTES, JOURNAL_VERSION, JournalError, JournalPhase, JournalRecord};
-pub use outbox::OUTBOX_CAPACITY;
+pub use outbox::{MAX_STEP_COMMANDS, OUTBOX_CAPACITY};
 pub use policy::{Policy, PolicyError, PolicySettings, SdkVersion};
 pub use session::{BackendCallKind, HandleError, Session, WaitingOn};
 pub use state::StateId;

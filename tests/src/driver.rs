@@ -222,6 +222,11 @@ impl Driver {
             self.last.push(c);
         }
         assert_eq!(self.session.lost_commands(), 0, "commands lost after `{input}`");
+        assert!(
+            self.last.len() <= facepay_fsm::MAX_STEP_COMMANDS,
+            "more than MAX_STEP_COMMANDS after `{input}`: {:?}",
+            self.last
+        );
     }
 
     fn id(&self, call: Call) -> RequestId {

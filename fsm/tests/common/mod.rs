@@ -79,6 +79,7 @@ impl H {
             v.push(c);
         }
         assert_eq!(self.s.lost_commands(), 0);
+        assert!(v.len() <= MAX_STEP_COMMANDS, "a step over the bound: {v:?}");
         assert_eq!(
             refusal,
             v.iter().find_map(Command::refusal),

@@ -247,6 +247,10 @@ impl Driver {
             }
         }
         assert_eq!(self.s.lost_commands(), 0, "the command queue overflowed: {cmds:?}");
+        assert!(
+            cmds.len() <= facepay_fsm::MAX_STEP_COMMANDS,
+            "a step queued more than MAX_STEP_COMMANDS: {cmds:?}"
+        );
         let now = self.s.now();
         if let Some(d) = self.s.poll_timeout() {
             let floor = before.map_or(now, |b| b.min(now));

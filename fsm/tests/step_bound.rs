@@ -313,21 +313,21 @@ fn app_requests() -> Vec<Event> {
 /// What one step is fed.
 #[derive(Clone, Debug)]
 enum Input {
-    Event(Event),
+    Event(Box<Event>),
     /// The next armed timer, at its deadline.
     NextTimer,
 }
 
 /// Every input the session in `h` can be given now.
 fn inputs(h: &H) -> Vec<Input> {
-    let mut v: Vec<Input> = app_requests().into_iter().map(Input::Event).collect();
-    v.push(Input::Event(Event::Sdk(SdkEvent::ServiceLost)));
+    let mut v: Vec<Input> = app_requests().into_iter().map(|e| Input::Event(Box::new(e))).collect();
+    v.push(Input::Event(Box::new(Event::Sdk(SdkEvent::ServiceLost))));
     let waiting = h.s.waiting_on();
     if let Some((id, kind)) = waiting.sdk {
-        v.extend(sdk_answers(id, kind).into_iter().map(Input::Event));
+        v.extend(sdk_answers(id, kind).into_iter().map(|e| Input::Event(Box::new(e))));
     }
     if let Some((id, kind)) = waiting.backend {
-        v.extend(backend_answers(id, kind).into_iter().map(Input::Event));
+        v.extend(backend_answers(id, kind).into_iter().map(|e| Input::Event(Box::new(e))));
     }
     if h.s.next_timer().is_some() {
         v.push(Input::NextTimer);

@@ -146,12 +146,15 @@ pub(crate) struct Machine {
     pub(crate) rawdata: RawData,
     /// The current order, or the last one between orders.
     pub(crate) order: Order,
-    /// The credential the current or last order was paid with. It outlives its order, so
+    /// The credential the current or last order took. It outlives its order, so
     /// that a credential handed back twice is recognised (`is_reused`); the order's
     /// `credential_kind` says whether the current order has taken one.
     pub(crate) credential: FaceCode,
     /// `Start` was accepted (false in a session resumed from the journal until it is).
     pub(crate) started: bool,
+    /// How the last order ended, built whole from it at the conclusion (the
+    /// `OrderConcluded` notice is built from it when polled). It outlives the order:
+    /// `Session::last_conclusion` reads it while the next one runs.
     pub(crate) conclusion: Conclusion,
     pub(crate) user_request: UserInfoRequest,
     pub(crate) user: UserInfo,

@@ -186,3 +186,58 @@ impl Order {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{JOURNAL_VERSION, JournalPhase};
+    use crate::text::{Field, Text};
+
+    fn no() -> OutTradeNo {
+        Text::new(Field::OutTradeNo, "T1").unwrap()
+    }
+
+    fn record(total_fee: u32) -> JournalRecord {
+        JournalRecord {
+            version: JOURNAL_VERSION,
+            out_trade_no: no(),
+            api: PayApi::Facepay,
+            total_fee,
+            phase: JournalPhase::Reversing,
+            elapsed_ms: 20_000,
+            queries: 4,
+            reverse_attempts: 2,
+        }
+    }
+
+    #[test]
+    fn a_requested_order_starts_with_nothing_taken_or_submitted() {
+        let mut o = Order::requested(OrderRequest::new(no(), 100, FaceCodeType::Facepay));
+        assert_eq!(o.origin, Origin::Requested);
+        assert!(!o.submitted() && !o.salvaged() && !o.service_lost && !o.auth_retried);
+        assert_eq!(o.credential_kind, CredentialKind::None);
+        o.submit(Instant(5_000));
+        assert!(o.submitted());
+        assert_eq!(o.settlement, Some(Settlement::begun(Instant(5_000))));
+    }
+
+    #[test]
+    fn a_resumed_order_continues_the_records_budgets_with_the_service_down() {
+        let o = Order::resumed(&record(100), Instant(60_000));
+        assert_eq!(o.origin, Origin::Resumed);
+        assert!(o.submitted() && o.service_lost && !o.salvaged());
+        assert_eq!(o.pay_api(), PayApi::Facepay);
+        let s = o.settlement.unwrap();
+        assert_eq!((s.submitted_at, s.queries, s.reverse_attempts), (Instant(40_000), 4, 2));
+    }
+
+    /// Salvaged is the origin the journal's damaged record gives, not an amount read on
+    /// a live order.
+    #[test]
+    fn only_a_salvaged_record_makes_a_salvaged_order() {
+        let o = Order::resumed(&JournalRecord::salvaged(no(), PayApi::Micropay), Instant(1_000));
+        assert_eq!(o.origin, Origin::Salvaged);
+        assert!(o.salvaged());
+        assert!(!Order::requested(OrderRequest::new(no(), 0, FaceCodeType::Micropay)).salvaged());
+    }
+}

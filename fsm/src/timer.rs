@@ -63,7 +63,7 @@ impl Timer {
     }
 
     /// True for a state's own wait (not a call's deadline, not session-scoped): the
-    /// timers that traces before format 2 all named `"wake"`.
+    /// timers that older traces all name `"wake"`.
     #[must_use]
     pub const fn is_state_wait(self) -> bool {
         matches!(self, Timer::InitRetry | Timer::NextQuery | Timer::NextReverse)

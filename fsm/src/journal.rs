@@ -11,6 +11,7 @@
 //! [`JournalRecord::decode`]) for hosts with a raw flash sector and no serializer.
 
 use core::fmt;
+use core::ops::Range;
 
 use crate::command::{Outcome, PayApi};
 use crate::text::{Field, OutTradeNo};
@@ -146,9 +147,10 @@ impl JournalRecord {
         Ok(())
     }
 
-    /// The fixed 64-byte form: `FPJR`, version, phase, outcome, api, total_fee (LE u32),
-    /// elapsed_ms (LE u32), queries, reverse_attempts, out_trade_no length and 32 bytes,
-    /// 9 reserved zero bytes, CRC-32 (ISO-HDLC, LE) of the first 60 bytes.
+    /// The fixed 64-byte form, laid out by [`JournalField::LAYOUT`] (docs/journal-format.md):
+    /// `FPJR`, version, phase, outcome, api, total_fee (LE u32), elapsed_ms (LE u32),
+    /// queries, reverse_attempts, out_trade_no length and 32 bytes, 9 reserved zero bytes,
+    /// CRC-32 (ISO-HDLC, LE) of the bytes before it.
     pub fn encode(&self) -> [u8; JOURNAL_BYTES] {
         let mut b = [0u8; JOURNAL_BYTES];
         let (phase, outcome) = match self.phase {
@@ -158,35 +160,27 @@ impl JournalRecord {
             JournalPhase::Concluded(o) => (3, outcome_byte(o)),
         };
         let otn = self.out_trade_no.as_bytes();
-        let head = [
-            MAGIC[0],
-            MAGIC[1],
-            MAGIC[2],
-            MAGIC[3],
-            self.version,
-            phase,
-            outcome,
-            match self.api {
-                PayApi::Micropay => 0,
-                PayApi::Facepay => 1,
-            },
-        ];
-        let counts = [
-            self.queries,
-            self.reverse_attempts,
-            u8::try_from(otn.len()).unwrap_or(u8::MAX),
-        ];
-        let fields = head
-            .into_iter()
-            .chain(self.total_fee.to_le_bytes())
-            .chain(self.elapsed_ms.to_le_bytes())
-            .chain(counts)
-            .chain(otn.iter().copied());
-        for (slot, byte) in b.iter_mut().zip(fields) {
-            *slot = byte;
-        }
-        let (body, tail) = b.split_at_mut(JOURNAL_BYTES - 4);
-        tail.copy_from_slice(&CRC.checksum(body).to_le_bytes());
+        let api = match self.api {
+            PayApi::Micropay => 0,
+            PayApi::Facepay => 1,
+        };
+        write(&mut b, JournalField::Magic, &MAGIC);
+        write(&mut b, JournalField::Version, &[self.version]);
+        write(&mut b, JournalField::Phase, &[phase]);
+        write(&mut b, JournalField::Outcome, &[outcome]);
+        write(&mut b, JournalField::Api, &[api]);
+        write(&mut b, JournalField::TotalFee, &self.total_fee.to_le_bytes());
+        write(&mut b, JournalField::ElapsedMs, &self.elapsed_ms.to_le_bytes());
+        write(&mut b, JournalField::Queries, &[self.queries]);
+        write(&mut b, JournalField::ReverseAttempts, &[self.reverse_attempts]);
+        write(
+            &mut b,
+            JournalField::OutTradeNoLen,
+            &[u8::try_from(otn.len()).unwrap_or(u8::MAX)],
+        );
+        write(&mut b, JournalField::OutTradeNo, otn);
+        let crc = CRC.checksum(body(&b)).to_le_bytes();
+        write(&mut b, JournalField::Crc, &crc);
         b
     }
 
@@ -196,58 +190,41 @@ impl JournalRecord {
             .get(..JOURNAL_BYTES)
             .and_then(|s| s.try_into().ok())
             .ok_or(JournalError::TooShort { len: bytes.len() })?;
-        let [
-            m0,
-            m1,
-            m2,
-            m3,
-            version,
-            phase,
-            outcome,
-            api,
-            f0,
-            f1,
-            f2,
-            f3,
-            e0,
-            e1,
-            e2,
-            e3,
-            queries,
-            reverse_attempts,
-            otn_len,
-            rest @ ..,
-        ] = *b;
-        if [m0, m1, m2, m3] != MAGIC {
+        if read::<4>(b, JournalField::Magic) != MAGIC {
             return Err(JournalError::BadMagic);
         }
+        let [version] = read(b, JournalField::Version);
         if version > JOURNAL_VERSION {
             return Err(JournalError::FutureVersion(version));
         }
-        let (body, tail) = b.split_at(JOURNAL_BYTES - 4);
-        if tail != CRC.checksum(body).to_le_bytes() {
+        if read::<4>(b, JournalField::Crc) != CRC.checksum(body(b)).to_le_bytes() {
             return Err(JournalError::Corrupt);
         }
-        let out_trade_no = read_out_trade_no(otn_len, &rest)?;
-        let phase = match (phase, outcome) {
-            (0, _) => JournalPhase::Submitting,
-            (1, _) => JournalPhase::Querying,
-            (2, _) => JournalPhase::Reversing,
-            (3, o) => JournalPhase::Concluded(outcome_from_byte(o).ok_or(JournalError::Malformed(Field::TradeState))?),
+        let [len] = read(b, JournalField::OutTradeNoLen);
+        let out_trade_no = read_out_trade_no(len, field(b, JournalField::OutTradeNo))?;
+        let phase = match (read(b, JournalField::Phase), read(b, JournalField::Outcome)) {
+            ([0], _) => JournalPhase::Submitting,
+            ([1], _) => JournalPhase::Querying,
+            ([2], _) => JournalPhase::Reversing,
+            ([3], [o]) => {
+                JournalPhase::Concluded(outcome_from_byte(o).ok_or(JournalError::Malformed(Field::TradeState))?)
+            }
             _ => return Err(JournalError::Malformed(Field::TradeState)),
         };
-        let api = match api {
-            0 => PayApi::Micropay,
-            1 => PayApi::Facepay,
+        let api = match read(b, JournalField::Api) {
+            [0] => PayApi::Micropay,
+            [1] => PayApi::Facepay,
             _ => return Err(JournalError::Malformed(Field::FaceCodeType)),
         };
+        let [queries] = read(b, JournalField::Queries);
+        let [reverse_attempts] = read(b, JournalField::ReverseAttempts);
         Ok(JournalRecord {
             version,
             out_trade_no,
             api,
-            total_fee: u32::from_le_bytes([f0, f1, f2, f3]),
+            total_fee: u32::from_le_bytes(read(b, JournalField::TotalFee)),
             phase,
-            elapsed_ms: u32::from_le_bytes([e0, e1, e2, e3]),
+            elapsed_ms: u32::from_le_bytes(read(b, JournalField::ElapsedMs)),
             queries,
             reverse_attempts,
         })
@@ -255,19 +232,195 @@ impl JournalRecord {
 
     /// The out_trade_no and API of a record that fails [`JournalRecord::decode`] for its
     /// checksum or version, when those two fields still read cleanly: enough to query and
-    /// reverse the order rather than forget it.
+    /// reverse the order rather than forget it. It reads only the fields whose
+    /// [`JournalField::damage`] is not [`JournalDamage::Salvaged`].
     pub fn salvage(bytes: &[u8]) -> Option<(OutTradeNo, PayApi)> {
-        let magic = bytes.get(..4)?;
-        if magic != MAGIC {
+        if bytes.get(JournalField::Magic.range())? != MAGIC {
             return None;
         }
-        let api = match bytes.get(7)? {
+        let api = match bytes.get(JournalField::Api.start())? {
             1 => PayApi::Facepay,
             _ => PayApi::Micropay,
         };
-        let len = *bytes.get(18)?;
-        let rest = bytes.get(19..51)?;
+        let len = *bytes.get(JournalField::OutTradeNoLen.start())?;
+        let rest = bytes.get(JournalField::OutTradeNo.range())?;
         read_out_trade_no(len, rest).ok().map(|o| (o, api))
+    }
+}
+
+/// A named byte range of the binary form ([`JournalRecord::encode`]). The encoder, the
+/// decoder and [`JournalRecord::salvage`] read and write the record only through these,
+/// so the layout is stated once; fault injection asks them where to damage a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JournalField {
+    /// `FPJR`: tells a journal record from erased or foreign storage.
+    Magic,
+    /// The format version ([`JOURNAL_VERSION`]).
+    Version,
+    /// The phase: 0 submitting, 1 querying, 2 reversing, 3 concluded.
+    Phase,
+    /// The outcome when concluded (0 paid, 1 not paid, 2 reversed, 3 needs reconciliation),
+    /// else 0xFF.
+    Outcome,
+    /// The API family: 0 micropay, 1 facepay.
+    Api,
+    /// `total_fee`, LE u32.
+    TotalFee,
+    /// `elapsed_ms`, LE u32.
+    ElapsedMs,
+    /// Queries sent.
+    Queries,
+    /// Reverse calls sent.
+    ReverseAttempts,
+    /// The out_trade_no's length, 1 to 32.
+    OutTradeNoLen,
+    /// The out_trade_no, ASCII, zero padded.
+    OutTradeNo,
+    /// Zero; room for later versions.
+    Reserved,
+    /// CRC-32 (ISO-HDLC, LE) of every byte before it.
+    Crc,
+}
+
+/// What [`crate::Session::resume_from_bytes`] makes of a record damaged in one field only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JournalDamage {
+    /// The record fails its checksum or version check, and [`JournalRecord::salvage`]
+    /// still reads its out_trade_no and API exactly: the order is resumed as salvaged
+    /// ([`JournalRecord::is_salvaged`]).
+    Salvaged,
+    /// Salvage reads what the damaged byte says: maybe another out_trade_no or API than
+    /// the one written, maybe nothing. No recovery can be promised: a host must keep this
+    /// field intact (the simulator never damages it).
+    Misread,
+    /// Salvage reads nothing: the session reports `Notice::JournalUnreadable` and a
+    /// person reconciles the day's orders.
+    Unreadable,
+}
+
+impl JournalField {
+    /// Every field, in byte order: together they tile the [`JOURNAL_BYTES`] of a record.
+    pub const LAYOUT: [JournalField; 13] = [
+        JournalField::Magic,
+        JournalField::Version,
+        JournalField::Phase,
+        JournalField::Outcome,
+        JournalField::Api,
+        JournalField::TotalFee,
+        JournalField::ElapsedMs,
+        JournalField::Queries,
+        JournalField::ReverseAttempts,
+        JournalField::OutTradeNoLen,
+        JournalField::OutTradeNo,
+        JournalField::Reserved,
+        JournalField::Crc,
+    ];
+
+    /// Its size in bytes.
+    pub const fn size(self) -> usize {
+        match self {
+            JournalField::Magic | JournalField::TotalFee | JournalField::ElapsedMs | JournalField::Crc => 4,
+            JournalField::OutTradeNo => OutTradeNo::CAPACITY,
+            JournalField::Reserved => 9,
+            JournalField::Version
+            | JournalField::Phase
+            | JournalField::Outcome
+            | JournalField::Api
+            | JournalField::Queries
+            | JournalField::ReverseAttempts
+            | JournalField::OutTradeNoLen => 1,
+        }
+    }
+
+    /// Its offset: the sum of the sizes of the fields before it in [`JournalField::LAYOUT`].
+    pub const fn start(self) -> usize {
+        let mut start = 0;
+        let mut fields: &[JournalField] = &Self::LAYOUT;
+        while let [f, rest @ ..] = fields {
+            if *f as u8 == self as u8 {
+                break;
+            }
+            start += f.size();
+            fields = rest;
+        }
+        start
+    }
+
+    /// Its bytes in a record.
+    pub const fn range(self) -> Range<usize> {
+        self.start()..self.start() + self.size()
+    }
+
+    /// What resuming makes of a record damaged in this field only (held to
+    /// [`JournalRecord::salvage`] by a test over every byte and every damage).
+    pub const fn damage(self) -> JournalDamage {
+        match self {
+            JournalField::Magic => JournalDamage::Unreadable,
+            JournalField::Api | JournalField::OutTradeNoLen | JournalField::OutTradeNo => JournalDamage::Misread,
+            JournalField::Version
+            | JournalField::Phase
+            | JournalField::Outcome
+            | JournalField::TotalFee
+            | JournalField::ElapsedMs
+            | JournalField::Queries
+            | JournalField::ReverseAttempts
+            | JournalField::Reserved
+            | JournalField::Crc => JournalDamage::Salvaged,
+        }
+    }
+
+    /// The field byte `offset` of a record belongs to (`None` past the end).
+    pub fn at(offset: usize) -> Option<JournalField> {
+        Self::LAYOUT.into_iter().find(|f| f.range().contains(&offset))
+    }
+
+    /// The offsets, in order, of every byte whose damage has the effect `damage`.
+    pub fn bytes_with(damage: JournalDamage) -> impl Iterator<Item = usize> {
+        Self::LAYOUT
+            .into_iter()
+            .filter(move |f| f.damage() == damage)
+            .flat_map(JournalField::range)
+    }
+}
+
+// The fields tile the record exactly, and the CRC is its last four bytes.
+const _: () = {
+    let mut end = 0;
+    let mut fields: &[JournalField] = &JournalField::LAYOUT;
+    while let [f, rest @ ..] = fields {
+        assert!(f.start() == end);
+        end += f.size();
+        fields = rest;
+    }
+    assert!(end == JOURNAL_BYTES);
+    assert!(JournalField::Crc.start() == JOURNAL_BYTES - 4);
+};
+
+/// The bytes the CRC covers: everything before it.
+fn body(b: &[u8; JOURNAL_BYTES]) -> &[u8] {
+    b.get(..JournalField::Crc.start()).unwrap_or(&[])
+}
+
+/// The bytes of `field` in `b` (the layout is checked above to fit).
+fn field(b: &[u8; JOURNAL_BYTES], field: JournalField) -> &[u8] {
+    b.get(field.range()).unwrap_or(&[])
+}
+
+/// `field` of `b` as N bytes; a field of another size is an error in this module, caught
+/// by the round-trip tests (its bytes would read as zeros).
+fn read<const N: usize>(b: &[u8; JOURNAL_BYTES], f: JournalField) -> [u8; N] {
+    let mut out = [0u8; N];
+    if f.size() == N {
+        out.iter_mut().zip(field(b, f)).for_each(|(o, v)| *o = *v);
+    }
+    out
+}
+
+/// Writes `bytes` into `field` of `b`, zero padded (the caller's bytes fit: the
+/// out_trade_no is at most [`OutTradeNo::CAPACITY`]).
+fn write(b: &mut [u8; JOURNAL_BYTES], field: JournalField, bytes: &[u8]) {
+    if let Some(slot) = b.get_mut(field.range()) {
+        slot.iter_mut().zip(bytes).for_each(|(s, v)| *s = *v);
     }
 }
 
@@ -343,5 +496,113 @@ mod tests {
         assert_eq!(JournalRecord::decode(&b[..10]), Err(JournalError::TooShort { len: 10 }));
         assert_eq!(JournalRecord::decode(&[0u8; 64]), Err(JournalError::BadMagic));
         assert_eq!(JournalRecord::salvage(&[0u8; 64]), None);
+    }
+
+    /// The layout as docs/journal-format.md tables it: (field, offset, size).
+    const DOCUMENTED: [(JournalField, usize, usize); 13] = [
+        (JournalField::Magic, 0, 4),
+        (JournalField::Version, 4, 1),
+        (JournalField::Phase, 5, 1),
+        (JournalField::Outcome, 6, 1),
+        (JournalField::Api, 7, 1),
+        (JournalField::TotalFee, 8, 4),
+        (JournalField::ElapsedMs, 12, 4),
+        (JournalField::Queries, 16, 1),
+        (JournalField::ReverseAttempts, 17, 1),
+        (JournalField::OutTradeNoLen, 18, 1),
+        (JournalField::OutTradeNo, 19, 32),
+        (JournalField::Reserved, 51, 9),
+        (JournalField::Crc, 60, 4),
+    ];
+
+    #[test]
+    fn the_layout_is_the_documented_one() {
+        for (i, (field, offset, size)) in DOCUMENTED.into_iter().enumerate() {
+            assert_eq!(JournalField::LAYOUT[i], field);
+            assert_eq!(field.range(), offset..offset + size, "{field:?}");
+            assert_eq!(JournalField::at(offset), Some(field));
+            assert_eq!(JournalField::at(offset + size - 1), Some(field));
+        }
+        assert_eq!(JournalField::at(JOURNAL_BYTES), None);
+    }
+
+    /// A record written by the encoder before it was laid out by [`JournalField`] (the
+    /// hand-packed one): old records must still decode, and new ones encode the same bytes.
+    #[test]
+    fn the_bytes_are_the_hand_packed_ones() {
+        let mut want = [0u8; JOURNAL_BYTES];
+        want[..8].copy_from_slice(&[b'F', b'P', b'J', b'R', 1, 2, 0xFF, 1]);
+        want[8..12].copy_from_slice(&12_345u32.to_le_bytes());
+        want[12..16].copy_from_slice(&31_000u32.to_le_bytes());
+        want[16..19].copy_from_slice(&[4, 2, 13]);
+        want[19..32].copy_from_slice(b"20261127-0001");
+        let crc = CRC.checksum(&want[..60]).to_le_bytes();
+        want[60..].copy_from_slice(&crc);
+        assert_eq!(record().encode(), want);
+        assert_eq!(JournalRecord::decode(&want), Ok(record()));
+    }
+
+    fn records() -> [JournalRecord; 3] {
+        [
+            record(),
+            JournalRecord {
+                api: PayApi::Micropay,
+                out_trade_no: OutTradeNo::new(Field::OutTradeNo, "a_b-c|d*9a_b-c|d*9a_b-c|d*9-0123").unwrap(),
+                phase: JournalPhase::Concluded(Outcome::Paid),
+                ..record()
+            },
+            JournalRecord {
+                out_trade_no: OutTradeNo::new(Field::OutTradeNo, "7").unwrap(),
+                phase: JournalPhase::Submitting,
+                total_fee: 1,
+                ..record()
+            },
+        ]
+    }
+
+    /// Every byte of every field, damaged every way: what salvage and resume make of it is
+    /// what the field's `damage()` says. A field said to be misread must be misread by
+    /// some damage, else it is salvageable and should say so.
+    #[test]
+    fn each_field_is_damaged_as_it_says() {
+        for r in records() {
+            let good = r.encode();
+            let exact = Some((r.out_trade_no.clone(), r.api));
+            for field in JournalField::LAYOUT {
+                let mut misread = false;
+                for i in field.range() {
+                    for mask in 1..=u8::MAX {
+                        let mut b = good;
+                        b[i] ^= mask;
+                        assert!(JournalRecord::decode(&b).is_err(), "{field:?} byte {i} ^ {mask:#x}");
+                        let salvaged = JournalRecord::salvage(&b);
+                        match field.damage() {
+                            JournalDamage::Salvaged => assert_eq!(salvaged, exact, "{field:?} byte {i} ^ {mask:#x}"),
+                            JournalDamage::Unreadable => assert_eq!(salvaged, None, "{field:?} byte {i} ^ {mask:#x}"),
+                            JournalDamage::Misread => misread |= salvaged != exact,
+                        }
+                    }
+                }
+                assert_eq!(misread, field.damage() == JournalDamage::Misread, "{field:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_salvageable_byte_damaged_resumes_the_order_salvaged() {
+        let r = record();
+        let bytes: heapless::Vec<usize, JOURNAL_BYTES> = JournalField::bytes_with(JournalDamage::Salvaged).collect();
+        assert_eq!(bytes.len(), 26);
+        for i in bytes {
+            let mut b = r.encode();
+            b[i] ^= 0x5A;
+            let (mut s, err) = crate::Session::resume_from_bytes(crate::Policy::default(), &b, crate::Instant(0));
+            assert!(err.is_some(), "byte {i}");
+            let first = s.poll_command();
+            assert!(
+                matches!(&first, Some(crate::Command::Persist(p)) if p.is_salvaged() && p.out_trade_no == r.out_trade_no),
+                "byte {i}: {first:?}"
+            );
+        }
     }
 }

@@ -122,7 +122,9 @@ pub use event::{
     AnswerError, AppEvent, AuthInfoAnswer, BackendEvent, Event, FaceCodeAnswer, PayAnswer, PaymentMismatch,
     QueryAnswer, RequestId, ReverseAnswer, SdkCallKind, SdkEvent, SdkStatus, TransportError, UserInfo,
 };
-pub use journal::{JOURNAL_BYTES, JOURNAL_VERSION, JournalError, JournalPhase, JournalRecord};
+pub use journal::{
+    JOURNAL_BYTES, JOURNAL_VERSION, JournalDamage, JournalError, JournalField, JournalPhase, JournalRecord,
+};
 pub use outbox::{MAX_STEP_COMMANDS, OUTBOX_CAPACITY};
 pub use policy::{Policy, PolicyError, PolicySettings, SdkVersion};
 pub use session::{BackendCallKind, HandleError, Session, WaitingOn};

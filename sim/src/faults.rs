@@ -5,6 +5,13 @@
 //! Faults come two ways: drawn message by message from the plan's probabilities (swarm
 //! campaigns), or named one by one in a [`FaultSchedule`] by the ordinal of the message
 //! they hit (property suites, so that a failing case shrinks to the few faults it needs).
+//!
+//! A world has two phases (TigerBeetle's VOPR): faults are drawn until the world calls
+//! [`Faults::heal`] (at the plan's `until`), and never after, so that liveness can be
+//! checked; aimed faults (the schedule, `submit_reply`, `kill_at`) still hit after it.
+//! The fault methods never read the clock.
+
+use facepay_fsm::{JournalDamage, JournalField};
 
 use crate::rng::SimRng;
 use crate::world::{TerminalClock, WorldMs};
@@ -41,12 +48,13 @@ pub struct FaultPlan {
     /// written, the submit not sent; 2: the submit left; ...). The property suites walk it
     /// across every step of Settling.
     pub kill_at: Option<u32>,
-    /// At a power loss, the last journal record is torn (one byte damaged, the
-    /// out_trade_no still readable): the resumed session must salvage it.
+    /// At a power loss, the last journal record is torn: one byte damaged, of a field whose
+    /// damage the journal salvages (`JournalDamage::Salvaged`); the resumed session must.
     pub tear_journal: f64,
     /// The terminal's clock against the backend's.
     pub clock: TerminalClock,
-    /// No drawn fault is injected at or after this world time (scheduled faults still are).
+    /// When the world heals ([`Faults::heal`]): no drawn fault is injected at or after
+    /// this world time (aimed faults still are), and liveness is checked from it.
     pub until: WorldMs,
     /// Faults aimed at single messages by ordinal, whatever the probabilities and `until`
     /// say. Left out of the serde form while empty, so recorded traces do not change.
@@ -134,10 +142,6 @@ impl FaultPlan {
             self.tear_journal = 0.1;
         }
         self
-    }
-
-    fn active(&self, now: WorldMs) -> bool {
-        now < self.until
     }
 }
 
@@ -234,6 +238,8 @@ pub struct Faults {
     /// What was injected.
     pub counts: FaultCounts,
     seen: Ordinals,
+    /// The liveness phase: no drawn faults.
+    healed: bool,
 }
 
 impl Faults {
@@ -243,12 +249,25 @@ impl Faults {
             plan,
             counts: FaultCounts::default(),
             seen: Ordinals::default(),
+            healed: false,
         }
     }
 
-    /// A backend request sent at `now`: when it reaches the backend, or `None` if it is
-    /// lost. Call it once per request, in the order they are sent.
-    pub fn request(&mut self, now: WorldMs, rng: &mut SimRng) -> Option<Arrival> {
+    /// Switches into the liveness phase: from now on no fault is drawn (and no draw is
+    /// made for one); aimed faults still hit. The world calls it once, when its time
+    /// reaches the plan's `until`, before anything else happens then.
+    pub fn heal(&mut self) {
+        self.healed = true;
+    }
+
+    /// True once [`Faults::heal`] was called.
+    pub fn is_healed(&self) -> bool {
+        self.healed
+    }
+
+    /// A backend request sent now: when it reaches the backend, or `None` if it is lost.
+    /// Call it once per request, in the order they are sent.
+    pub fn request(&mut self, rng: &mut SimRng) -> Option<Arrival> {
         let normal = rng.range(20, 400);
         let request = next(&mut self.seen.requests);
         let arrival = |delay| Some(Arrival { delay, request });
@@ -264,7 +283,7 @@ impl Faults {
             }
             None => {}
         }
-        if !self.plan.active(now) {
+        if self.healed {
             return arrival(normal);
         }
         if rng.chance(self.plan.lose_request) {
@@ -279,30 +298,23 @@ impl Faults {
     }
 
     /// The delays after which the backend's reply to request `request` (the ordinal of its
-    /// [`Arrival`]), produced at `now` and normally taking `latency`, reaches the terminal
+    /// [`Arrival`]), produced now and normally taking `latency`, reaches the terminal
     /// whose deadline is `deadline_ms` after the call.
-    pub fn backend_reply(
-        &mut self,
-        now: WorldMs,
-        request: u32,
-        latency: u64,
-        deadline_ms: u64,
-        rng: &mut SimRng,
-    ) -> Copies {
+    pub fn backend_reply(&mut self, request: u32, latency: u64, deadline_ms: u64, rng: &mut SimRng) -> Copies {
         match self.plan.schedule.reply(request) {
             Some(fault) => self.aimed_reply(fault, latency, deadline_ms),
-            None => self.drawn_reply(now, latency, deadline_ms, rng),
+            None => self.drawn_reply(latency, deadline_ms, rng),
         }
     }
 
-    /// The delays after which an SDK callback produced at `now`, normally taking `latency`,
+    /// The delays after which an SDK callback produced now, normally taking `latency`,
     /// reaches the terminal whose deadline is `deadline_ms` after the call. Call it once
     /// per callback, in the order the face app produced them.
-    pub fn callback(&mut self, now: WorldMs, latency: u64, deadline_ms: u64, rng: &mut SimRng) -> Copies {
+    pub fn callback(&mut self, latency: u64, deadline_ms: u64, rng: &mut SimRng) -> Copies {
         let callback = next(&mut self.seen.callbacks);
         match self.plan.schedule.callback(callback) {
             Some(fault) => self.aimed_reply(fault, latency, deadline_ms),
-            None => self.drawn_reply(now, latency, deadline_ms, rng),
+            None => self.drawn_reply(latency, deadline_ms, rng),
         }
     }
 
@@ -330,12 +342,12 @@ impl Faults {
     }
 
     /// A reply's fate drawn from the plan's probabilities.
-    fn drawn_reply(&mut self, now: WorldMs, latency: u64, deadline_ms: u64, rng: &mut SimRng) -> Copies {
+    fn drawn_reply(&mut self, latency: u64, deadline_ms: u64, rng: &mut SimRng) -> Copies {
         let mut c = Copies {
             delays: [latency, 0],
             n: 1,
         };
-        if !self.plan.active(now) {
+        if self.healed {
             return c;
         }
         if rng.chance(self.plan.lose_reply) {
@@ -357,14 +369,7 @@ impl Faults {
 
     /// The delays of a submit's reply: as [`Faults::backend_reply`], unless the plan aims a
     /// fault at the first submission (`submit_reply`, which goes before the schedule).
-    pub fn submit_reply(
-        &mut self,
-        now: WorldMs,
-        request: u32,
-        latency: u64,
-        deadline_ms: u64,
-        rng: &mut SimRng,
-    ) -> Copies {
+    pub fn submit_reply(&mut self, request: u32, latency: u64, deadline_ms: u64, rng: &mut SimRng) -> Copies {
         match self.plan.submit_reply.take() {
             Some(SubmitReplyFault::Lost) => {
                 self.counts.lost_replies += 1;
@@ -377,19 +382,19 @@ impl Faults {
                     n: 1,
                 }
             }
-            None => self.backend_reply(now, request, latency, deadline_ms, rng),
+            None => self.backend_reply(request, latency, deadline_ms, rng),
         }
     }
 
-    /// At a command boundary at `now`, `settling` commands after the first journal record
-    /// (`None` before it): whether the terminal loses power here.
-    pub fn power_loss(&mut self, now: WorldMs, settling: Option<u32>, rng: &mut SimRng) -> bool {
+    /// At a command boundary, `settling` commands after the first journal record (`None`
+    /// before it): whether the terminal loses power here.
+    pub fn power_loss(&mut self, settling: Option<u32>, rng: &mut SimRng) -> bool {
         let aimed = self.plan.kill_at.is_some() && self.plan.kill_at == settling;
         let kill = if aimed {
             self.plan.kill_at = None;
             true
         } else {
-            self.plan.active(now) && rng.chance(self.plan.power_loss)
+            !self.healed && rng.chance(self.plan.power_loss)
         };
         if kill {
             self.counts.power_losses += 1;
@@ -398,27 +403,30 @@ impl Faults {
     }
 
     /// After a power loss: how long the terminal stays down, and which byte of the last
-    /// journal record is damaged, if it is torn.
+    /// journal record is damaged, if it is torn. The tear is the damage of the power loss,
+    /// not a fault of its own: after [`Faults::heal`] only an aimed power loss happens,
+    /// and it tears as the plan says (the property suites aim torn power losses).
     pub fn power_down(&mut self, journal: bool, rng: &mut SimRng) -> (u64, Option<usize>) {
         let down = rng.range(1_000, MAX_DOWN_MS);
-        // Damage the counts, the reserved bytes or the CRC, never the magic or the
-        // out_trade_no: the record fails its checksum and is salvaged.
+        // Only a byte the journal says it salvages from: damage elsewhere may read as
+        // another order (no host can be asked to recover from that), or as none.
         let torn = (journal && rng.chance(self.plan.tear_journal)).then(|| {
             self.counts.torn_journals += 1;
-            let k = rng.below(23) as usize;
-            if k < 10 { 8 + k } else { 51 + (k - 10) }
+            let salvageable = || JournalField::bytes_with(JournalDamage::Salvaged);
+            let k = rng.below(salvageable().count() as u64) as usize;
+            salvageable().nth(k)
         });
-        (down, torn)
+        (down, torn.flatten())
     }
 
-    /// After an SDK call at `now`: the delay after which the face service dies, if it does.
-    /// Call it once per SDK call, in the order they are made.
-    pub fn sdk_death(&mut self, now: WorldMs, rng: &mut SimRng) -> Option<u64> {
+    /// After an SDK call: the delay after which the face service dies, if it does. Call it
+    /// once per SDK call, in the order they are made.
+    pub fn sdk_death(&mut self, rng: &mut SimRng) -> Option<u64> {
         let call = next(&mut self.seen.calls);
         if let Some(after_ms) = self.plan.schedule.service_death(call) {
             self.counts.sdk_deaths += 1;
             Some(u64::from(after_ms))
-        } else if self.plan.active(now) && rng.chance(self.plan.sdk_death) {
+        } else if !self.healed && rng.chance(self.plan.sdk_death) {
             self.counts.sdk_deaths += 1;
             Some(rng.range(0, 10_000))
         } else {
@@ -432,23 +440,59 @@ mod tests {
     use super::*;
 
     #[test]
-    fn no_faults_after_they_stop() {
+    fn no_drawn_fault_and_no_draw_after_heal() {
         let plan = FaultPlan {
             lose_request: 1.0,
             lose_reply: 1.0,
             sdk_death: 1.0,
-            until: 100,
+            power_loss: 1.0,
             ..FaultPlan::NONE
         };
         let mut f = Faults::new(plan);
         let mut rng = SimRng::new(1);
-        assert_eq!(f.request(99, &mut rng), None);
-        assert!(f.request(100, &mut rng).is_some());
-        assert!(f.callback(99, 5, 10, &mut rng).delays().is_empty());
-        assert_eq!(f.callback(100, 5, 10, &mut rng).delays(), &[5]);
-        assert!(f.sdk_death(100, &mut rng).is_none());
+        assert_eq!(f.request(&mut rng), None);
+        assert!(f.callback(5, 10, &mut rng).delays().is_empty());
+        assert!(f.power_loss(None, &mut rng));
+        assert!(!f.is_healed());
+        f.heal();
+        assert!(f.is_healed());
+        let mut untouched = rng.clone();
+        let arrival = f.request(&mut rng);
+        assert!(arrival.is_some());
+        assert_eq!(f.callback(5, 10, &mut rng).delays(), &[5]);
+        assert_eq!(f.backend_reply(0, 7, 10, &mut rng).delays(), &[7]);
+        assert!(f.sdk_death(&mut rng).is_none());
+        assert!(!f.power_loss(Some(3), &mut rng));
+        // Only the request's normal latency was drawn.
+        assert_eq!(arrival.map(|a| a.delay), Some(untouched.range(20, 400)));
+        assert_eq!(rng.next_u64(), untouched.next_u64());
         assert_eq!(f.counts.lost_requests, 1);
         assert_eq!(f.counts.lost_replies, 1);
+        assert_eq!(f.counts.power_losses, 1);
+    }
+
+    #[test]
+    fn aimed_faults_still_hit_after_heal() {
+        let plan = FaultPlan {
+            submit_reply: Some(SubmitReplyFault::Lost),
+            kill_at: Some(2),
+            schedule: schedule(&[
+                ScheduledFault::Request {
+                    request: 0,
+                    fault: RequestFault::Lost,
+                },
+                ScheduledFault::ServiceDeath { call: 0, after_ms: 9 },
+            ]),
+            ..FaultPlan::NONE
+        };
+        let mut f = Faults::new(plan);
+        f.heal();
+        let mut rng = SimRng::new(4);
+        assert_eq!(f.request(&mut rng), None);
+        assert!(f.submit_reply(1, 100, 10_000, &mut rng).delays().is_empty());
+        assert_eq!(f.sdk_death(&mut rng), Some(9));
+        assert!(!f.power_loss(Some(1), &mut rng));
+        assert!(f.power_loss(Some(2), &mut rng));
     }
 
     #[test]
@@ -456,11 +500,10 @@ mod tests {
         let plan = FaultPlan {
             late_reply: 1.0,
             duplicate_reply: 1.0,
-            until: u64::MAX,
             ..FaultPlan::NONE
         };
         let mut f = Faults::new(plan);
-        let c = f.callback(0, 100, 10_000, &mut SimRng::new(2));
+        let c = f.callback(100, 10_000, &mut SimRng::new(2));
         let d = c.delays();
         assert_eq!(d.len(), 2);
         assert!(d[0] > 10_000 && d[1] >= d[0]);
@@ -471,7 +514,7 @@ mod tests {
     }
 
     #[test]
-    fn a_scheduled_fault_hits_exactly_its_ordinal_whatever_until_says() {
+    fn a_scheduled_fault_hits_exactly_its_ordinal() {
         let plan = FaultPlan {
             schedule: schedule(&[
                 ScheduledFault::Request {
@@ -499,7 +542,7 @@ mod tests {
         };
         let mut f = Faults::new(plan);
         let mut rng = SimRng::new(3);
-        let sent: Vec<_> = (0..5).map(|_| f.request(0, &mut rng)).collect();
+        let sent: Vec<_> = (0..5).map(|_| f.request(&mut rng)).collect();
         assert_eq!(
             sent.iter().map(|a| a.map(|a| a.request)).collect::<Vec<_>>(),
             [Some(0), Some(1), None, Some(3), Some(4)]
@@ -508,14 +551,14 @@ mod tests {
         assert!((5_020..=5_400).contains(&slow), "slowed by 5 s: {slow}");
         assert!(sent.iter().flatten().filter(|a| a.request != 3).all(|a| a.delay <= 400));
         for request in [0, 2, 3] {
-            assert_eq!(f.backend_reply(0, request, 100, 10_000, &mut rng).delays(), &[100]);
+            assert_eq!(f.backend_reply(request, 100, 10_000, &mut rng).delays(), &[100]);
         }
-        assert_eq!(f.backend_reply(0, 1, 100, 10_000, &mut rng).delays(), &[100, 800]);
+        assert_eq!(f.backend_reply(1, 100, 10_000, &mut rng).delays(), &[100, 800]);
         let callbacks: Vec<_> = (0..3)
-            .map(|_| f.callback(0, 100, 10_000, &mut rng).delays().to_vec())
+            .map(|_| f.callback(100, 10_000, &mut rng).delays().to_vec())
             .collect();
         assert_eq!(callbacks, [vec![100], vec![10_500], vec![100]]);
-        let deaths: Vec<_> = (0..3).map(|_| f.sdk_death(0, &mut rng)).collect();
+        let deaths: Vec<_> = (0..3).map(|_| f.sdk_death(&mut rng)).collect();
         assert_eq!(deaths, [None, Some(1_234), None]);
         assert_eq!(
             f.counts,
@@ -546,11 +589,7 @@ mod tests {
             ..FaultPlan::NONE
         };
         let mut f = Faults::new(plan);
-        assert!(
-            f.backend_reply(0, 0, 100, 10_000, &mut SimRng::new(1))
-                .delays()
-                .is_empty()
-        );
+        assert!(f.backend_reply(0, 100, 10_000, &mut SimRng::new(1)).delays().is_empty());
         assert_eq!(f.counts.duplicate_replies, 0);
     }
 
@@ -560,15 +599,15 @@ mod tests {
         let mut f = Faults::new(plan);
         let mut rng = SimRng::new(11);
         let mut seen = Vec::new();
-        for now in 0..200 {
-            let arrival = f.request(now, &mut rng);
+        for _ in 0..200 {
+            let arrival = f.request(&mut rng);
             seen.push(arrival.map(|a| vec![a.delay, u64::from(a.request)]).unwrap_or_default());
             if let Some(a) = arrival {
-                seen.push(f.submit_reply(now, a.request, 100, 10_000, &mut rng).delays().to_vec());
-                seen.push(f.backend_reply(now, a.request, 100, 10_000, &mut rng).delays().to_vec());
+                seen.push(f.submit_reply(a.request, 100, 10_000, &mut rng).delays().to_vec());
+                seen.push(f.backend_reply(a.request, 100, 10_000, &mut rng).delays().to_vec());
             }
-            seen.push(f.callback(now, 50, 1_000, &mut rng).delays().to_vec());
-            seen.push(f.sdk_death(now, &mut rng).into_iter().collect());
+            seen.push(f.callback(50, 1_000, &mut rng).delays().to_vec());
+            seen.push(f.sdk_death(&mut rng).into_iter().collect());
         }
         (seen, f.counts, rng.next_u64())
     }

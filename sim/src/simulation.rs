@@ -296,11 +296,10 @@ impl<O: Observer> World<'_, '_, O> {
     fn run(&mut self) {
         let first = self.env.cashier.first_wake();
         self.env.scratch.agenda.schedule(0, Occurrence::Cashier(first));
-        let deadline = self
-            .env
-            .spec
-            .faults
-            .until
+        // Safety under faults until the world heals, then liveness: every order must
+        // conclude, and the session be released, within the bound.
+        let heals_at = self.env.spec.faults.until;
+        let deadline = heals_at
             .saturating_add(self.env.spec.liveness_bound_ms())
             .min(WORLD_END_MS);
         while !self.env.done {
@@ -321,17 +320,15 @@ impl<O: Observer> World<'_, '_, O> {
                 break;
             }
             self.env.now = self.env.now.max(next);
+            if self.env.now >= heals_at && !self.env.faults.is_healed() {
+                self.env.faults.heal();
+            }
             // A timer due at the same time as an arrival fires first: an answer exactly at
             // its deadline is late.
             if timer.is_some_and(|t| t <= next) {
                 self.env.steps += 1;
-                match self
-                    .terminal
-                    .fire_due_streamed(self.env.now, &mut self.env.scratch.commands)
-                {
-                    Ok(Some(now)) => self.after_step_streamed(now, false),
-                    r => self.after_step(r.map(|_| ())),
-                }
+                let step = self.terminal.fire_due(self.env.now, &mut self.env.scratch.commands);
+                self.after_step(step, false);
             } else if let Some(occ) = self.env.scratch.agenda.pop_due(self.env.now) {
                 self.occur(&occ);
             }
@@ -388,41 +385,51 @@ impl<O: Observer> World<'_, '_, O> {
     }
 
     /// Feeds `event` (the cashier's `own`, or from the world), then carries out its
-    /// commands straight from the session, in order.
+    /// commands.
     fn input(&mut self, event: &Event, own: bool) {
         self.env.steps += 1;
-        match self.terminal.input_only(self.env.now, event) {
-            Ok(now) => self.after_step_streamed(now, own),
-            Err(e) => self.after_step(Err(e)),
-        }
+        let step = self.terminal.input(self.env.now, event);
+        self.after_step(step, own);
     }
 
-    /// As [`World::after_step`] for a step whose commands are still in the session: each
-    /// is taken, checked and carried out in turn, with the same draws in the same order.
-    /// After the cashier's `own` event, the cashier first hears whether it was turned
-    /// away, before any command is carried out. Commands after a power loss are taken and
-    /// dropped, as the buffered path drops them.
-    fn after_step_streamed(&mut self, now: facepay_fsm::Instant, own: bool) {
+    /// The one path every step takes (an input, the timers due, a boot), so that every
+    /// step makes its draws in the same order: the step is checked; after the cashier's
+    /// `own` event the cashier first hears whether it was turned away; then the step's
+    /// commands are carried out in order, those already taken (of earlier timers of the
+    /// same step) first, then each straight from the session where it was built (a
+    /// command holds up to 2 KB inline, and every move of one is a copy). The power may
+    /// go at any command boundary; commands after it are taken and dropped.
+    fn after_step(&mut self, step: Result<facepay_fsm::Instant, facepay_fsm::HandleError>, own: bool) {
         let env = &mut self.env;
+        let now = match step {
+            Ok(now) => now,
+            Err(e) => {
+                env.scratch
+                    .checker
+                    .violations
+                    .push(Violation::Refused { error: e.to_string() });
+                env.done = true;
+                return;
+            }
+        };
         env.scratch.checker.after_step(self.terminal.session());
         env.scratch.ledger_at(env.now);
         if own {
             env.hear_back(self.terminal.refusal());
         }
         let mut lost_power = false;
-        // Commands of earlier timers of the same step, already taken, come first.
-        let mut commands = std::mem::take(&mut env.scratch.commands);
-        for c in &commands {
+        let mut taken = std::mem::take(&mut env.scratch.commands);
+        for c in &taken {
+            // The power may go before any command is carried out: between a journal
+            // record and the call it guards, or after a call left.
             if env.power_goes() {
                 lost_power = true;
                 break;
             }
             env.carry_out(c, now.0);
         }
-        commands.clear();
-        env.scratch.commands = commands;
-        // Each command is carried out where the session built it: a command holds up to
-        // 2 KB inline, and every move of one is a copy.
+        taken.clear();
+        env.scratch.commands = taken;
         while self
             .terminal
             .poll_with(now, |c| {
@@ -440,41 +447,6 @@ impl<O: Observer> World<'_, '_, O> {
         if !lost_power && !env.done && env.power_goes() {
             lost_power = true;
         }
-        if lost_power && !env.done {
-            env.power_off();
-        }
-    }
-
-    /// Checks the step, then carries out its commands (taken into the scratch buffer).
-    fn after_step(&mut self, r: Result<(), facepay_fsm::HandleError>) {
-        let env = &mut self.env;
-        if let Err(e) = r {
-            env.scratch
-                .checker
-                .violations
-                .push(Violation::Refused { error: e.to_string() });
-            env.done = true;
-            return;
-        }
-        env.scratch.checker.after_step(self.terminal.session());
-        let terminal_ms = self.terminal.now(env.now).0;
-        let mut commands = std::mem::take(&mut env.scratch.commands);
-        env.scratch.ledger_at(env.now);
-        let mut lost_power = false;
-        for c in &commands {
-            // The power may go before any command is carried out: between a journal
-            // record and the call it guards, or after a call left.
-            if env.power_goes() {
-                lost_power = true;
-                break;
-            }
-            env.carry_out(c, terminal_ms);
-        }
-        if !lost_power && !env.done && env.power_goes() {
-            lost_power = true;
-        }
-        commands.clear();
-        env.scratch.commands = commands;
         if lost_power && !env.done {
             env.power_off();
         }
@@ -521,9 +493,8 @@ impl<O: Observer> World<'_, '_, O> {
         }
         self.env.steps += 1;
         let bytes: &[u8] = self.env.journal.as_ref().map_or(&[], |b| &b[..]);
-        self.terminal
-            .restart(self.env.now, session, bytes, &mut self.env.scratch.commands);
-        self.after_step(Ok(()));
+        let now = self.terminal.restart(self.env.now, session, bytes);
+        self.after_step(Ok(now), false);
     }
 }
 
@@ -571,11 +542,9 @@ impl<'s> Env<'s> {
         let latency = self.rng.range(30, 1_500);
         let deadline = u64::from(self.spec.policy.settings().backend_deadline.0);
         let copies = if matches!(op, BackendOp::Submit { .. }) {
-            self.faults
-                .submit_reply(self.now, request, latency, deadline, &mut self.rng)
+            self.faults.submit_reply(request, latency, deadline, &mut self.rng)
         } else {
-            self.faults
-                .backend_reply(self.now, request, latency, deadline, &mut self.rng)
+            self.faults.backend_reply(request, latency, deadline, &mut self.rng)
         };
         if boot != self.boot {
             // Served, but the connection it came on died with the power.
@@ -619,7 +588,7 @@ impl<'s> Env<'s> {
 
     /// Whether the terminal loses power at this command boundary.
     fn power_goes(&mut self) -> bool {
-        self.faults.power_loss(self.now, self.settling, &mut self.rng)
+        self.faults.power_loss(self.settling, &mut self.rng)
     }
 
     /// Checks and carries out one command.
@@ -657,7 +626,7 @@ impl<'s> Env<'s> {
                     _ => s.sdk_call_deadline.0,
                 });
                 for cb in callbacks.drain(..) {
-                    let copies = self.faults.callback(self.now, cb.after, deadline, &mut self.rng);
+                    let copies = self.faults.callback(cb.after, deadline, &mut self.rng);
                     let Ok(reply) = u32::try_from(self.scratch.sdk_replies.len()) else {
                         continue;
                     };
@@ -672,12 +641,12 @@ impl<'s> Env<'s> {
                     }
                 }
                 self.scratch.callbacks = callbacks;
-                if let Some(after) = self.faults.sdk_death(self.now, &mut self.rng) {
+                if let Some(after) = self.faults.sdk_death(&mut self.rng) {
                     self.scratch.agenda.schedule(self.now + after, Occurrence::ServiceDeath);
                 }
             }
             Command::Backend { id, call } => {
-                if let Some(arrival) = self.faults.request(self.now, &mut self.rng) {
+                if let Some(arrival) = self.faults.request(&mut self.rng) {
                     // Kept aside, not in the occurrence: an operation is 225 bytes, and
                     // every occurrence is moved in and out of the agenda.
                     let op = u32::try_from(self.scratch.requests.len()).unwrap_or(u32::MAX);
@@ -739,5 +708,52 @@ impl<'s> Env<'s> {
             steps: self.steps,
             faults: self.faults.counts,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A session whose every message is lost until the world heals at `until`.
+    fn blackout(until: WorldMs) -> SessionSpec {
+        let mut spec = SessionSpec::draw(1, 0, false);
+        spec.faults = FaultPlan {
+            lose_request: 1.0,
+            lose_reply: 1.0,
+            until,
+            ..FaultPlan::NONE
+        };
+        spec
+    }
+
+    fn run(spec: &SessionSpec) -> SessionReport {
+        run_session(spec, &mut Scratch::default(), ()).0
+    }
+
+    #[test]
+    fn after_heal_no_fault_is_drawn_and_the_session_ends() {
+        let r = run(&blackout(120_000));
+        assert!(r.faults.lost_replies + r.faults.lost_requests > 0, "{:?}", r.faults);
+        assert!(r.violations.is_empty(), "{:?}", r.violations);
+        assert!(r.virtual_ms > 120_000, "it ended after the heal: {}", r.virtual_ms);
+    }
+
+    #[test]
+    fn liveness_is_checked_from_the_heal() {
+        // Ten days of blackout: the session is judged by the bound after the heal, not
+        // from its start.
+        let late = 10 * 24 * 3600 * 1000;
+        let r = run(&blackout(late));
+        assert!(r.violations.is_empty(), "{:?}", r.violations);
+        assert!(r.virtual_ms > late);
+        // A world that never heals before it ends: the session is not live, and the
+        // checker says so.
+        let r = run(&blackout(WORLD_END_MS));
+        assert!(
+            matches!(r.violations[..], [Violation::NotLive { at_ms, .. }] if at_ms == WORLD_END_MS),
+            "{:?}",
+            r.violations
+        );
     }
 }

@@ -279,20 +279,12 @@ impl<O: Observer> Terminal<O> {
         Instant(self.clock.terminal(t))
     }
 
-    /// Feeds `event` at world time `t`; appends the commands it produced to `out`.
-    pub fn input(&mut self, t: WorldMs, event: &Event, out: &mut Vec<Command>) -> Result<(), HandleError> {
-        let now = self.now(t);
-        self.strategy.handle(&mut self.session, now, event)?;
-        self.observer.input(now, event);
-        self.drain(now, out);
-        Ok(())
-    }
-
-    /// Feeds `event` at world time `t` without taking its commands: the caller takes them,
-    /// in order, with [`Terminal::poll_with`] (the campaign's fast path: no command is copied
-    /// into a buffer). Returns the terminal's reading of `t`.
+    /// Feeds `event` at world time `t`. Its commands stay where the strategy built them:
+    /// the caller takes them, in order, with [`Terminal::poll_with`] (or
+    /// [`Terminal::take_commands`]) before the next input. Returns the terminal's reading
+    /// of `t`.
     #[inline]
-    pub fn input_only(&mut self, t: WorldMs, event: &Event) -> Result<Instant, HandleError> {
+    pub fn input(&mut self, t: WorldMs, event: &Event) -> Result<Instant, HandleError> {
         let now = self.now(t);
         self.strategy.handle(&mut self.session, now, event)?;
         self.observer.input(now, event);
@@ -305,9 +297,9 @@ impl<O: Observer> Terminal<O> {
     }
 
     /// Lends the next command of the last step (at `now`, the terminal's time) to `f`,
-    /// after the observer has seen it, as [`Terminal::input`] would have appended it;
-    /// `None` when there is none. The machine's commands are read where the session
-    /// builds them: a command is 2 KB, and every move of one is a copy.
+    /// after the observer has seen it; `None` when there is none. The machine's commands
+    /// are read where the session builds them: a command is 2 KB, and every move of one
+    /// is a copy.
     #[inline]
     pub fn poll_with<R>(&mut self, now: Instant, f: impl FnOnce(&Command) -> R) -> Option<R> {
         let observer = &mut self.observer;
@@ -329,29 +321,11 @@ impl<O: Observer> Terminal<O> {
         }
     }
 
-    /// Fires every timer due at world time `t`, one step each; appends the commands.
-    pub fn fire_due(&mut self, t: WorldMs, out: &mut Vec<Command>) -> Result<(), HandleError> {
-        let now = self.now(t);
-        while let Some((timer, at)) = self.strategy.next_timer(&self.session) {
-            if at > now {
-                break;
-            }
-            self.strategy.handle_timeout(&mut self.session, now)?;
-            self.observer.timer(now, timer);
-            self.drain(now, out);
-        }
-        Ok(())
-    }
-
-    /// As [`Terminal::fire_due`], but the last timer's commands stay in the session for
-    /// the caller to take with [`Terminal::poll_with`] (returns `Some(now)` then, the terminal's
-    /// reading of `t`); earlier timers' commands are appended to `out`, as `fire_due` does.
-    /// Peer strategies take the buffered path (`None`: every command is in `out`).
-    pub fn fire_due_streamed(&mut self, t: WorldMs, out: &mut Vec<Command>) -> Result<Option<Instant>, HandleError> {
-        if !matches!(self.strategy, Engine::Facepay) {
-            self.fire_due(t, out)?;
-            return Ok(None);
-        }
+    /// Fires every timer due at world time `t`, one step each, and returns the terminal's
+    /// reading of `t`. The commands of every timer but the last are appended to `out`;
+    /// the last one's stay in the strategy for [`Terminal::poll_with`], so the caller
+    /// carries out `out` first, then polls: one path for every step, whatever its source.
+    pub fn fire_due(&mut self, t: WorldMs, out: &mut Vec<Command>) -> Result<Instant, HandleError> {
         let now = self.now(t);
         while let Some((timer, at)) = self.strategy.next_timer(&self.session) {
             if at > now {
@@ -360,13 +334,15 @@ impl<O: Observer> Terminal<O> {
             self.strategy.handle_timeout(&mut self.session, now)?;
             self.observer.timer(now, timer);
             // The machine's timers do not depend on its outbox: whether another is due is
-            // known before its commands are taken.
-            if self.strategy.next_timer(&self.session).is_none_or(|(_, at)| at > now) {
-                return Ok(Some(now));
+            // known before its commands are taken. A peer's or an app's may, so theirs are
+            // taken at once.
+            let last = self.strategy.next_timer(&self.session).is_none_or(|(_, at)| at > now);
+            if last && matches!(self.strategy, Engine::Facepay) {
+                break;
             }
             self.drain(now, out);
         }
-        Ok(None)
+        Ok(now)
     }
 
     /// The world time at which the next timer is due.
@@ -390,12 +366,13 @@ impl<O: Observer> Terminal<O> {
     }
 
     /// Power came back at world time `t`: `session` (resumed from the journal by the
-    /// caller) replaces the one the power loss dropped; appends its first commands to `out`.
+    /// caller) replaces the one the power loss dropped. Its first commands are taken with
+    /// [`Terminal::poll_with`], as after an input; returns the terminal's reading of `t`.
     ///
     /// A peer strategy keeps no journal (none of the published loops does): its loops die
     /// with the power and it starts from a fresh session, whatever the journal held.
     /// `journal` is the stored bytes the session was resumed from (for the observer).
-    pub fn restart(&mut self, t: WorldMs, session: Session, journal: &[u8], out: &mut Vec<Command>) {
+    pub fn restart(&mut self, t: WorldMs, session: Session, journal: &[u8]) -> Instant {
         let now = self.now(t);
         self.session = match &mut self.strategy {
             Engine::Facepay => {
@@ -415,12 +392,19 @@ impl<O: Observer> Terminal<O> {
                 session
             }
         };
-        self.drain(now, out);
+        now
     }
 
     /// The observer, e.g. to take a recorded trace back.
     pub fn into_observer(self) -> O {
         self.observer
+    }
+
+    /// Takes every command of the last step (at `now`, the terminal's time) into `out`,
+    /// after the observer has seen each: [`Terminal::poll_with`] for a caller that keeps
+    /// them (a test's transcript).
+    pub fn take_commands(&mut self, now: Instant, out: &mut Vec<Command>) {
+        self.drain(now, out);
     }
 
     fn drain(&mut self, now: Instant, out: &mut Vec<Command>) {

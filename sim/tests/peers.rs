@@ -182,7 +182,8 @@ fn transcript(kind: PeerKind, script: Vec<Reply>, until_s: u64) -> String {
         t = t.max(next);
         let mut out = Vec::new();
         if timer.is_some_and(|a| a <= next) {
-            term.fire_due(t, &mut out).unwrap();
+            let now = term.fire_due(t, &mut out).unwrap();
+            term.take_commands(now, &mut out);
         } else {
             let i = agenda
                 .iter()
@@ -197,7 +198,8 @@ fn transcript(kind: PeerKind, script: Vec<Reply>, until_s: u64) -> String {
             {
                 lines.push(format!("{}  ← {}", stamp(t, submit_at), describe_answer(b)));
             }
-            term.input(t, &ev, &mut out).unwrap();
+            let now = term.input(t, &ev).unwrap();
+            term.take_commands(now, &mut out);
         }
         for n in term.take_peer_notes() {
             lines.push(format!("{}      · {}", stamp(n.at.0 - UNIX_BASE, submit_at), n.text));

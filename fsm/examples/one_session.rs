@@ -75,7 +75,9 @@ fn timer_name(t: Timer) -> &'static str {
     match t {
         Timer::SdkDeadline => "sdk_deadline",
         Timer::BackendDeadline => "backend_deadline",
-        Timer::Wake => "wake",
+        Timer::InitRetry => "init_retry",
+        Timer::NextQuery => "next_query",
+        Timer::NextReverse => "next_reverse",
         Timer::AuthRefresh => "auth_refresh",
     }
 }
@@ -304,7 +306,7 @@ mod tests {
             "query return_code=SUCCESS trade_state=SUCCESS",
             "persist T1 concluded Paid (write before the next command)",
             "notify T1 concluded: Paid (trade_state SUCCESS) transaction_id=4200000000000000001",
-            "timer wake",
+            "timer next_query",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
         }

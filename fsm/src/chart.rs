@@ -32,7 +32,8 @@ use crate::command::{DiagnosticKind, Outcome as OrderOutcome, Reason, Refusal};
 use crate::config::{FaceAuthType, OrderCredential};
 use crate::event::{AppEvent, BackendEvent, Event, SdkCallKind, SdkEvent};
 use crate::journal::JournalPhase;
-use crate::machine::{AuthStep, CredentialKind, Effects, Machine, Stimulus};
+use crate::machine::{AuthStep, Effects, Machine, Stimulus};
+use crate::order::CredentialKind;
 use crate::outbox::{BackendKind, NoticeKind};
 use crate::text::is_payment_code;
 use crate::timer::Timer;
@@ -143,13 +144,13 @@ impl Machine {
     fn enter_init_backoff(&mut self, context: &mut Effects<'_>) {
         context
             .timers
-            .arm(Timer::Wake, context.now + self.policy.settings().init_retry_delay);
+            .arm(Timer::InitRetry, context.now + self.policy.settings().init_retry_delay);
     }
 
     #[state(superstate = "offline", entry_action = "enter_init_backoff")]
     fn init_backoff(event: &Stimulus<'_>) -> Outcome<State> {
         match event {
-            Stimulus::Timer(Timer::Wake) => Transition(State::initializing()),
+            Stimulus::Timer(Timer::InitRetry) => Transition(State::initializing()),
             _ => Super,
         }
     }
@@ -368,8 +369,8 @@ impl Machine {
                     }
                     SdkClass::Success if !answer.face_code.is_empty() => {
                         self.credential.clone_from(&answer.face_code);
-                        self.credential_kind = CredentialKind::FaceCode;
-                        self.payer_openid.clone_from(&answer.openid);
+                        self.order.credential_kind = CredentialKind::FaceCode;
+                        self.order.payer_openid.clone_from(&answer.openid);
                         Transition(State::submitting())
                     }
                     SdkClass::UserCancelled => {
@@ -379,9 +380,9 @@ impl Machine {
                     SdkClass::NotAuthorised => {
                         Transition(self.conclude(context, OrderOutcome::NotPaid, Reason::FacepayNotAuthorised))
                     }
-                    SdkClass::AuthInfoRejected if !self.auth_retried => {
+                    SdkClass::AuthInfoRejected if !self.order.auth_retried => {
                         // 271382020: fetch a new authinfo, then scan once more.
-                        self.auth_retried = true;
+                        self.order.auth_retried = true;
                         self.invalidate_authinfo(context);
                         Transition(State::preparing_rawdata())
                     }
@@ -430,7 +431,7 @@ impl Machine {
                         self.sdk_done(context);
                         self.fire_sdk(context, SdkCallKind::StopCodeScanner);
                         self.credential.clone_from(code);
-                        self.credential_kind = CredentialKind::ScannedCode;
+                        self.order.credential_kind = CredentialKind::ScannedCode;
                         Transition(State::submitting())
                     }
                     // A product barcode or a QR link: keep scanning (the scanner fires again).
@@ -481,7 +482,7 @@ impl Machine {
             }
             // Settling needs only the backend; re-initialise after the conclusion.
             Stimulus::Event(Event::Sdk(SdkEvent::ServiceLost)) => {
-                self.sdk_lost = true;
+                self.order.service_lost = true;
                 Handled
             }
             _ => Super,
@@ -490,8 +491,7 @@ impl Machine {
 
     #[action]
     fn enter_submitting(&mut self, context: &mut Effects<'_>) {
-        self.submitted_at = context.now;
-        self.submitted = true;
+        self.order.submit(context.now);
         // Journal first: if power fails after the submit leaves, the order is queried and
         // reversed on restart, never submitted again.
         self.persist(context, JournalPhase::Submitting);
@@ -508,13 +508,13 @@ impl Machine {
                 match answer {
                     Ok(a) => match (a.class(), &a.err_code) {
                         (PayClass::Paid, _) => {
-                            self.conclusion.transaction_id.clone_from(&a.transaction_id);
+                            self.order.transaction_id.clone_from(&a.transaction_id);
                             Transition(self.conclude(context, OrderOutcome::Paid, Reason::SubmitSucceeded))
                         }
                         (PayClass::Declined, Some(code)) if self.policy.settings().close_declined_orders => {
                             // Close the loop: a reverse makes the order REVOKED, so no
                             // later attempt on it can charge (Policy::close_declined_orders).
-                            self.settlement.closing = Some(Reason::Declined(code.clone()));
+                            self.order.settlement().closing = Some(Reason::Declined(code.clone()));
                             Transition(State::reversing())
                         }
                         (PayClass::Declined, Some(code)) => {
@@ -535,20 +535,22 @@ impl Machine {
     #[action]
     fn enter_querying(&mut self, context: &mut Effects<'_>) {
         let s = self.policy.settings();
-        let delay = if self.queries == 0 {
+        let st = self.order.settlement();
+        let delay = if st.queries == 0 {
             s.first_query_delay
         } else {
             s.poll_interval
         };
-        let budget_end = self.submitted_at + s.query_budget;
-        let at = if self.settlement.verify_reverse {
+        let budget_end = st.submitted_at + s.query_budget;
+        let at = if st.verify_reverse {
             // After a reverse answered SYSTEMERROR: ask at once, the reverse backoff follows.
             context.now
         } else {
             (context.now + delay).min(budget_end).max(context.now)
         };
-        context.timers.arm(Timer::Wake, at);
-        if self.queries == 0 && self.reverse_attempts == 0 {
+        let first = st.queries == 0 && st.reverse_attempts == 0;
+        context.timers.arm(Timer::NextQuery, at);
+        if first {
             self.persist(context, JournalPhase::Querying);
         }
     }
@@ -556,24 +558,23 @@ impl Machine {
     #[state(superstate = "settling", entry_action = "enter_querying")]
     fn querying(&mut self, context: &mut Effects<'_>, event: &Stimulus<'_>) -> Outcome<State> {
         match event {
-            Stimulus::Timer(Timer::Wake) if self.settlement.verify_reverse => {
+            Stimulus::Timer(Timer::NextQuery) if self.order.settlement().verify_reverse => {
                 self.call_backend(context, BackendKind::Query);
                 Handled
             }
-            Stimulus::Timer(Timer::Wake) => {
+            Stimulus::Timer(Timer::NextQuery) => {
                 let s = self.policy.settings();
-                if context.now >= self.submitted_at + s.query_budget {
-                    if self.salvaged() && !self.seen_unpaid {
-                        // The damaged record may have been this order's Paid conclusion:
-                        // a reverse would refund goods already handed over.
-                        Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, Reason::JournalDamaged))
-                    } else {
-                        Transition(State::reversing())
-                    }
-                } else {
-                    self.queries = self.queries.saturating_add(1);
+                let st = self.order.settlement();
+                if context.now < st.submitted_at + s.query_budget {
+                    st.queries = st.queries.saturating_add(1);
                     self.call_backend(context, BackendKind::Query);
                     Handled
+                } else if self.order.salvaged() && !self.order.settlement().seen_unpaid {
+                    // The damaged record may have been this order's Paid conclusion:
+                    // a reverse would refund goods already handed over.
+                    Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, Reason::JournalDamaged))
+                } else {
+                    Transition(State::reversing())
                 }
             }
             Stimulus::Event(Event::Backend(BackendEvent::Queried { id, answer }))
@@ -583,13 +584,13 @@ impl Machine {
                 match answer {
                     Ok(a) => match (a.class(), &a.trade_state) {
                         (TradeClass::Paid, _) => {
-                            self.conclusion.transaction_id.clone_from(&a.transaction_id);
-                            if self.salvaged() {
+                            self.order.transaction_id.clone_from(&a.transaction_id);
+                            if self.order.salvaged() {
                                 // A reverse sent before the damage may still be on its way
                                 // and undo the payment: Paid is not for this terminal to say.
                                 let reason = Reason::JournalDamaged;
                                 Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, reason))
-                            } else if self.settlement.reverse_unanswered {
+                            } else if self.order.settlement().reverse_unanswered {
                                 let reason = Reason::PaidWhileReversing;
                                 Transition(self.conclude(context, OrderOutcome::NeedsReconciliation, reason))
                             } else if let Some(mismatch) = self.payment_mismatch(a) {
@@ -612,37 +613,39 @@ impl Machine {
                         (TradeClass::Unpaid, Some(TradeState::PayError))
                             if self.policy.settings().close_declined_orders =>
                         {
-                            if self.settlement.closing.is_none() {
-                                self.settlement.closing = Some(Reason::TradeState(TradeState::PayError));
+                            if self.order.settlement().closing.is_none() {
+                                self.order.settlement().closing = Some(Reason::TradeState(TradeState::PayError));
                             }
-                            if self.settlement.verify_reverse {
+                            if self.order.settlement().verify_reverse {
                                 self.reverse_again(context)
                             } else {
                                 Transition(State::reversing())
                             }
                         }
                         (TradeClass::Unpaid, Some(state)) => {
-                            let (outcome, reason) = match self.settlement.closing.take() {
+                            let (outcome, reason) = match self.order.settlement().closing.take() {
                                 Some(reason) => (OrderOutcome::NotPaid, reason),
                                 // Our reverse's SYSTEMERROR hid its success.
-                                None if self.settlement.verify_reverse && *state == TradeState::Revoked => {
+                                None if self.order.settlement().verify_reverse && *state == TradeState::Revoked => {
                                     (OrderOutcome::Reversed, Reason::TradeState(state.clone()))
                                 }
                                 None => (OrderOutcome::NotPaid, Reason::TradeState(state.clone())),
                             };
                             Transition(self.conclude(context, outcome, reason))
                         }
-                        _ if self.settlement.verify_reverse => self.reverse_again(context),
+                        _ if self.order.settlement().verify_reverse => self.reverse_again(context),
                         _ => {
-                            self.seen_unpaid |= a.shows_unpaid();
+                            self.order.settlement().seen_unpaid |= a.shows_unpaid();
                             Transition(State::querying())
                         }
                     },
-                    Err(_) if self.settlement.verify_reverse => self.reverse_again(context),
+                    Err(_) if self.order.settlement().verify_reverse => self.reverse_again(context),
                     Err(_) => Transition(State::querying()),
                 }
             }
-            Stimulus::Timer(Timer::BackendDeadline) if self.settlement.verify_reverse => self.reverse_again(context),
+            Stimulus::Timer(Timer::BackendDeadline) if self.order.settlement().verify_reverse => {
+                self.reverse_again(context)
+            }
             Stimulus::Timer(Timer::BackendDeadline) => Transition(State::querying()),
             _ => Super,
         }
@@ -652,11 +655,12 @@ impl Machine {
     fn enter_reversing(&mut self, context: &mut Effects<'_>) {
         // The first reverse waits for 15 s after the submit; later ones back off.
         let s = self.policy.settings();
-        let at = if self.reverse_attempts == 0 {
-            self.submitted_at + s.reverse_not_before
+        let st = self.order.settlement();
+        let at = if st.reverse_attempts == 0 {
+            st.submitted_at + s.reverse_not_before
         } else {
-            let mut wait = self.policy.reverse_backoff(self.reverse_attempts.saturating_add(1));
-            if self.reverse_user_paying {
+            let mut wait = self.policy.reverse_backoff(st.reverse_attempts.saturating_add(1));
+            if st.reverse_user_paying {
                 wait = wait.max(s.poll_interval);
             }
             context.now + wait
@@ -664,14 +668,14 @@ impl Machine {
         if at <= context.now {
             self.send_reverse(context);
         } else {
-            context.timers.arm(Timer::Wake, at);
+            context.timers.arm(Timer::NextReverse, at);
         }
     }
 
     #[state(superstate = "settling", entry_action = "enter_reversing")]
     fn reversing(&mut self, context: &mut Effects<'_>, event: &Stimulus<'_>) -> Outcome<State> {
         match event {
-            Stimulus::Timer(Timer::Wake) => {
+            Stimulus::Timer(Timer::NextReverse) => {
                 self.send_reverse(context);
                 Handled
             }
@@ -679,14 +683,14 @@ impl Machine {
                 if self.awaits_backend(*id, BackendKind::Reverse) =>
             {
                 self.backend_done(context);
-                self.settlement.reverse_unanswered |= answer.is_err();
+                self.order.settlement().reverse_unanswered |= answer.is_err();
                 let class = answer.as_ref().map_or(ReverseClass::Retry, |a| a.class());
                 match (class, answer.as_ref().ok().and_then(|a| a.err_code.as_ref())) {
-                    (ReverseClass::Confirmed, _) => match self.settlement.closing.take() {
+                    (ReverseClass::Confirmed, _) => match self.order.settlement().closing.take() {
                         Some(reason) => Transition(self.conclude(context, OrderOutcome::NotPaid, reason)),
                         None => Transition(self.conclude(context, OrderOutcome::Reversed, Reason::ReverseConfirmed)),
                     },
-                    (ReverseClass::Impossible, Some(code)) => match self.settlement.closing.take() {
+                    (ReverseClass::Impossible, Some(code)) => match self.order.settlement().closing.take() {
                         // Closing a failed order is housekeeping: the failure stands.
                         Some(reason) => Transition(self.conclude(context, OrderOutcome::NotPaid, reason)),
                         None => {
@@ -696,7 +700,7 @@ impl Machine {
                     },
                     // SYSTEMERROR: the order may be paid and the reverse undone; ask first.
                     (ReverseClass::QueryFirst, _) => {
-                        self.settlement.verify_reverse = true;
+                        self.order.settlement().verify_reverse = true;
                         Transition(State::querying())
                     }
                     (ReverseClass::RetryLater, _) => self.retry_reverse(context, true),
@@ -704,7 +708,7 @@ impl Machine {
                 }
             }
             Stimulus::Timer(Timer::BackendDeadline) => {
-                self.settlement.reverse_unanswered = true;
+                self.order.settlement().reverse_unanswered = true;
                 self.retry_reverse(context, false)
             }
             _ => Super,
@@ -790,13 +794,16 @@ impl Machine {
         self.record_conclusion(fx, outcome, reason);
         // The face app's scanner read the code that paid: the face app expects to hear it
         // (docs/protocol.md §payment-code). Nothing waits for the answer.
-        if outcome == OrderOutcome::Paid && self.credential_kind == CredentialKind::ScannedCode && !self.sdk_lost {
+        if outcome == OrderOutcome::Paid
+            && self.order.credential_kind == CredentialKind::ScannedCode
+            && !self.order.service_lost
+        {
             self.fire_sdk(fx, SdkCallKind::ReportPaycode);
         }
         let needs_report = self.sdk_version().needs_pay_result_update()
-            && !self.order.ignore_update_pay_result
-            && self.credential_kind == CredentialKind::FaceCode
-            && !self.sdk_lost
+            && !self.order.request.ignore_update_pay_result
+            && self.order.credential_kind == CredentialKind::FaceCode
+            && !self.order.service_lost
             // Neither SUCCESS nor ERROR is known to be true: the face UI must not tell the
             // customer "failed" while the money may have moved (docs/design.md §safety, property 8).
             && outcome != OrderOutcome::NeedsReconciliation;
@@ -813,7 +820,7 @@ impl Machine {
     pub(crate) fn after_order(&mut self) -> State {
         if !self.started {
             State::uninitialized()
-        } else if self.sdk_lost {
+        } else if self.order.service_lost {
             self.reinit()
         } else {
             State::idle()
@@ -822,7 +829,8 @@ impl Machine {
 
     /// One reverse call, journalled with the attempt it spends.
     fn send_reverse(&mut self, context: &mut Effects<'_>) {
-        self.reverse_attempts = self.reverse_attempts.saturating_add(1);
+        let st = self.order.settlement();
+        st.reverse_attempts = st.reverse_attempts.saturating_add(1);
         self.persist(context, JournalPhase::Reversing);
         self.call_backend(context, BackendKind::Reverse);
     }
@@ -830,7 +838,6 @@ impl Machine {
     /// Starts the face service again after it was lost.
     pub(crate) fn reinit(&mut self) -> State {
         self.init_attempt = 1;
-        self.sdk_lost = false;
         State::initializing()
     }
 
@@ -860,7 +867,7 @@ impl Machine {
             }
             OrderCredential::AuthCode(code) => {
                 self.credential.clone_from(code);
-                self.credential_kind = CredentialKind::AuthCode;
+                self.order.credential_kind = CredentialKind::AuthCode;
                 Transition(State::submitting())
             }
         }
@@ -877,7 +884,7 @@ impl Machine {
     /// The face service went away before anything was submitted: the order ends unpaid
     /// and the service is started again.
     fn lose_sdk(&mut self, context: &mut Effects<'_>) -> Outcome<State> {
-        self.sdk_lost = true;
+        self.order.service_lost = true;
         Transition(self.conclude(context, OrderOutcome::NotPaid, Reason::SdkLost))
     }
 
@@ -885,8 +892,8 @@ impl Machine {
     /// paying), or reconciliation once the budget is spent.
     fn retry_reverse(&mut self, context: &mut Effects<'_>, user_paying: bool) -> Outcome<State> {
         let s = self.policy.settings();
-        if self.reverse_attempts >= s.reverse_attempts {
-            if let Some(reason) = self.settlement.closing.take() {
+        if self.order.settlement().reverse_attempts >= s.reverse_attempts {
+            if let Some(reason) = self.order.settlement().closing.take() {
                 // The failure stands; only the loop could not be closed.
                 return Transition(self.conclude(context, OrderOutcome::NotPaid, reason));
             }
@@ -896,7 +903,7 @@ impl Machine {
                 Reason::ReverseBudgetExhausted,
             ));
         }
-        self.reverse_user_paying = user_paying;
+        self.order.settlement().reverse_user_paying = user_paying;
         Transition(State::reversing())
     }
 }
@@ -904,7 +911,7 @@ impl Machine {
 impl Machine {
     /// The query after a reverse's SYSTEMERROR found nothing final: reverse again.
     fn reverse_again(&mut self, context: &mut Effects<'_>) -> Outcome<State> {
-        self.settlement.verify_reverse = false;
+        self.order.settlement().verify_reverse = false;
         self.retry_reverse(context, false)
     }
 }

@@ -101,6 +101,7 @@ mod config;
 mod event;
 mod journal;
 mod machine;
+mod order;
 mod outbox;
 mod policy;
 mod request;
@@ -132,7 +133,7 @@ pub use event::{
 pub use journal::{
     JOURNAL_BYTES, JOURNAL_VERSION, JournalDamage, JournalError, JournalField, JournalPhase, JournalRecord,
 };
-pub use outbox::OUTBOX_CAPACITY;
+pub use outbox::{MAX_STEP_COMMANDS, OUTBOX_CAPACITY};
 pub use policy::{Policy, PolicyError, PolicySettings, SdkVersion};
 pub use request::RequestError;
 pub use session::{BackendCallKind, HandleError, Polled, Session, WaitingOn};
@@ -143,5 +144,5 @@ pub use text::{
     is_payment_code,
 };
 pub use time::{Duration, Instant};
-pub use timer::Timer;
+pub use timer::{Timer, TimerScope};
 pub use wxtime::WxTime;

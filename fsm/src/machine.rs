@@ -6,13 +6,14 @@ use crate::command::{
     BackendCall, Command, Conclusion, DiagnosticKind, FaceCodeRequest, Notice, Outcome, PayApi, PayCredential,
     PayResult, PayResultCall, Reason, Refusal, SdkCall, UserInfoCall,
 };
-use crate::config::{FaceAuthType, FaceCodeType, InitParams, Merchant, OrderRequest, UserInfoRequest};
+use crate::config::{FaceAuthType, InitParams, Merchant, OrderRequest, UserInfoRequest};
 use crate::event::{AppEvent, Event, RequestId, SdkCallKind, SdkEvent, UserInfo};
 use crate::journal::{JOURNAL_VERSION, JournalPhase, JournalRecord};
+use crate::order::Order;
 use crate::outbox::{BackendKind, Note, NoticeKind, Outbox, PackedId, Queued};
 use crate::policy::{Policy, SdkVersion};
 use crate::state::StateId;
-use crate::text::{AuthInfo, FaceCode, OpenId, OutTradeNo, RawData, TransactionId};
+use crate::text::{AuthInfo, FaceCode, OutTradeNo, RawData, TransactionId};
 use crate::time::{Duration, Instant};
 use crate::timer::{Timer, Timers};
 
@@ -27,17 +28,17 @@ macro_rules! sdk_call {
             SdkCallKind::GetWxpayfaceRawdata => $wrap!(SdkCall::GetWxpayfaceRawdata),
             SdkCallKind::GetWxpayfaceCode => $wrap!(SdkCall::GetWxpayfaceCode(FaceCodeRequest {
                 merchant: $m.merchant.clone(),
-                out_trade_no: $m.order.out_trade_no.clone(),
-                total_fee: $m.order.total_fee,
-                face_code_type: $m.order.face_code_type,
-                face_authtype: $m.order.face_authtype,
+                out_trade_no: $m.order.request.out_trade_no.clone(),
+                total_fee: $m.order.request.total_fee,
+                face_code_type: $m.order.request.face_code_type,
+                face_authtype: $m.order.request.face_authtype,
                 authinfo: $m.authinfo.clone(),
-                telephone: $m.order.telephone.clone(),
-                openid: $m.order.openid.clone(),
-                ask_face_permit: $m.order.ask_face_permit,
-                ask_ret_page: $m.order.ask_ret_page,
-                ignore_update_pay_result: $m.order.ignore_update_pay_result,
-                screen_index: $m.order.screen_index.clone(),
+                telephone: $m.order.request.telephone.clone(),
+                openid: $m.order.request.openid.clone(),
+                ask_face_permit: $m.order.request.ask_face_permit,
+                ask_ret_page: $m.order.request.ask_ret_page,
+                ignore_update_pay_result: $m.order.request.ignore_update_pay_result,
+                screen_index: $m.order.request.screen_index.clone(),
             })),
             SdkCallKind::GetWxpayfaceUserInfo => $wrap!(SdkCall::GetWxpayfaceUserInfo(UserInfoCall {
                 merchant: $m.merchant.clone(),
@@ -78,27 +79,27 @@ macro_rules! backend_call {
                 rawdata: $m.rawdata.clone(),
             }),
             BackendKind::Submit => $wrap!(BackendCall::Submit {
-                api: $m.pay_api(),
-                out_trade_no: $m.order.out_trade_no.clone(),
-                total_fee: $m.order.total_fee,
+                api: $m.order.pay_api(),
+                out_trade_no: $m.order.request.out_trade_no.clone(),
+                total_fee: $m.order.request.total_fee,
                 // micropay takes the 18-digit code (a scanned one, or a face_code of
                 // face_code_type 1) as `auth_code`; facepay takes face_code and openid.
-                credential: match $m.pay_api() {
+                credential: match $m.order.pay_api() {
                     PayApi::Micropay => PayCredential::AuthCode($m.credential.clone()),
                     PayApi::Facepay => PayCredential::FaceCode {
                         face_code: $m.credential.clone(),
-                        openid: $m.payer_openid.clone(),
+                        openid: $m.order.payer_openid.clone(),
                     },
                 },
             }),
             BackendKind::Query => $wrap!(BackendCall::Query {
-                api: $m.pay_api(),
-                out_trade_no: $m.order.out_trade_no.clone(),
+                api: $m.order.pay_api(),
+                out_trade_no: $m.order.request.out_trade_no.clone(),
             }),
             BackendKind::Reverse => $wrap!(BackendCall::Reverse {
-                api: $m.pay_api(),
-                out_trade_no: $m.order.out_trade_no.clone(),
-                attempt: $m.reverse_attempts,
+                api: $m.order.pay_api(),
+                out_trade_no: $m.order.request.out_trade_no.clone(),
+                attempt: $m.order.settlement.as_ref().map_or(0, |s| s.reverse_attempts),
             }),
         }
     };
@@ -122,38 +123,11 @@ pub(crate) struct Effects<'a> {
     pub(crate) timers: &'a mut Timers,
 }
 
-/// What pays for the current order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum CredentialKind {
-    None,
-    FaceCode,
-    /// A payment code the cashier app handed over (or the journal's micropay order).
-    AuthCode,
-    /// A payment code the face app's own scanner read: it expects `reportPaycode`.
-    ScannedCode,
-}
-
 /// The outcome of one authorisation step (rawdata or authinfo).
 pub(crate) enum AuthStep {
     Done,
     Failed,
     SdkDown,
-}
-
-/// What settling the current order has learnt that its budgets do not say. Reset with
-/// every order; not journalled (after a power loss the order is settled from the budgets
-/// alone, which is the conservative reading of both).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Settlement {
-    /// The order failed for good (a final decline, or a query's PAYERROR) and is being
-    /// reversed to close it (`Policy::close_declined_orders`): once the reverse is
-    /// confirmed, refused or out of budget, it concludes NotPaid with this reason.
-    pub(crate) closing: Option<Reason>,
-    /// The last reverse answered SYSTEMERROR: query the order before reversing again.
-    pub(crate) verify_reverse: bool,
-    /// A reverse went unanswered (timeout, transport error): it may still reach WeChat
-    /// and undo a payment, so a later SUCCESS is no longer this terminal's to conclude.
-    pub(crate) reverse_unanswered: bool,
 }
 
 /// The session's shared storage: configuration, the cached authinfo, the current (or
@@ -170,26 +144,17 @@ pub(crate) struct Machine {
     /// counts as fresh): its expiry less the refresh margin.
     pub(crate) auth_refresh_at: Instant,
     pub(crate) rawdata: RawData,
-    pub(crate) order: OrderRequest,
+    /// The current order, or the last one between orders.
+    pub(crate) order: Order,
+    /// The credential the current or last order took. It outlives its order, so
+    /// that a credential handed back twice is recognised (`is_reused`); the order's
+    /// `credential_kind` says whether the current order has taken one.
     pub(crate) credential: FaceCode,
-    pub(crate) credential_kind: CredentialKind,
-    pub(crate) payer_openid: OpenId,
-    pub(crate) submitted_at: Instant,
-    pub(crate) queries: u8,
-    pub(crate) reverse_attempts: u8,
-    /// The last reverse answer was USERPAYING: wait at least a poll interval.
-    pub(crate) reverse_user_paying: bool,
-    /// A query saw the order not paid yet (NOTPAY, USERPAYING, ACCEPT, ORDERNOTEXIST): it
-    /// cannot have concluded Paid before.
-    pub(crate) seen_unpaid: bool,
-    pub(crate) settlement: Settlement,
-    pub(crate) auth_retried: bool,
-    /// The face service must be started again once the order is done.
-    pub(crate) sdk_lost: bool,
     /// `Start` was accepted (false in a session resumed from the journal until it is).
     pub(crate) started: bool,
-    /// The current order was submitted: money may have moved, so it is journalled.
-    pub(crate) submitted: bool,
+    /// How the last order ended, built whole from it at the conclusion (the
+    /// `OrderConcluded` notice is built from it when polled). It outlives the order:
+    /// `Session::last_conclusion` reads it while the next one runs.
     pub(crate) conclusion: Conclusion,
     pub(crate) user_request: UserInfoRequest,
     pub(crate) user: UserInfo,
@@ -210,20 +175,9 @@ impl Machine {
             authinfo: AuthInfo::empty(),
             auth_refresh_at: Instant(0),
             rawdata: RawData::empty(),
-            order: OrderRequest::new(OutTradeNo::empty(), 0, FaceCodeType::Micropay),
+            order: Order::none(),
             credential: FaceCode::empty(),
-            credential_kind: CredentialKind::None,
-            payer_openid: OpenId::empty(),
-            submitted_at: Instant(0),
-            queries: 0,
-            reverse_attempts: 0,
-            reverse_user_paying: false,
-            seen_unpaid: false,
-            settlement: Settlement::default(),
-            auth_retried: false,
-            sdk_lost: false,
             started: false,
-            submitted: false,
             conclusion: Conclusion {
                 out_trade_no: OutTradeNo::empty(),
                 outcome: Outcome::NotPaid,
@@ -296,11 +250,13 @@ impl Machine {
     }
 
     /// Every transition abandons what the old state waited for, so a late answer is
-    /// recognised as stale and a stale timer never reaches the new state.
+    /// recognised as stale and a stale timer never reaches the new state: the open calls,
+    /// and every state-scoped timer (`TimerScope::State`, which includes the calls'
+    /// deadlines).
     pub(crate) fn abandon_waits(&mut self, fx: &mut Effects<'_>) {
-        self.sdk_done(fx);
-        self.backend_done(fx);
-        fx.timers.disarm(Timer::Wake);
+        self.sdk_waiting = None;
+        self.backend_waiting = None;
+        fx.timers.disarm_state_scoped();
     }
 
     pub(crate) fn notify(&self, fx: &mut Effects<'_>, kind: NoticeKind) {
@@ -325,25 +281,18 @@ impl Machine {
         !self.authinfo.is_empty() && now < self.auth_refresh_at
     }
 
-    /// The current order was resumed from a damaged journal record (its amount, 0, is
-    /// unknown: see `JournalRecord::is_salvaged`): it may have concluded Paid, and the
-    /// goods been handed over, before the power went.
-    pub(crate) fn salvaged(&self) -> bool {
-        self.order.total_fee == 0
-    }
-
     /// Why a query's SUCCESS is not this order's payment, if it is not (see
     /// [`crate::event::QueryAnswer::mismatch`]). An order salvaged from a torn record has no amount
     /// to check against; it never concludes Paid anyway.
     pub(crate) fn payment_mismatch(&self, a: &crate::event::QueryAnswer) -> Option<crate::event::PaymentMismatch> {
-        if self.salvaged() {
+        if self.order.salvaged() {
             return None;
         }
         let tolerance = u64::from(self.policy.settings().clock_tolerance.0) / 1000;
         a.mismatch(
-            self.order.total_fee,
-            &self.payer_openid,
-            self.order.time_start,
+            self.order.request.total_fee,
+            &self.order.payer_openid,
+            self.order.request.time_start,
             tolerance,
         )
     }
@@ -388,7 +337,7 @@ impl Machine {
         true
     }
 
-    /// Accepts a new order, or refuses it; resets everything per-order.
+    /// Accepts a new order, or refuses it; the accepted order replaces the last one whole.
     pub(crate) fn accept_order(&mut self, fx: &mut Effects<'_>, req: &OrderRequest) -> bool {
         if let Err(e) = req.validate() {
             self.diagnose(fx, DiagnosticKind::InvalidRequest(e));
@@ -396,53 +345,19 @@ impl Machine {
         }
         // A second submit under the last order's number would be a second charge attempt
         // for the same order; the backend's OUT_TRADE_NO_USED is a safety net, not a plan.
-        if self.submitted && req.out_trade_no == self.order.out_trade_no {
+        if self.order.submitted() && req.out_trade_no == self.order.request.out_trade_no {
             self.refuse(fx, Refusal::OrderAlreadySubmitted);
             return false;
         }
-        self.order = req.clone();
-        // `credential` keeps the last order's until a new one is taken, so that a
-        // credential handed back twice is recognised (see `is_reused`).
-        self.credential_kind = CredentialKind::None;
-        self.payer_openid = OpenId::empty();
-        self.queries = 0;
-        self.reverse_attempts = 0;
-        self.auth_retried = false;
-        self.reverse_user_paying = false;
-        self.seen_unpaid = false;
-        self.settlement = Settlement::default();
-        self.sdk_lost = false;
-        self.submitted = false;
-        self.conclusion.transaction_id = TransactionId::empty();
+        self.order = Order::requested(req.clone());
         true
     }
 
-    /// Takes over an order from the journal: it was submitted, so it is settled by the
-    /// same rules and budgets, counting the time the record says was spent. The face
-    /// service is down after a restart; it is started once the app sends `Start`.
+    /// Takes over an order from the journal (see [`Order::resumed`]). Its credential was
+    /// not journalled. The face service is started once the app sends `Start`.
     pub(crate) fn accept_resume(&mut self, fx: &mut Effects<'_>, r: &JournalRecord) {
-        self.order = OrderRequest::new(
-            r.out_trade_no.clone(),
-            r.total_fee,
-            match r.api {
-                PayApi::Facepay => FaceCodeType::Facepay,
-                PayApi::Micropay => FaceCodeType::Micropay,
-            },
-        );
+        self.order = Order::resumed(r, fx.now);
         self.credential = FaceCode::empty();
-        self.credential_kind = match r.api {
-            PayApi::Facepay => CredentialKind::FaceCode,
-            PayApi::Micropay => CredentialKind::AuthCode,
-        };
-        self.submitted = true;
-        self.submitted_at = Instant(fx.now.0.saturating_sub(u64::from(r.elapsed_ms)));
-        self.queries = r.queries;
-        self.reverse_attempts = r.reverse_attempts;
-        self.reverse_user_paying = false;
-        self.seen_unpaid = false;
-        self.settlement = Settlement::default();
-        self.sdk_lost = true;
-        self.conclusion.transaction_id = TransactionId::empty();
     }
 
     /// Queues a journal record for the current order.
@@ -453,21 +368,16 @@ impl Machine {
     /// Records how the order ended and tells the app. The caller picks the next state
     /// (normally [`Machine::after_order`]).
     pub(crate) fn record_conclusion(&mut self, fx: &mut Effects<'_>, outcome: Outcome, reason: Reason) {
-        self.conclusion.out_trade_no.clone_from(&self.order.out_trade_no);
-        self.conclusion.outcome = outcome;
-        self.conclusion.reason = reason;
-        if self.submitted {
+        self.conclusion = Conclusion {
+            out_trade_no: self.order.request.out_trade_no.clone(),
+            outcome,
+            reason,
+            transaction_id: self.order.transaction_id.clone(),
+        };
+        if self.order.submitted() {
             self.persist(fx, JournalPhase::Concluded(outcome));
         }
         self.notify(fx, NoticeKind::OrderConcluded);
-    }
-
-    /// The API family for the current order's credential.
-    pub(crate) fn pay_api(&self) -> PayApi {
-        match (self.credential_kind, self.order.face_code_type) {
-            (CredentialKind::FaceCode, FaceCodeType::Facepay) => PayApi::Facepay,
-            _ => PayApi::Micropay,
-        }
     }
 
     /// Reads an SDK answer for the rawdata step of authorisation.
@@ -636,15 +546,22 @@ impl Machine {
     /// The journal record of the current order, in `phase`, at `now`.
     #[inline]
     pub(crate) fn record(&self, phase: JournalPhase, now: Instant) -> JournalRecord {
+        // Persist is queued only for a submitted order, so the settlement is there; an
+        // unsubmitted one would read as just submitted.
+        let (submitted_at, queries, reverse_attempts) = self
+            .order
+            .settlement
+            .as_ref()
+            .map_or((now, 0, 0), |s| (s.submitted_at, s.queries, s.reverse_attempts));
         JournalRecord {
             version: JOURNAL_VERSION,
-            out_trade_no: self.order.out_trade_no.clone(),
-            api: self.pay_api(),
-            total_fee: self.order.total_fee,
+            out_trade_no: self.order.request.out_trade_no.clone(),
+            api: self.order.pay_api(),
+            total_fee: self.order.request.total_fee,
             phase,
-            elapsed_ms: u32::try_from(now.since(self.submitted_at)).unwrap_or(u32::MAX),
-            queries: self.queries,
-            reverse_attempts: self.reverse_attempts,
+            elapsed_ms: u32::try_from(now.since(submitted_at)).unwrap_or(u32::MAX),
+            queries,
+            reverse_attempts,
         }
     }
 

@@ -7,9 +7,23 @@ use crate::journal::JournalPhase;
 use crate::state::StateId;
 use crate::text::{Field, FieldError};
 
-/// The most commands one step (one event or one timer) can queue. The chart never queues
-/// more than four in a step; the margin keeps a mistake visible (`lost`) instead of silent.
-pub const OUTBOX_CAPACITY: usize = 6;
+/// The most commands one step (one event, one timer, or a resume) queues. The chart's
+/// worst steps queue three: an order's conclusion (its journal record and the notice)
+/// and one call after it (`reportPaycode`, `updateWxpayfacePayResult`, `initWxpayface`
+/// after a service loss, `releaseWxpayface`, or a stop call before it); a clock that went
+/// backwards adds its diagnostic ahead of them. `fsm/tests/step_bound.rs` drives every
+/// waiting state with every kind of answer, request and timer, on time and with the clock
+/// going backwards, and checks that no step queues more and that the worst one queues
+/// exactly this many; every test harness checks it on every step.
+pub const MAX_STEP_COMMANDS: usize = 4;
+
+/// The capacity of the command queue: a step's worst case and a margin, so that a chart
+/// change that breaks [`MAX_STEP_COMMANDS`] is caught by the tests (which check the bound
+/// on every step) before it could lose a command (`Session::lost_commands`).
+pub const OUTBOX_CAPACITY: usize = MAX_STEP_COMMANDS + 2;
+
+// The queue is drained before every step, so one step's worst case must fit it whole.
+const _: () = assert!(MAX_STEP_COMMANDS < OUTBOX_CAPACITY);
 
 /// A backend call, without its data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

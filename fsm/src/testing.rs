@@ -143,13 +143,22 @@ impl Harness {
         self.now = self.now.max(at.0);
         let fired = self.s.fire_next_timer(Instant(self.now)).expect("drained");
         assert_eq!(fired, Some(timer), "fire_next_timer({}) fired another timer", self.now);
-        Some((timer, self.drain()))
+        Some((timer, self.drain_step()))
+    }
+
+    /// Drains one step's commands (an input, or one timer firing) and holds them to the
+    /// per-step bound the outbox is sized for ([`crate::MAX_STEP_COMMANDS`]). `at` drains
+    /// with [`Harness::drain`] instead: there one call may fire several timers.
+    fn drain_step(&mut self) -> Vec<Command> {
+        let v = self.drain();
+        assert!(v.len() <= crate::MAX_STEP_COMMANDS, "a step over the bound: {v:?}");
+        v
     }
 
     /// Feeds `e` now.
     pub fn ev(&mut self, e: Event) -> Vec<Command> {
         self.s.handle(Instant(self.now), &e).expect("drained");
-        self.drain()
+        self.drain_step()
     }
 
     /// The last request id issued for `call`; panics if there was none.
@@ -199,7 +208,7 @@ impl Harness {
     pub fn app(&mut self, a: AppEvent) -> Vec<Command> {
         let result = self.s.request(Instant(self.now), a);
         assert!(!matches!(result, Err(RequestError::NotTaken(_))), "{result:?}");
-        let v = self.drain();
+        let v = self.drain_step();
         assert_eq!(
             result.err().and_then(|e| e.diagnostic()),
             v.iter().find_map(Command::refusal),

@@ -483,7 +483,7 @@ fn ambiguous_submit_answers_go_to_querying() {
         assert_eq!(concluded(&out), None, "{a:?}");
         assert_eq!(h.state(), StateId::Querying, "{a:?}");
         // The first query 5 s after the ambiguous answer.
-        assert_eq!(h.s.next_timer(), Some((Timer::Wake, Instant(10_000))), "{a:?}");
+        assert_eq!(h.s.next_timer(), Some((Timer::NextQuery, Instant(10_000))), "{a:?}");
     }
 }
 
@@ -561,7 +561,7 @@ fn query_pending_answers_keep_polling() {
         let out = h.query_answer(a.clone());
         assert_eq!(concluded(&out), None, "{a:?}");
         assert_eq!(h.state(), StateId::Querying, "{a:?}");
-        assert_eq!(h.s.next_timer(), Some((Timer::Wake, Instant(15_300))), "{a:?}");
+        assert_eq!(h.s.next_timer(), Some((Timer::NextQuery, Instant(15_300))), "{a:?}");
     }
 }
 
@@ -649,7 +649,7 @@ fn reverse_userpaying_waits_at_least_a_poll_interval() {
     h.reverse_answer(Ok(reverse(ResultCode::Fail, None, Some(ReverseErrCode::UserPaying))));
     assert_eq!(h.state(), StateId::Reversing);
     // The backoff would be 2 s; the user is paying, so 5 s.
-    assert_eq!(h.s.next_timer(), Some((Timer::Wake, Instant(40_100))));
+    assert_eq!(h.s.next_timer(), Some((Timer::NextReverse, Instant(40_100))));
     h.at(40_100);
     assert_eq!(h.times(Call::Reverse), vec![35_000, 40_100]);
 }
@@ -663,10 +663,10 @@ fn reverse_retries_on_error_and_on_success_with_recall_y() {
         None,
         Some(ReverseErrCode::InvalidRequest),
     )));
-    assert_eq!(h.s.next_timer(), Some((Timer::Wake, Instant(37_000))));
+    assert_eq!(h.s.next_timer(), Some((Timer::NextReverse, Instant(37_000))));
     h.at(37_000);
     h.reverse_answer(Ok(reverse(ResultCode::Success, Some(Recall::Y), None)));
-    assert_eq!(h.s.next_timer(), Some((Timer::Wake, Instant(41_000))));
+    assert_eq!(h.s.next_timer(), Some((Timer::NextReverse, Instant(41_000))));
     h.at(41_000);
     // result_code SUCCESS without recall is not a confirmation.
     h.reverse_answer(Ok(reverse(ResultCode::Success, None, None)));
@@ -773,7 +773,7 @@ fn time_going_backwards_is_reported_and_ignored() {
     );
     assert_eq!(h.s.now(), Instant(8_000));
     // The query is still due at its time.
-    assert_eq!(h.s.next_timer(), Some((Timer::Wake, Instant(10_100))));
+    assert_eq!(h.s.next_timer(), Some((Timer::NextQuery, Instant(10_100))));
 }
 
 #[test]

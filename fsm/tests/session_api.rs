@@ -46,10 +46,10 @@ fn waiting_on_follows_the_settling_order_and_empties_at_its_conclusion() {
 #[test]
 fn handle_timeout_says_which_timer_fired() {
     let mut h = H::querying();
-    // Nothing due before the first query's wake-up at 10.1 s.
+    // Nothing due before the first query's next query at 10.1 s.
     assert_eq!(h.s.handle_timeout(Instant(9_000)), Ok(None));
-    assert_eq!(h.s.next_timer(), Some((Timer::Wake, Instant(10_100))));
-    assert_eq!(h.s.handle_timeout(Instant(10_100)), Ok(Some(Timer::Wake)));
+    assert_eq!(h.s.next_timer(), Some((Timer::NextQuery, Instant(10_100))));
+    assert_eq!(h.s.handle_timeout(Instant(10_100)), Ok(Some(Timer::NextQuery)));
     while h.s.poll_command().is_some() {}
     // The query is now out; its deadline is the next timer, and it is the one that fires.
     let (timer, at) = h.s.next_timer().unwrap();
@@ -67,7 +67,7 @@ fn handle_timeout_undrained_fires_nothing() {
         Err(HandleError::Undrained { pending: 1 })
     );
     while h.s.poll_command().is_some() {}
-    assert_eq!(h.s.handle_timeout(Instant(10_100)), Ok(Some(Timer::Wake)));
+    assert_eq!(h.s.handle_timeout(Instant(10_100)), Ok(Some(Timer::NextQuery)));
 }
 
 #[test]

@@ -18,7 +18,7 @@ pub use reader::{
     LineError, LineErrorKind, ParsedTrace, SessionSlice, TraceLines, parse_header, parse_header_at, parse_record,
     parse_trace, split_sessions,
 };
-pub use record::{Record, RecordKind};
+pub use record::{Record, RecordKind, RecordedTimer};
 pub use redaction::{Redaction, Redactor};
 pub use replay::{Divergence, Mismatch, ReplayStep, Replayer, StepInput, Transcript};
 pub use report::{ReplayReport, Verdict, replay_bytes, replay_sessions};

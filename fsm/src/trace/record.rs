@@ -1,6 +1,6 @@
 //! One line after the header: the time, and an input, a timer firing, or an output.
 //!
-//! The wire form is `{"t":<ms>,"input":<Event>}`, `{"t":<ms>,"timeout":<Timer|null>}` or
+//! The wire form is `{"t":<ms>,"input":<Event>}`, `{"t":<ms>,"timeout":<RecordedTimer|null>}` or
 //! `{"t":<ms>,"output":<Command>}`, with the serde forms of the machine's own types. The
 //! (de)serializers are written by hand so a record is read in one pass without buffering.
 
@@ -31,9 +31,72 @@ pub enum RecordKind {
     Input(Event),
     /// The host called `Session::handle_timeout(t)`; the timer that fired, when known
     /// (`None` also when nothing was due).
-    Timeout(Option<Timer>),
+    Timeout(Option<RecordedTimer>),
     /// The machine emitted this command in the step at `t`.
     Output(Command),
+}
+
+/// The timer a `timeout` record names.
+///
+/// Traces written before the state waits were named (`Timer::InitRetry`,
+/// `Timer::NextQuery`, `Timer::NextReverse`) call each of them `"wake"`: such a record is
+/// read as [`RecordedTimer::StateWait`], and replay checks that the timer that fires is
+/// one of them (which one is fixed by the state, so nothing is lost). Written back, it
+/// stays `"wake"`; this library never writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordedTimer {
+    /// This timer fired.
+    Fired(Timer),
+    /// `"wake"`: the current state's own wait fired ([`Timer::is_state_wait`]).
+    StateWait,
+}
+
+/// The name older traces give every state wait.
+const STATE_WAIT: &str = "wake";
+
+impl RecordedTimer {
+    /// True when `fired` (what fired in replay) is what this record names.
+    #[must_use]
+    pub fn matches(self, fired: Option<Timer>) -> bool {
+        match self {
+            RecordedTimer::Fired(t) => fired == Some(t),
+            RecordedTimer::StateWait => fired.is_some_and(Timer::is_state_wait),
+        }
+    }
+}
+
+impl From<Timer> for RecordedTimer {
+    fn from(t: Timer) -> Self {
+        RecordedTimer::Fired(t)
+    }
+}
+
+impl Serialize for RecordedTimer {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RecordedTimer::Fired(t) => t.serialize(s),
+            RecordedTimer::StateWait => s.serialize_str(STATE_WAIT),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordedTimer {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl Visitor<'_> for NameVisitor {
+            type Value = RecordedTimer;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a timer name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RecordedTimer, E> {
+                if v == STATE_WAIT {
+                    return Ok(RecordedTimer::StateWait);
+                }
+                Timer::deserialize(de::value::StrDeserializer::<E>::new(v)).map(RecordedTimer::Fired)
+            }
+        }
+        d.deserialize_str(NameVisitor)
+    }
 }
 
 /// A borrowed record, so the writer serializes without cloning.
@@ -44,7 +107,7 @@ pub(crate) struct RecordRef<'a> {
 
 pub(crate) enum KindRef<'a> {
     Input(&'a Event),
-    Timeout(Option<Timer>),
+    Timeout(Option<RecordedTimer>),
     Output(&'a Command),
 }
 
@@ -156,3 +219,47 @@ impl<'de> Deserialize<'de> for RecordKey {
 
 /// The start of the error message for an unknown key; the reader recognises it.
 pub(crate) const UNKNOWN_KIND: &str = "unknown record kind";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timeout(line: &str) -> Option<RecordedTimer> {
+        match serde_json::from_str::<Record>(line).map(|r| r.kind) {
+            Ok(RecordKind::Timeout(t)) => t,
+            other => panic!("not a timeout record: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_older_traces_wake_reads_as_a_state_wait_and_is_written_back_as_it_was() {
+        let line = r#"{"t":600,"timeout":"wake"}"#;
+        let t = timeout(line);
+        assert_eq!(t, Some(RecordedTimer::StateWait));
+        let r = Record {
+            t: Instant(600),
+            kind: RecordKind::Timeout(t),
+        };
+        assert_eq!(serde_json::to_string(&r).unwrap(), line);
+    }
+
+    #[test]
+    fn a_named_timer_reads_as_itself() {
+        assert_eq!(
+            timeout(r#"{"t":1,"timeout":"next_reverse"}"#),
+            Some(RecordedTimer::Fired(Timer::NextReverse))
+        );
+        assert_eq!(timeout(r#"{"t":1,"timeout":null}"#), None);
+        assert!(serde_json::from_str::<Record>(r#"{"t":1,"timeout":"snooze"}"#).is_err());
+    }
+
+    #[test]
+    fn a_state_wait_matches_only_a_state_wait() {
+        for t in Timer::VALUES {
+            assert_eq!(RecordedTimer::StateWait.matches(Some(t)), t.is_state_wait(), "{t:?}");
+            assert!(RecordedTimer::Fired(t).matches(Some(t)));
+        }
+        assert!(!RecordedTimer::StateWait.matches(None));
+        assert!(!RecordedTimer::Fired(Timer::NextQuery).matches(Some(Timer::NextReverse)));
+    }
+}

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::vec::Vec;
 
 use super::header::TraceHeader;
-use super::record::{Record, RecordKind};
+use super::record::{Record, RecordKind, RecordedTimer};
 use crate::command::{Command, Conclusion, Notice};
 use crate::event::Event;
 use crate::journal::JournalRecord;
@@ -55,7 +55,7 @@ pub enum Mismatch {
     /// Another timer fired than the recorded one.
     Timer {
         /// Recorded.
-        expected: Option<Timer>,
+        expected: Option<RecordedTimer>,
         /// Fired in replay.
         actual: Option<Timer>,
     },
@@ -82,12 +82,11 @@ impl fmt::Display for Divergence {
                 write!(f, "the trace has no such command\n  actual:   {}", json(actual))
             }
             Mismatch::Timer { expected, actual } => {
-                let name = |t: &Option<Timer>| serde_json::to_string(t).unwrap_or_default();
                 write!(
                     f,
                     "another timer fired\n  expected: {}\n  actual:   {}",
-                    name(expected),
-                    name(actual)
+                    serde_json::to_string(expected).unwrap_or_default(),
+                    serde_json::to_string(actual).unwrap_or_default()
                 )
             }
             Mismatch::Refused(e) => write!(f, "the machine refused the input: {e}"),
@@ -220,7 +219,7 @@ impl Replayer {
                 self.t = record.t;
                 let due = record.t.max(self.session.now());
                 let actual = self.session.next_timer().filter(|&(_, at)| at <= due).map(|(t, _)| t);
-                if expected.is_some() && *expected != actual {
+                if expected.is_some_and(|e| !e.matches(actual)) {
                     return Err(self.diverge(
                         line,
                         Mismatch::Timer {

@@ -5,7 +5,7 @@ use std::string::String;
 use std::vec::Vec;
 
 use super::header::TraceHeader;
-use super::record::{KindRef, RecordRef};
+use super::record::{KindRef, RecordRef, RecordedTimer};
 use super::redaction::{Redaction, Redactor};
 use crate::command::Command;
 use crate::event::{AppEvent, Event};
@@ -106,7 +106,7 @@ impl<W: Write> TraceWriter<W> {
     /// Records `Session::handle_timeout(now)` that fired `timer` (`None`: nothing was due).
     /// Replay checks that the same timer fires.
     pub fn timer(&mut self, now: Instant, timer: Option<Timer>) -> io::Result<()> {
-        self.write(now, KindRef::Timeout(timer))
+        self.write(now, KindRef::Timeout(timer.map(RecordedTimer::Fired)))
     }
 
     /// Records a command the session emitted in the step at `now`, in `poll_command` order.

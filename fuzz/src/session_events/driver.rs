@@ -256,10 +256,23 @@ impl Driver {
         order: Option<(String, u32)>,
     ) -> Vec<Command> {
         let mut cmds = Vec::new();
+        // Commands of the current firing: one call of handle_timeout may fire several
+        // timers, each a step of its own under the per-step bound.
+        let mut in_step = 0;
         while let Some(p) = self.s.poll() {
             match p {
-                Polled::Command(c) => cmds.push(c),
-                Polled::Timer(_) => self.fired_later += 1,
+                Polled::Command(c) => {
+                    in_step += 1;
+                    assert!(
+                        in_step <= facepay_fsm::MAX_STEP_COMMANDS,
+                        "a step queued more than MAX_STEP_COMMANDS: {cmds:?}, {c:?}"
+                    );
+                    cmds.push(c);
+                }
+                Polled::Timer(_) => {
+                    self.fired_later += 1;
+                    in_step = 0;
+                }
             }
         }
         if let Some(order) = order {

@@ -9,7 +9,8 @@
 //!
 //! What one machine can check by itself, asserted after every step ([`Checker`]):
 //! 1. No panic; `handle`/`handle_timeout` never refuse after a full drain.
-//! 2. Nothing is lost from the command queue: `lost_commands() == 0`.
+//! 2. Nothing is lost from the command queue: `lost_commands() == 0`, and no step queues
+//!    more than `MAX_STEP_COMMANDS`.
 //! 3. Time: (a) a step never arms a deadline earlier than its own clock: after every
 //!    step, `poll_timeout()` is `None` or `>= min(poll_timeout() before the step,
 //!    now())`; (b) `handle_timeout(t)` fires nothing while `poll_timeout() > max(t, now())`

@@ -180,6 +180,23 @@ fn campaign_finds_torn_records_are_left_to_a_person() {
     }
 }
 
+/// Seed 7, session 91181 of `run --swarm --power-loss --sessions 300000`: an order whose
+/// closing reverses met USERPAYING lost power between the journal record of reverse
+/// attempt 5 and its call. The resumed machine counts attempt 5 spent (it cannot know the
+/// call never left), so it stopped after attempt 10 with nine calls made; the last met
+/// SYSTEMERROR, its query PAYERROR, and the order concluded NotPaid, left PAYERROR. The
+/// checker took the nine calls for budget to spare (`LoopLeftOpen`); an attempt the power
+/// cut off now counts against the budget. If the simulator's draws change, find a new
+/// session by reverting the checker's `unsent_reverses` and running that campaign.
+#[test]
+fn a_reverse_cut_off_by_a_power_loss_counts_against_the_budget() {
+    let s = SessionSpec::draw_with(7, 91_181, true, true);
+    let r = run(&s);
+    assert!(r.faults.power_losses > 0, "session 91181 no longer loses power");
+    assert!(r.violations.is_empty(), "{:?}", r.violations);
+    assert!(r.outcomes.contains(&facepay_fsm::Outcome::NotPaid), "{:?}", r.outcomes);
+}
+
 proptest! {
     #![proptest_config(common::config("proptest-regressions/power_loss.txt", 300))]
 

@@ -142,7 +142,7 @@ pub(crate) enum AuthStep {
 
 /// What settling the current order has learnt that its budgets do not say. Reset with
 /// every order; not journalled (after a power loss the order is settled from the budgets
-/// alone, which is the conservative reading of both).
+/// alone, read conservatively: a recorded reverse attempt counts as unanswered).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Settlement {
     /// The order failed for good (a final decline, or a query's PAYERROR) and is being
@@ -440,7 +440,12 @@ impl Machine {
         self.reverse_attempts = r.reverse_attempts;
         self.reverse_user_paying = false;
         self.seen_unpaid = false;
-        self.settlement = Settlement::default();
+        self.settlement = Settlement {
+            // A recorded reverse may have left, and its answer died with the power: it
+            // may still reach WeChat and undo a payment a later query shows.
+            reverse_unanswered: r.reverse_attempts > 0,
+            ..Settlement::default()
+        };
         self.sdk_lost = true;
         self.conclusion.transaction_id = TransactionId::empty();
     }

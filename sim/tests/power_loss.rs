@@ -197,6 +197,35 @@ fn a_reverse_cut_off_by_a_power_loss_counts_against_the_budget() {
     assert!(r.outcomes.contains(&facepay_fsm::Outcome::NotPaid), "{:?}", r.outcomes);
 }
 
+/// A reverse left slow (55 s, within the campaigns' minute) and the power went just after
+/// it; the resumed session's next reverse met SYSTEMERROR (nothing done) once the user had
+/// paid, and its query showed SUCCESS. The resumed machine took that for Paid, and the slow
+/// reverse then refunded the order: told paid, not charged. A recorded reverse now counts
+/// as unanswered after a resume, so the payment is left to a person (PaidWhileReversing).
+/// (seed, when the user pays, the slow request's ordinal, the kill point), found by a
+/// search over them with the fix reverted.
+#[test]
+fn a_payment_found_after_a_resume_mid_reverse_is_left_to_a_person() {
+    use facepay_sim::faults::{FaultSchedule, RequestFault, ScheduledFault};
+    for (seed, pays_after, slow, kill_at) in [(3, 90_000, 7, 18), (22, 60_000, 15, 21)] {
+        let mut s = spec(seed, Settles::PaidAfter(pays_after), None, kill_at, false);
+        s.backend.refuse_while_paying = 1.0;
+        s.backend.recall = 0.0;
+        s.backend.reverse_error = 1.0;
+        let mut schedule = FaultSchedule::EMPTY;
+        let slow = ScheduledFault::Request {
+            request: slow,
+            fault: RequestFault::Slow(55_000),
+        };
+        schedule.push(slow).unwrap();
+        s.faults.schedule = schedule;
+        let r = run(&s);
+        assert_eq!(r.faults.power_losses, 1, "seed {seed}");
+        assert!(r.violations.is_empty(), "seed {seed}: {:?}", r.violations);
+        assert_eq!(r.outcomes, [facepay_fsm::Outcome::NeedsReconciliation], "seed {seed}");
+    }
+}
+
 proptest! {
     #![proptest_config(common::config("proptest-regressions/power_loss.txt", 300))]
 

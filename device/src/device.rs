@@ -12,7 +12,7 @@ use std::time::Instant as WallInstant;
 use facepay_fsm::trace::{Redaction, TraceHeader, TraceWriter};
 use facepay_fsm::{
     AppEvent, BackendCall, BackendEvent, Command, Diagnostic, Event, HandleError, Instant, JournalError, JournalPhase,
-    JournalRecord, Notice, Policy, RequestId, SdkCall, Session, StateId, TransportError,
+    JournalRecord, Notice, Policy, Polled, RequestId, SdkCall, Session, StateId, TransportError,
 };
 
 use crate::call::Args;
@@ -126,20 +126,26 @@ impl Recorder {
         Ok(())
     }
 
+    /// Fires every due timer: the first now, each later one as `poll_command` drains.
     fn handle_timeout(&mut self, now: Instant) -> Result<(), HandleError> {
-        let due = now.max(self.session.now());
-        let fired = self.session.next_timer().filter(|&(_, at)| at <= due).map(|(t, _)| t);
-        self.session.handle_timeout(now)?;
+        let fired = self.session.handle_timeout(now)?;
         self.step_at = now;
         self.log(|w| w.timer(now, fired));
         Ok(())
     }
 
+    /// The next command; a timer that fires meanwhile is recorded as its own timeout.
     fn poll_command(&mut self) -> Option<Command> {
-        let cmd = self.session.poll_command()?;
         let at = self.step_at;
-        self.log(|w| w.output(at, &cmd));
-        Some(cmd)
+        loop {
+            match self.session.poll()? {
+                Polled::Timer(timer) => self.log(|w| w.timer(at, Some(timer))),
+                Polled::Command(cmd) => {
+                    self.log(|w| w.output(at, &cmd));
+                    return Some(cmd);
+                }
+            }
+        }
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
@@ -810,20 +816,16 @@ fn feed(core: &mut Core, now: Instant, ev: &Event, commands: &mut Vec<Command>, 
 }
 
 fn fire_due(core: &mut Core, now: Instant, commands: &mut Vec<Command>, fx: &mut Vec<Effect>) {
-    // Each call fires one timer; the bound keeps a misbehaving timer table from spinning.
-    for _ in 0..64 {
-        match core.session.poll_timeout() {
-            Some(at) if at <= now => {
-                core.armed = None;
-                if let Err(e) = core.session.handle_timeout(now) {
-                    fx.push(Effect::Log(format!("timeout not taken: {e}")));
-                    return;
-                }
-                drain(core, commands);
-            }
-            _ => return,
-        }
+    if core.session.poll_timeout().is_none_or(|at| at > now) {
+        return;
     }
+    core.armed = None;
+    // One call fires every due timer; draining takes each one's commands in turn.
+    if let Err(e) = core.session.handle_timeout(now) {
+        fx.push(Effect::Log(format!("timeout not taken: {e}")));
+        return;
+    }
+    drain(core, commands);
 }
 
 #[cfg(test)]

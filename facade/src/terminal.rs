@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use facepay_fsm::{Command, Event, HandleError, Instant, Merchant, Policy, Session};
+use facepay_fsm::{Command, Event, HandleError, Instant, Merchant, Policy, Polled, Session};
 
 use crate::facade::{Facade, Op, Route, Token};
 use crate::request::{Call, Operation, parse};
@@ -96,11 +96,7 @@ impl FacadeTerminal {
 
     /// Fires every machine timer and facade deadline due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), HandleError> {
-        // The bound keeps a misbehaving timer table from spinning.
-        for _ in 0..64 {
-            if self.session.poll_timeout().is_none_or(|t| t > now) {
-                break;
-            }
+        if self.session.poll_timeout().is_some_and(|t| t <= now) {
             self.session.handle_timeout(now)?;
             self.after(now, None, None);
         }
@@ -134,15 +130,31 @@ impl FacadeTerminal {
         Ok(())
     }
 
-    fn after(&mut self, now: Instant, origin: Option<(Token, Op)>, event: Option<&Event>) {
+    /// Takes the step's commands; the facade observes each step with the state after it
+    /// (a `handle_timeout` that fires several timers is several steps: `poll` marks each).
+    fn after(&mut self, now: Instant, mut origin: Option<(Token, Op)>, mut event: Option<&Event>) {
         let mut cmds = std::mem::take(&mut self.scratch);
-        while let Some(c) = self.session.poll_command() {
-            cmds.push(c);
+        loop {
+            let mut more = false;
+            while let Some(p) = self.session.poll() {
+                match p {
+                    Polled::Command(c) => cmds.push(c),
+                    Polled::Timer(_) => {
+                        more = true;
+                        break;
+                    }
+                }
+            }
+            let answers = self
+                .facade
+                .observe(origin.take(), event.take(), &cmds, self.session.state(), now);
+            self.commands.extend(cmds.drain(..));
+            self.answers.extend(answers);
+            if !more {
+                break;
+            }
         }
-        let answers = self.facade.observe(origin, event, &cmds, self.session.state(), now);
-        self.commands.extend(cmds.drain(..));
         self.scratch = cmds;
-        self.answers.extend(answers);
     }
 
     fn drain_outbox(&mut self, now: Instant) -> Result<(), HandleError> {

@@ -24,7 +24,8 @@ impl Host {
                 break;
             }
             self.now = at.0.max(self.now);
-            // handle_timeout says which timer it fired (None: nothing was due).
+            // handle_timeout fires every timer due now and says which fired first (None:
+            // nothing was due); `print` shows each firing as its own step.
             if let Some(timer) = self.s.handle_timeout(Instant(self.now)).expect("drained") {
                 self.print(&format!("timer {}", timer_name(timer)));
             }
@@ -36,19 +37,37 @@ impl Host {
         }
     }
 
+    /// Prints the step's header and commands. A `handle_timeout` that fires several due
+    /// timers is several steps: `poll` marks each (before it fires, so its header is
+    /// printed with the state once it has run).
     fn print(&mut self, input: &str) {
+        self.header(input);
+        let mut fired = None;
+        loop {
+            let p = self.s.poll();
+            if let Some(t) = fired.take() {
+                self.header(&format!("timer {}", timer_name(t)));
+            }
+            match p {
+                None => break,
+                Some(Polled::Timer(t)) => fired = Some(t),
+                Some(Polled::Command(c)) => {
+                    if let Command::Sdk { id, .. } | Command::Backend { id, .. } = &c {
+                        self.last_id = *id;
+                    }
+                    self.lines
+                        .push(format!("{:>9}  -> {}", Instant(self.now).to_string(), output(&c)));
+                }
+            }
+        }
+    }
+
+    fn header(&mut self, input: &str) {
         self.lines.push(format!(
             "{:>9}  <- {input}  => {}",
             Instant(self.now).to_string(),
             self.s.state()
         ));
-        while let Some(c) = self.s.poll_command() {
-            if let Command::Sdk { id, .. } | Command::Backend { id, .. } = &c {
-                self.last_id = *id;
-            }
-            self.lines
-                .push(format!("{:>9}  -> {}", Instant(self.now).to_string(), output(&c)));
-        }
     }
 }
 

@@ -47,23 +47,27 @@
 //!     // 2. Wait for the next input or the next deadline, whichever comes first.
 //!     match host.next_input(session.poll_timeout()) {
 //!         Some(event) => session.handle(host.now(), &event).expect("drained above"),
+//!         // Every timer due by now fires, one step each, as step 1 drains them.
 //!         None => {
-//!             let fired = session.handle_timeout(host.now()).expect("drained above");
-//!             # let _ = fired;
+//!             let first = session.handle_timeout(host.now()).expect("drained above");
+//!             # let _ = first;
 //!         }
 //!     }
 //! }
 //! ```
 //!
-//! The first input is `Event::App(AppEvent::Start { .. })`; after `Notice::Ready`,
-//! `AppEvent::StartOrder` takes a payment. [`Session::waiting_on`] lists the requests the
-//! session expects answers to, and [`Session::refusal`] whether the last input was turned
-//! away. `cargo run -p facepay-fsm --example one_session` prints a whole session.
+//! The first input is the app's [`Session::start`]; after `Notice::Ready`,
+//! [`Session::start_order`] takes a payment. App requests return their refusal
+//! ([`RequestError`]) and are fed, and recorded, as `Event::App` inputs; the loop above
+//! feeds them the same way. [`Session::waiting_on`] lists the requests the session expects
+//! answers to. `cargo run -p facepay-fsm --example one_session` prints a whole session.
 //!
 //! ## Features
 //!
 //! - *(none)*: the machine, `#![no_std]`, no `alloc`; builds for bare-metal targets.
 //! - `serde`: `Serialize` / `Deserialize` on every public type, still without std.
+//! - `testing` (needs std, never for production): the `testing` module, the one
+//!   machine-level test harness of the fsm's tests, the `tests` crate and the fuzz targets.
 
 // The `std` bullet links into `trace` only where the module exists (as on docs.rs).
 #![cfg_attr(
@@ -87,7 +91,7 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
 )]
 
-#[cfg(feature = "std")]
+#[cfg(any(feature = "std", feature = "testing"))]
 extern crate std;
 
 mod chart;
@@ -99,8 +103,12 @@ mod journal;
 mod machine;
 mod outbox;
 mod policy;
+mod request;
 mod session;
 mod state;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 mod text;
 mod time;
 mod timer;
@@ -126,7 +134,8 @@ pub use journal::{
 };
 pub use outbox::OUTBOX_CAPACITY;
 pub use policy::{Policy, PolicyError, PolicySettings, SdkVersion};
-pub use session::{BackendCallKind, HandleError, Session, WaitingOn};
+pub use request::RequestError;
+pub use session::{BackendCallKind, HandleError, Polled, Session, WaitingOn};
 pub use state::StateId;
 pub use text::{
     AppId, AuthCode, AuthInfo, CodeText, Credential, FaceCode, FaceSid, Field, FieldError, Host, MchId, Message,

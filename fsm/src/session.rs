@@ -104,8 +104,8 @@ impl WaitingOn {
 
 /// One terminal's face-pay session: the whole state chart, a fixed-size value, no heap.
 ///
-/// A request the session cannot take now is refused and changes nothing (see
-/// [`Session::refusal`]); refusals are never queued. In particular `AppEvent::Release`
+/// A request the session cannot take now is refused and changes nothing (its call returns
+/// [`crate::RequestError`]); refusals are never queued. In particular `AppEvent::Release`
 /// while an order settles (money may be moving) is refused with `Refusal::Settling`: the
 /// host keeps the wish and sends `Release` again once `Notice::OrderConcluded` arrives —
 /// the conclusion is the signal that the terminal may shut down. Queuing it inside would
@@ -114,20 +114,20 @@ impl WaitingOn {
 /// Drive it like this, from one thread at a time (run to completion):
 ///
 /// ```
-/// use facepay_fsm::{Session, Policy, Instant, Event, AppEvent, InitParams, Merchant, Field, Text};
+/// use facepay_fsm::{Session, Policy, Instant, InitParams, Merchant, Field, Text};
 /// let mut s = Session::new(Policy::default());
 /// let merchant = Merchant {
 ///     appid: Text::new(Field::Appid, "wx2421b1c4370ec43b").unwrap(),
 ///     mch_id: Text::new(Field::MchId, "10000100").unwrap(),
 ///     ..Merchant::default()
 /// };
-/// s.handle(Instant(0), &Event::App(AppEvent::Start { init: InitParams::default(), merchant })).unwrap();
+/// s.start(Instant(0), InitParams::default(), merchant).unwrap(); // Err(RequestError) if turned away
 /// while let Some(cmd) = s.poll_command() {
 ///     // execute it: call the SDK or the backend, show a notice, log a diagnostic
 ///     # let _ = cmd;
 /// }
 /// if let Some(deadline) = s.poll_timeout() {
-///     // arm a timer; when it fires: s.handle_timeout(now)
+///     // arm a timer; when it fires: s.handle_timeout(now), then drain as above
 ///     # let _ = deadline;
 /// }
 /// ```
@@ -136,6 +136,27 @@ pub struct Session {
     outbox: Outbox,
     timers: Timers,
     now: Instant,
+    /// How many more due timers the last `handle_timeout` call may fire as its commands
+    /// drain (0: none). The bound keeps a timer re-armed at once from spinning.
+    catching_up: u8,
+    /// `poll` announced the next due timer; the next `poll` fires it.
+    announced: bool,
+}
+
+/// At most this many timers fire per [`Session::handle_timeout`] call; more than the
+/// table holds, so only a timer that re-arms itself already due is cut short (it stays due).
+const MAX_FIRINGS: u8 = 64;
+
+/// One item of [`Session::poll`]: a command to execute, or the news that the next due timer
+/// fires now (its commands follow).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Polled {
+    /// The previous firing's commands are all taken, and this timer is due: the next
+    /// [`Session::poll`] fires it (as part of the last [`Session::handle_timeout`] call),
+    /// and its commands follow.
+    Timer(Timer),
+    /// The next command, as [`Session::poll_command`] returns it.
+    Command(Command),
 }
 
 impl fmt::Debug for Session {
@@ -160,6 +181,8 @@ impl Session {
             outbox: Outbox::default(),
             timers: Timers::default(),
             now: Instant(0),
+            catching_up: 0,
+            announced: false,
         }
     }
 
@@ -191,9 +214,7 @@ impl Session {
     /// assert!(!first.iter().any(|c| matches!(c, Command::Backend { call: BackendCall::Submit { .. }, .. })));
     /// assert!(s.poll_timeout().is_some());
     /// let merchant = Merchant { appid: "wx2421b1c4370ec43b".parse().unwrap(), mch_id: "10000100".parse().unwrap(), ..Merchant::default() };
-    /// let start = AppEvent::Start { init: InitParams::default(), merchant };
-    /// s.handle(Instant(60_001), &Event::App(start)).unwrap();
-    /// assert_eq!(s.refusal(), None);
+    /// assert_eq!(s.start(Instant(60_001), InitParams::default(), merchant), Ok(()));
     /// ```
     pub fn resume(policy: Policy, record: &JournalRecord, now: Instant) -> Self {
         let mut s = Session::new(policy);
@@ -243,17 +264,41 @@ impl Session {
     ///
     /// Fails, doing nothing, if the previous step's commands were not drained.
     pub fn handle(&mut self, now: Instant, event: &Event) -> Result<(), HandleError> {
+        self.check_drained()?;
+        self.catching_up = 0;
+        self.announced = false;
         self.step(now, Stimulus::Event(event))
     }
 
-    /// Fires the earliest timer due at `now`, if any, and says which one fired (`None`:
-    /// nothing was due, e.g. a host timer that woke early). One call fires one timer: if
-    /// [`Session::poll_timeout`] is still `<= now` afterwards, drain the commands and call
-    /// again. A trace recorder logs the returned timer so replay can check it.
+    /// Fires every timer due at `now`, one step each, in the timer table's tie order, and
+    /// says which fired first (`None`: nothing was due, e.g. a host timer that woke early;
+    /// the call only moves the clock). Afterwards drain [`Session::poll_command`] as after
+    /// [`Session::handle`]: the first timer's commands come out, then each later due
+    /// timer fires as the previous one's commands are taken, and `None` means every due
+    /// timer has fired. An extra call is a no-op. A recorder that logs each firing drains
+    /// with [`Session::poll`] instead, which marks where each firing begins.
+    ///
+    /// A later input ([`Session::handle`]) before `poll_command` says `None` leaves the
+    /// remaining timers due: [`Session::poll_timeout`] still says so.
     ///
     /// Fails, doing nothing, if the previous step's commands were not drained.
     pub fn handle_timeout(&mut self, now: Instant) -> Result<Option<Timer>, HandleError> {
+        let fired = self.fire_next_timer(now)?;
+        if fired.is_some() {
+            self.catching_up = MAX_FIRINGS - 1;
+        }
+        Ok(fired)
+    }
+
+    /// Fires only the earliest timer due at `now`, if any, and says which one fired; the
+    /// others stay due. For replay engines and simulators that account for each firing
+    /// as its own step; a host calls [`Session::handle_timeout`].
+    ///
+    /// Fails, doing nothing, if the previous step's commands were not drained.
+    pub fn fire_next_timer(&mut self, now: Instant) -> Result<Option<Timer>, HandleError> {
         self.check_drained()?;
+        self.catching_up = 0;
+        self.announced = false;
         let due = self.timers.next().filter(|&(_, at)| at <= now.max(self.now));
         match due {
             Some((timer, _)) => {
@@ -283,8 +328,27 @@ impl Session {
 
     /// The next command to execute, in order, or `None` when the queue is empty.
     pub fn poll_command(&mut self) -> Option<Command> {
-        let q = self.outbox.pop()?;
+        let q = self.next_queued()?;
         Some(self.machine.inner().materialize(q, self.now))
+    }
+
+    /// Like [`Session::poll_command`], but says where one firing of
+    /// [`Session::handle_timeout`] ends and the next begins: once a timer's commands are
+    /// all taken and another timer is due, it returns `Polled::Timer` for that timer
+    /// *before* firing it (the session is still in the state the previous firing left),
+    /// and the next call fires it. A recorder logs one timeout per firing from it; a host
+    /// that reads each step's commands with the state after it (a facade) reads the state
+    /// there. `None` once the queue is empty and no due timer is left.
+    pub fn poll(&mut self) -> Option<Polled> {
+        if core::mem::take(&mut self.announced) {
+            self.fire_catching_up();
+        }
+        if let Some(q) = self.outbox.pop() {
+            return Some(Polled::Command(self.machine.inner().materialize(q, self.now)));
+        }
+        let (timer, _) = self.due_catching_up()?;
+        self.announced = true;
+        Some(Polled::Timer(timer))
     }
 
     /// Like [`Session::poll_command`], but lends the next command to `f` instead of
@@ -293,15 +357,15 @@ impl Session {
     /// queue is empty.
     #[inline]
     pub fn poll_command_with<R>(&mut self, f: impl FnOnce(&Command) -> R) -> Option<R> {
-        let q = self.outbox.pop()?;
+        let q = self.next_queued()?;
         Some(self.machine.inner().lend(q, self.now, f))
     }
 
     /// Why the last input was turned away, if it was: the `Refused` or `InvalidRequest`
     /// diagnostic among the commands not yet taken (as [`Command::refusal`] reads it).
-    /// Such an input changed nothing else. A host can answer its app's request from this
-    /// before it drains the step, instead of buffering the step's commands to look.
-    /// `None` once the step is drained.
+    /// Such an input changed nothing else. `None` once the step is drained. A host feeding
+    /// an app request gets this as the request's result ([`Session::request`]); this is
+    /// for tools that feed recorded `Event::App` inputs through [`Session::handle`].
     #[must_use]
     pub fn refusal(&self) -> Option<DiagnosticKind> {
         self.outbox.iter().find_map(|q| match *q {
@@ -354,6 +418,40 @@ impl Session {
         self.outbox.lost()
     }
 
+    /// The next queued command; once the queue is empty, the next due timer of a
+    /// [`Session::handle_timeout`] call fires and its commands follow.
+    fn next_queued(&mut self) -> Option<Queued> {
+        loop {
+            if let Some(q) = self.outbox.pop() {
+                return Some(q);
+            }
+            self.fire_catching_up()?;
+        }
+    }
+
+    /// The next timer still due from the last [`Session::handle_timeout`] call, once the
+    /// previous firing's commands are all taken.
+    fn due_catching_up(&mut self) -> Option<(Timer, Instant)> {
+        if self.catching_up == 0 || !self.outbox.is_empty() {
+            return None;
+        }
+        let due = self.timers.next().filter(|&(_, at)| at <= self.now);
+        if due.is_none() {
+            self.catching_up = 0;
+        }
+        due
+    }
+
+    /// Fires [`Session::due_catching_up`]'s timer, if any, as its own step.
+    fn fire_catching_up(&mut self) -> Option<Timer> {
+        self.announced = false;
+        let (timer, _) = self.due_catching_up()?;
+        self.catching_up -= 1;
+        self.timers.disarm(timer);
+        self.dispatch(Stimulus::Timer(timer));
+        Some(timer)
+    }
+
     fn check_drained(&self) -> Result<(), HandleError> {
         if self.outbox.is_empty() {
             Ok(())
@@ -378,6 +476,12 @@ impl Session {
     fn step(&mut self, now: Instant, stimulus: Stimulus<'_>) -> Result<(), HandleError> {
         self.check_drained()?;
         self.advance(now);
+        self.dispatch(stimulus);
+        Ok(())
+    }
+
+    /// Runs one step of the chart at the session's time.
+    fn dispatch(&mut self, stimulus: Stimulus<'_>) {
         let mut fx = Effects {
             now: self.now,
             state: self.state(),
@@ -385,6 +489,5 @@ impl Session {
             timers: &mut self.timers,
         };
         self.machine.handle_with_context(&stimulus, &mut fx);
-        Ok(())
     }
 }

@@ -84,3 +84,141 @@ impl fmt::Display for StateId {
         f.write_str(self.path())
     }
 }
+
+/// The predicates and `path()` above are a second copy of the hierarchy written in the
+/// chart's statig attributes: these tests hold every leaf state to statig's own chain of
+/// superstates, so the two cannot drift.
+#[cfg(test)]
+mod tests {
+    use std::format;
+    use std::string::String;
+    use std::vec::Vec;
+
+    use statig::blocking::{State as _, Superstate as _};
+
+    use super::StateId;
+    use crate::chart::{State, Superstate};
+
+    /// The chart state behind each id: exhaustive, so a new `StateId` must be listed here.
+    fn state_of(id: StateId) -> State {
+        match id {
+            StateId::Uninitialized => State::Uninitialized {},
+            StateId::Initializing => State::Initializing {},
+            StateId::InitBackoff => State::InitBackoff {},
+            StateId::Idle => State::Idle {},
+            StateId::GettingRawdata => State::GettingRawdata {},
+            StateId::GettingAuthInfo => State::GettingAuthInfo {},
+            StateId::Identifying => State::Identifying {},
+            StateId::PreparingRawdata => State::PreparingRawdata {},
+            StateId::PreparingAuthInfo => State::PreparingAuthInfo {},
+            StateId::ScanningFace => State::ScanningFace {},
+            StateId::ScanningCode => State::ScanningCode {},
+            StateId::Submitting => State::Submitting {},
+            StateId::Querying => State::Querying {},
+            StateId::Reversing => State::Reversing {},
+            StateId::Reporting => State::Reporting {},
+            StateId::Releasing => State::Releasing {},
+            StateId::Released => State::Released {},
+        }
+    }
+
+    /// Every leaf of the chart, each once: exhaustive over statig's `State`, so a state
+    /// added to the chart fails to compile here until it is listed (and given an id).
+    fn all_states() -> Vec<State> {
+        let all = [
+            State::Uninitialized {},
+            State::Initializing {},
+            State::InitBackoff {},
+            State::Idle {},
+            State::GettingRawdata {},
+            State::GettingAuthInfo {},
+            State::Identifying {},
+            State::PreparingRawdata {},
+            State::PreparingAuthInfo {},
+            State::ScanningFace {},
+            State::ScanningCode {},
+            State::Submitting {},
+            State::Querying {},
+            State::Reversing {},
+            State::Reporting {},
+            State::Releasing {},
+            State::Released {},
+        ];
+        for s in &all {
+            // No arm may be missing: this match is the exhaustiveness check.
+            match s {
+                State::Uninitialized {}
+                | State::Initializing {}
+                | State::InitBackoff {}
+                | State::Idle {}
+                | State::GettingRawdata {}
+                | State::GettingAuthInfo {}
+                | State::Identifying {}
+                | State::PreparingRawdata {}
+                | State::PreparingAuthInfo {}
+                | State::ScanningFace {}
+                | State::ScanningCode {}
+                | State::Submitting {}
+                | State::Querying {}
+                | State::Reversing {}
+                | State::Reporting {}
+                | State::Releasing {}
+                | State::Released {} => {}
+            }
+        }
+        all.to_vec()
+    }
+
+    fn name(s: &Superstate) -> String {
+        // statig's superstates carry no data here: their Debug is the bare variant name.
+        format!("{s:?}")
+    }
+
+    fn walk(s: &mut Superstate, chain: &mut Vec<String>) {
+        chain.push(name(s));
+        if let Some(mut parent) = s.superstate() {
+            walk(&mut parent, chain);
+        }
+    }
+
+    /// statig's superstates of `state`, outermost first, without the root `Top`.
+    fn chain(state: &mut State) -> Vec<String> {
+        let mut chain = Vec::new();
+        if let Some(mut s) = state.superstate() {
+            walk(&mut s, &mut chain);
+        }
+        assert_eq!(
+            chain.pop().as_deref(),
+            Some("Top"),
+            "{state:?}: every chain ends at Top"
+        );
+        chain.reverse();
+        chain
+    }
+
+    #[test]
+    fn ids_and_states_are_one_to_one() {
+        let states = all_states();
+        let mut ids: Vec<StateId> = states.iter().map(State::id).collect();
+        for (s, id) in states.iter().zip(&ids) {
+            assert_eq!(&state_of(*id), s, "{id:?} names another state");
+        }
+        ids.dedup();
+        assert_eq!(ids.len(), states.len(), "two states share an id");
+    }
+
+    #[test]
+    fn path_and_predicates_follow_the_statig_superstates() {
+        for mut state in all_states() {
+            let id = state.id();
+            let chain = chain(&mut state);
+            let path: Vec<&str> = id.path().split('/').collect();
+            let (_leaf, parents) = path.split_last().expect("a path names its leaf");
+            assert_eq!(parents, chain.as_slice(), "{id:?}: path() is not the statig chain");
+            let within = |s: &str| chain.iter().any(|c| c == s);
+            assert_eq!(id.is_settling(), within("Settling"), "{id:?}: is_settling");
+            assert_eq!(id.in_order(), within("Order"), "{id:?}: in_order");
+            assert_eq!(id.is_offline(), within("Offline"), "{id:?}: is_offline");
+        }
+    }
+}

@@ -181,6 +181,48 @@ mod tests {
         assert_eq!(WxTime::from_secs(0).to_string(), "20000101000000");
     }
 
+    /// Every day of the century, counted by a calendar written independently here (the
+    /// Gregorian leap rule and month lengths from a table): the wire form, the seconds
+    /// and the order agree with it, and the day after each month's last does not exist.
+    #[test]
+    fn every_day_from_2000_to_2100_matches_a_calendar_counted_by_hand() {
+        const LENGTHS: [u8; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        let leap = |y: u16| y % 400 == 0 || (y % 4 == 0 && y % 100 != 0);
+        let mut day: u64 = 0;
+        let mut buf = [0u8; 14];
+        for y in 2000u16..=2100 {
+            for m in 1u8..=12 {
+                let len = LENGTHS[usize::from(m - 1)] + u8::from(m == 2 && leap(y));
+                for d in 1..=len {
+                    let t = WxTime::from_civil(y, m, d, 23, 59, 58).unwrap();
+                    assert_eq!(t.secs(), day * 86_400 + 86_398, "{y}-{m}-{d}");
+                    let wire = wire_form(y, m, d, "235958");
+                    assert_eq!(t.write(&mut buf), wire.as_str(), "{y}-{m}-{d}");
+                    assert_eq!(WxTime::parse(Field::TimeEnd, &wire), Ok(t));
+                    assert_eq!(
+                        WxTime::from_secs(day * 86_400).write(&mut buf),
+                        wire_form(y, m, d, "000000")
+                    );
+                    day += 1;
+                }
+                assert_eq!(WxTime::from_civil(y, m, len + 1, 0, 0, 0), None, "{y}-{m}-{}", len + 1);
+            }
+        }
+        // 2000 is a leap year (divisible by 400), 2100 is not (by 100).
+        assert!(WxTime::from_civil(2000, 2, 29, 0, 0, 0).is_some());
+        assert!(WxTime::from_civil(2100, 2, 29, 0, 0, 0).is_none());
+        assert_eq!(WxTime::from_civil(2026, 12, 1, 24, 0, 0), None);
+        assert_eq!(WxTime::from_civil(2026, 12, 1, 0, 60, 0), None);
+        assert_eq!(WxTime::from_civil(2026, 12, 1, 0, 0, 60), None);
+        assert_eq!(WxTime::from_civil(2026, 0, 1, 0, 0, 0), None);
+        assert_eq!(WxTime::from_civil(2026, 1, 0, 0, 0, 0), None);
+    }
+
+    /// `yyyyMMdd` + `hhmmss` as the wire writes them (std's formatter, not the code under test).
+    fn wire_form(y: u16, m: u8, d: u8, hms: &str) -> std::string::String {
+        std::format!("{y:04}{m:02}{d:02}{hms}")
+    }
+
     #[test]
     fn rejects_what_is_not_a_time() {
         for bad in [

@@ -168,3 +168,126 @@ fn resumed_session_takes_start_once_its_first_commands_are_drained() {
         "init only after the conclusion: {out:?}"
     );
 }
+
+#[test]
+fn typed_requests_return_their_refusal_and_still_queue_its_diagnostic() {
+    let mut h = H::querying();
+    let now = Instant(h.now);
+    assert_eq!(h.s.release(now), Err(RequestError::Refused(Refusal::Settling)));
+    assert_eq!(
+        h.s.poll_command(),
+        Some(Command::Diagnostic(Diagnostic {
+            state: StateId::Querying,
+            kind: DiagnosticKind::Refused(Refusal::Settling),
+        }))
+    );
+    assert_eq!(h.s.poll_command(), None);
+    assert_eq!(h.s.cancel(now), Err(RequestError::Refused(Refusal::Settling)));
+    // Not drained: the next request is not taken at all, and says so.
+    assert_eq!(
+        h.s.start_order(now, order("T2", 100, FaceCodeType::Facepay)),
+        Err(RequestError::NotTaken(HandleError::Undrained { pending: 1 }))
+    );
+    while h.s.poll_command().is_some() {}
+    assert_eq!(h.state(), StateId::Querying, "refused requests change nothing");
+    let e = RequestError::Refused(Refusal::Settling);
+    assert_eq!(e.to_string(), "refused: an order is settling; money may be moving");
+}
+
+#[test]
+fn typed_requests_name_an_invalid_field_and_take_a_valid_one() {
+    let mut h = H::idle();
+    let now = Instant(h.now);
+    let mut bad = order("T1", 100, FaceCodeType::Facepay);
+    bad.out_trade_no = OutTradeNo::empty();
+    let e = h.s.start_order(now, bad).unwrap_err();
+    assert_eq!(
+        e,
+        RequestError::Invalid(FieldError::Empty {
+            field: Field::OutTradeNo
+        })
+    );
+    assert_eq!(e.diagnostic(), h.s.refusal());
+    while h.s.poll_command().is_some() {}
+    assert_eq!(h.state(), StateId::Idle);
+    assert_eq!(h.s.start_order(now, order("T1", 100, FaceCodeType::Facepay)), Ok(()));
+    assert_eq!(h.s.refusal(), None);
+    assert_eq!(h.state(), StateId::ScanningFace);
+}
+
+/// Drives `s` from a late `t` the way hosts did before `handle_timeout` fired every due
+/// timer: one timer per call, draining in between. Returns the commands and the firings.
+fn one_timer_per_call(s: &mut Session, t: Instant) -> (Vec<Command>, Vec<Timer>) {
+    let (mut out, mut fired) = (Vec::new(), Vec::new());
+    while s.poll_timeout().is_some_and(|at| at <= t) {
+        fired.extend(s.fire_next_timer(t).unwrap());
+        out.extend(std::iter::from_fn(|| s.poll_command()));
+    }
+    (out, fired)
+}
+
+/// Scanning a face when the host's clock jumps an hour: the scan's deadline and the
+/// authinfo refresh are both overdue.
+fn overdue() -> (H, Instant) {
+    let h = H::scanning(FaceCodeType::Facepay);
+    (h, Instant(3_600_000))
+}
+
+#[test]
+fn handle_timeout_fires_every_due_timer_as_one_timer_per_call_did() {
+    let (mut a, t) = overdue();
+    let (mut b, _) = overdue();
+    let first = a.s.handle_timeout(t).unwrap();
+    let all: Vec<Command> = std::iter::from_fn(|| a.s.poll_command()).collect();
+    let (expected, fired) = one_timer_per_call(&mut b.s, t);
+    assert!(fired.len() >= 2, "the scenario must have several due timers: {fired:?}");
+    assert_eq!(first, fired.first().copied());
+    assert_eq!(all, expected);
+    assert_eq!(a.state(), b.state());
+    assert_eq!(a.s.next_timer(), b.s.next_timer());
+    assert!(a.s.poll_timeout().is_none_or(|at| at > t), "nothing due is left");
+    // An extra call fires nothing more.
+    assert_eq!(a.s.handle_timeout(t), Ok(None));
+    assert_eq!(a.s.poll_command(), None);
+}
+
+#[test]
+fn poll_marks_each_later_firing_before_its_commands() {
+    let (mut a, t) = overdue();
+    let (mut b, _) = overdue();
+    let (expected, fired) = one_timer_per_call(&mut b.s, t);
+    assert_eq!(a.s.handle_timeout(t).unwrap(), fired.first().copied());
+    let (mut commands, mut marked) = (Vec::new(), Vec::new());
+    let mut states = Vec::new();
+    while let Some(p) = a.s.poll() {
+        match p {
+            Polled::Timer(timer) => {
+                // Announced, not yet fired: the session is where the last firing left it.
+                assert_eq!(a.s.next_timer().map(|(t, _)| t), Some(timer));
+                states.push(a.s.state());
+                marked.push(timer);
+            }
+            Polled::Command(c) => commands.push(c),
+        }
+    }
+    assert_eq!(commands, expected);
+    assert_eq!(marked.as_slice(), &fired[1..]);
+    assert!(!states.is_empty());
+}
+
+#[test]
+fn an_input_between_firings_leaves_the_rest_due() {
+    let (mut a, t) = overdue();
+    a.s.handle_timeout(t).unwrap();
+    // The host takes the first firing's commands with `poll` and stops at the mark.
+    while let Some(Polled::Command(_)) = a.s.poll() {}
+    let due = a.s.next_timer();
+    assert!(due.is_some_and(|(_, at)| at <= t), "{due:?}");
+    a.s.handle(
+        t,
+        &Event::App(AppEvent::FaceAppVersion(SdkVersion { major: 2, minor: 13 })),
+    )
+    .unwrap();
+    assert_eq!(a.s.poll_command(), None, "the input cancelled the catch-up");
+    assert_eq!(a.s.next_timer(), due, "still due, for the next handle_timeout");
+}

@@ -72,7 +72,8 @@ impl<W: Write> Observer for TraceWriter<W> {
 pub trait Strategy {
     /// Feeds `event` at `now` (as `Session::handle`).
     fn handle(&mut self, session: &mut Session, now: Instant, event: &Event) -> Result<(), HandleError>;
-    /// Fires the earliest timer due at `now` (as `Session::handle_timeout`).
+    /// Fires the earliest timer due at `now` (as `Session::fire_next_timer`: one firing per
+    /// call, so the observer records each and the world acts between them as before).
     fn handle_timeout(&mut self, session: &mut Session, now: Instant) -> Result<(), HandleError>;
     /// The next command, in order (as `Session::poll_command`).
     fn poll_command(&mut self, session: &mut Session) -> Option<Command>;
@@ -94,7 +95,7 @@ impl Strategy for Facepay {
     }
     #[inline]
     fn handle_timeout(&mut self, session: &mut Session, now: Instant) -> Result<(), HandleError> {
-        session.handle_timeout(now).map(drop)
+        session.fire_next_timer(now).map(drop)
     }
     #[inline(always)]
     fn poll_command(&mut self, session: &mut Session) -> Option<Command> {

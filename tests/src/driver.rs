@@ -5,45 +5,17 @@ use std::fmt::Write;
 
 use facepay_fsm::codes::{Recall, ResultCode, SdkReturnCode, TradeState};
 use facepay_fsm::{
-    AppEvent, BackendCall, BackendEvent, Command, Conclusion, Event, FaceCodeAnswer, FaceCodeType, Field, InitParams,
-    Instant, Outcome, PayAnswer, Policy, QueryAnswer, RequestId, ReverseAnswer, SdkCall, SdkCallKind, SdkEvent,
-    SdkStatus, Session, StateId, Text, TransportError,
+    AppEvent, BackendEvent, Command, Conclusion, Event, FaceCodeAnswer, FaceCodeType, Field, InitParams, Instant,
+    Outcome, PayAnswer, Policy, QueryAnswer, RequestId, ReverseAnswer, SdkCall, SdkCallKind, SdkEvent, SdkStatus,
+    Session, StateId, Text, TransportError,
 };
 
 use crate::{build, render};
 
-/// A call the session made that still waits for its answer, by kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Call {
-    /// An SDK call.
-    Sdk(SdkCallKind),
-    /// `get_wxpayface_authinfo`.
-    AuthInfo,
-    /// micropay / facepay.
-    Submit,
-    /// orderquery / facepayquery.
-    Query,
-    /// reverse / facepayreverse.
-    Reverse,
-}
-
-impl Call {
-    fn of(c: &Command) -> Option<(Call, RequestId)> {
-        match c {
-            Command::Sdk { id, call } => Some((Call::Sdk(call.kind()), *id)),
-            Command::Backend { id, call } => Some((
-                match call {
-                    BackendCall::GetAuthInfo { .. } => Call::AuthInfo,
-                    BackendCall::Submit { .. } => Call::Submit,
-                    BackendCall::Query { .. } => Call::Query,
-                    BackendCall::Reverse { .. } => Call::Reverse,
-                },
-                *id,
-            )),
-            Command::Notify(_) | Command::Diagnostic(_) | Command::Persist(_) => None,
-        }
-    }
-}
+/// A call the session made that still waits for its answer, by kind: the shared harness's
+/// vocabulary (`facepay_fsm::testing`).
+pub use facepay_fsm::testing::Call;
+use facepay_fsm::testing::Harness;
 
 /// Runs one [`Session`] from a script: feeds inputs at the script's time, fires timers in
 /// order, answers the calls the session made, and records a transcript.
@@ -55,7 +27,8 @@ impl Call {
 /// Transcript lines: `  15.000s  <- input  => State` (the state after the step), then
 /// `  15.000s  -> command` for each command the step emitted.
 pub struct Driver {
-    session: Session,
+    /// The shared harness: feeds, drains and checks every step.
+    h: Harness,
     now: Instant,
     transcript: String,
     outputs: Vec<(Instant, Command)>,
@@ -70,7 +43,7 @@ impl Driver {
         let mut transcript = String::new();
         let _ = writeln!(transcript, "policy: sdk {}.{}", v.major, v.minor);
         Driver {
-            session: Session::new(policy),
+            h: Harness::new(policy),
             now: Instant(0),
             transcript,
             outputs: Vec::new(),
@@ -86,12 +59,12 @@ impl Driver {
 
     /// The session.
     pub fn session(&self) -> &Session {
-        &self.session
+        &self.h.s
     }
 
     /// The session's current leaf state.
     pub fn state(&self) -> StateId {
-        self.session.state()
+        self.h.s.state()
     }
 
     /// The transcript so far.
@@ -111,7 +84,7 @@ impl Driver {
 
     /// The conclusion of the last order.
     pub fn conclusion(&self) -> Option<&Conclusion> {
-        self.session.last_conclusion()
+        self.h.s.last_conclusion()
     }
 
     /// The request id of the outstanding call of this kind, if the session made one.
@@ -124,21 +97,16 @@ impl Driver {
         let _ = writeln!(self.transcript, "           # {text}");
     }
 
-    /// Fires, in order, every timer due up to `t_ms`, each at its own deadline; then moves
-    /// the clock to `t_ms`. Panics if `t_ms` is before the script's clock.
+    /// Fires, in order, every timer due up to `t_ms`, each at its own deadline and as its
+    /// own transcript step; then moves the clock to `t_ms`. Panics if `t_ms` is before the
+    /// script's clock.
     pub fn advance_to(&mut self, t_ms: u64) {
         let t = Instant(t_ms);
         assert!(t >= self.now, "script goes back in time: {} -> {}", self.now, t);
-        while let Some((timer, at)) = self.session.next_timer() {
-            if at > t {
-                break;
-            }
-            let at = at.max(self.now);
-            self.now = at;
-            let result = self.session.handle_timeout(at).map(|fired| {
-                assert_eq!(fired, Some(timer), "handle_timeout({at}) fired another timer");
-            });
-            self.after_step(render::timer(timer), result);
+        self.h.now = self.now.0;
+        while let Some((timer, cmds)) = self.h.fire_next_by(t_ms) {
+            self.now = Instant(self.h.now);
+            self.after_step(render::timer(timer), cmds);
         }
         self.now = t;
     }
@@ -150,14 +118,16 @@ impl Driver {
 
     /// Feeds `event` at the script's clock and returns the commands it caused.
     pub fn input(&mut self, event: Event) -> Vec<Command> {
-        let result = self.session.handle(self.now, &event);
+        let input = render::event(&event);
         if let Event::Sdk(s) = &event {
             self.forget_sdk(s);
         }
         if let Event::Backend(b) = &event {
             self.forget_backend(b);
         }
-        self.after_step(render::event(&event), result);
+        self.h.now = self.now.0;
+        let cmds = self.h.ev(event);
+        self.after_step(input, cmds);
         self.last.clone()
     }
 
@@ -192,14 +162,12 @@ impl Driver {
         self.waiting.retain(|_, v| *v != id);
     }
 
-    fn after_step(&mut self, input: String, result: Result<(), facepay_fsm::HandleError>) {
-        if let Err(e) = result {
-            panic!("at {} the session did not take `{input}`: {e}", self.now);
-        }
-        let state = self.session.state();
+    /// Writes the step (already fed, drained and checked by the harness) to the transcript.
+    fn after_step(&mut self, input: String, cmds: Vec<Command>) {
+        let state = self.h.s.state();
         let _ = writeln!(self.transcript, "{:>9}  <- {input}  => {state:?}", self.now.to_string());
         self.last.clear();
-        while let Some(c) = self.session.poll_command() {
+        for c in cmds {
             let _ = writeln!(
                 self.transcript,
                 "{:>9}  -> {}",
@@ -221,7 +189,6 @@ impl Driver {
             self.outputs.push((self.now, c.clone()));
             self.last.push(c);
         }
-        assert_eq!(self.session.lost_commands(), 0, "commands lost after `{input}`");
     }
 
     fn id(&self, call: Call) -> RequestId {
@@ -230,7 +197,7 @@ impl Driver {
             None => panic!(
                 "at {} the script answers {call:?}, but the session made no such call (state {:?})",
                 self.now,
-                self.session.state()
+                self.h.s.state()
             ),
         }
     }
@@ -239,29 +206,39 @@ impl Driver {
 
     /// `Start` with the standard merchant.
     pub fn start(&mut self) -> Vec<Command> {
-        self.input(Event::App(AppEvent::Start {
+        self.request(AppEvent::Start {
             init: InitParams::default(),
             merchant: build::merchant(),
-        }))
+        })
     }
 
     /// `StartOrder` of `total_fee` fen.
     pub fn start_order(&mut self, out_trade_no: &str, total_fee: u32, face_code_type: FaceCodeType) -> Vec<Command> {
-        self.input(Event::App(AppEvent::StartOrder(build::order(
+        self.request(AppEvent::StartOrder(build::order(
             out_trade_no,
             total_fee,
             face_code_type,
-        ))))
+        )))
     }
 
     /// `Cancel`.
     pub fn cancel(&mut self) -> Vec<Command> {
-        self.input(Event::App(AppEvent::Cancel))
+        self.request(AppEvent::Cancel)
     }
 
     /// `Release`.
     pub fn release(&mut self) -> Vec<Command> {
-        self.input(Event::App(AppEvent::Release))
+        self.request(AppEvent::Release)
+    }
+
+    /// Feeds an app request through the typed call (`Session::request`, recorded like
+    /// [`Driver::input`]); the harness holds its result to the step's own diagnostic.
+    pub fn request(&mut self, app: AppEvent) -> Vec<Command> {
+        let input = render::event(&Event::App(app.clone()));
+        self.h.now = self.now.0;
+        let cmds = self.h.app(app);
+        self.after_step(input, cmds);
+        self.last.clone()
     }
 
     // ── the SDK ───────────────────────────────────────────────────────────────────────

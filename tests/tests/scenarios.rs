@@ -4,7 +4,7 @@
 
 use facepay_fsm::codes::{PayErrCode, Recall, ResultCode, SdkErrCode, SdkReturnCode, TradeState};
 use facepay_fsm::{
-    AppEvent, BackendCall, Command, DiagnosticKind, Event, FaceCodeType, OrderCredential, Outcome, PayResult, Policy,
+    AppEvent, BackendCall, Command, DiagnosticKind, FaceCodeType, OrderCredential, Outcome, PayResult, Policy,
     PolicySettings, Reason, Refusal, SdkCall, SdkCallKind, SdkStatus, SdkVersion, StateId, TransportError,
 };
 use facepay_tests::{Call, Driver, build};
@@ -409,7 +409,7 @@ fn code_order(credential: OrderCredential) -> Driver {
     d.bring_up(3600);
     d.advance_to(1_000);
     let order = build::order("C1", 100, FaceCodeType::Facepay).paid_with(credential);
-    d.input(Event::App(AppEvent::StartOrder(order)));
+    d.request(AppEvent::StartOrder(order));
     d
 }
 
@@ -490,7 +490,7 @@ fn old_face_app_reported_by_the_host_gets_the_pay_result() {
     // The Policy says 2.13 (no report); the host read 2.12.100 from the installed face app.
     let mut d = Driver::new(Policy::default());
     let version = SdkVersion::parse("2.12.100").expect("a versionName");
-    d.input(Event::App(AppEvent::FaceAppVersion(version)));
+    d.request(AppEvent::FaceAppVersion(version));
     d.bring_up(3600);
     d.advance_to(1_000);
     d.start_order("T1", 100, FaceCodeType::Facepay);

@@ -576,6 +576,27 @@ fn a_recorded_session_replays_exactly_and_a_changed_policy_diverges_at_the_right
 }
 
 #[test]
+fn one_late_handle_timeout_is_recorded_as_one_timeout_per_firing_and_replays_exactly() {
+    let mut r = online(json!({}), Redaction::Placeholders);
+    r.at(1000, order("T30", 100, "1", ""));
+    // The host's timer stalls for an hour: one call, while the scan's deadline and the
+    // authinfo refresh are both overdue.
+    r.s.handle_timeout(Instant(3_600_000)).unwrap();
+    while r.s.poll_command().is_some() {}
+    let (_, w, err) = r.s.into_parts();
+    assert!(err.is_none());
+    let bytes = w.into_inner();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    let late: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("{\"t\":3600000,\"timeout\""))
+        .collect();
+    assert!(late.len() >= 2, "one record per firing: {late:?}");
+    let report = replay_bytes(&bytes, false);
+    assert_eq!(report.verdict(), Verdict::Exact, "{report}");
+}
+
+#[test]
 fn redaction_keeps_secrets_out_and_replay_exact() {
     let (_, bytes) = scenarios().swap_remove(1);
     let text = String::from_utf8(bytes.clone()).unwrap();

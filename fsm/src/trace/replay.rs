@@ -229,7 +229,8 @@ impl Replayer {
                         },
                     ));
                 }
-                if let Err(e) = self.session.handle_timeout(record.t) {
+                // One record, one firing: a later due timer has its own record.
+                if let Err(e) = self.session.fire_next_timer(record.t) {
                     return Err(self.diverge(line, Mismatch::Refused(e)));
                 }
                 self.step(line, record.t, || StepInput::Timeout(actual));

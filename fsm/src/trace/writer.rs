@@ -8,9 +8,10 @@ use super::header::TraceHeader;
 use super::record::{KindRef, RecordRef};
 use super::redaction::{Redaction, Redactor};
 use crate::command::Command;
-use crate::event::Event;
+use crate::event::{AppEvent, Event};
 use crate::policy::Policy;
-use crate::session::{HandleError, Session};
+use crate::request::RequestError;
+use crate::session::{HandleError, Polled, Session};
 use crate::state::StateId;
 use crate::time::Instant;
 use crate::timer::Timer;
@@ -220,22 +221,36 @@ impl<W: Write> RecordingSession<W> {
         Ok(())
     }
 
-    /// [`Session::handle_timeout`], recorded with the timer that fired.
+    /// [`Session::request`], recorded as the `Event::App` input it is.
+    pub fn request(&mut self, now: Instant, app: AppEvent) -> Result<(), RequestError> {
+        self.handle(now, &Event::App(app))?;
+        RequestError::check(self.session.refusal())
+    }
+
+    /// [`Session::handle_timeout`], recorded with the first timer that fired (the others
+    /// are recorded as [`RecordingSession::poll_command`] drains them).
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), HandleError> {
-        let due = now.max(self.session.now());
-        let fired = self.session.next_timer().filter(|&(_, at)| at <= due).map(|(t, _)| t);
-        self.session.handle_timeout(now)?;
+        let fired = self.session.handle_timeout(now)?;
         self.step_at = now;
         self.log(|w| w.timer(now, fired));
         Ok(())
     }
 
     /// [`Session::poll_command`], recorded.
+    /// Each further timer that the last `handle_timeout` fires as its commands drain is
+    /// recorded as its own timeout, before its commands (as a host that fired one timer
+    /// per call would have recorded it).
     pub fn poll_command(&mut self) -> Option<Command> {
-        let cmd = self.session.poll_command()?;
         let at = self.step_at;
-        self.log(|w| w.output(at, &cmd));
-        Some(cmd)
+        loop {
+            match self.session.poll()? {
+                Polled::Timer(timer) => self.log(|w| w.timer(at, Some(timer))),
+                Polled::Command(cmd) => {
+                    self.log(|w| w.output(at, &cmd));
+                    return Some(cmd);
+                }
+            }
+        }
     }
 
     /// [`Session::poll_timeout`].

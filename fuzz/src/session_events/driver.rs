@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use facepay_fsm::codes::{ResultCode, ReturnCode, TradeState};
 use facepay_fsm::{
     AppEvent, BackendCall, BackendEvent, Command, DiagnosticKind, Event, FaceAuthType, FaceCodeType, Field, Instant,
-    Notice, OrderCredential, OrderRequest, OutTradeNo, Outcome, PayResult, Policy, RequestId, SdkCall, SdkCallKind,
-    SdkEvent, SdkVersion, Session,
+    Notice, OrderCredential, OrderRequest, OutTradeNo, Outcome, PayResult, Policy, Polled, RequestError, RequestId,
+    SdkCall, SdkCallKind, SdkEvent, SdkVersion, Session,
 };
 
 use super::build::{backend_answer, identify, sdk_answer, start};
@@ -31,6 +31,8 @@ struct Settlement {
 pub(super) struct Driver {
     s: Session,
     policy: Policy,
+    /// Timers the last `handle_timeout` fired after its first (`Polled::Timer` marks).
+    fired_later: u32,
     /// The host's clock.
     clock: u64,
     /// True until the clock was ever stalled ([`TimeOp::Late`]).
@@ -68,6 +70,7 @@ impl Driver {
         let mut d = Driver {
             s: Session::new(policy),
             policy,
+            fired_later: 0,
             clock: 0,
             punctual: true,
             issued: Vec::new(),
@@ -141,6 +144,13 @@ impl Driver {
                 fired_at = (at, 1);
             }
             self.timeout(at);
+            // One call fires every timer due at `at`: count the later ones too.
+            fired_at.1 += std::mem::take(&mut self.fired_later);
+            assert!(
+                fired_at.1 <= MAX_FIRES_AT_ONE_INSTANT,
+                "zero-delay timer loop: over {MAX_FIRES_AT_ONE_INSTANT} timers fired at {at} ms in {:?}",
+                self.s.state()
+            );
         }
         self.clock = self.clock.max(t);
     }
@@ -149,6 +159,7 @@ impl Driver {
         let before = self.s.poll_timeout();
         let now_before = self.s.now();
         let due = before.is_some_and(|d| d.0 <= at.max(now_before.0));
+        self.fired_later = 0;
         self.s
             .handle_timeout(Instant(at))
             .expect("handle_timeout refused after a full drain");
@@ -175,10 +186,27 @@ impl Driver {
             Event::App(AppEvent::StartOrder(req)) => Some((req.out_trade_no.as_str().to_owned(), req.total_fee)),
             _ => None,
         };
-        self.s
-            .handle(Instant(at), &ev)
-            .expect("handle refused after a full drain");
-        self.drain_and_check_order(before, at, order);
+        // App requests go through the typed call, whose result must agree with the step.
+        let result = match &ev {
+            Event::App(app) => Some(self.s.request(Instant(at), app.clone())),
+            _ => {
+                self.s
+                    .handle(Instant(at), &ev)
+                    .expect("handle refused after a full drain");
+                None
+            }
+        };
+        if let Some(Err(RequestError::NotTaken(e))) = &result {
+            panic!("a request not taken after a full drain: {e}");
+        }
+        let cmds = self.drain_and_check_order(before, at, order);
+        if let Some(result) = result {
+            assert_eq!(
+                result.err().and_then(|e| e.diagnostic()),
+                cmds.iter().find_map(Command::refusal),
+                "a request's result disagrees with its step: {cmds:?}"
+            );
+        }
         if self.past.len() == 32 {
             self.past.remove(0);
         }
@@ -228,8 +256,11 @@ impl Driver {
         order: Option<(String, u32)>,
     ) -> Vec<Command> {
         let mut cmds = Vec::new();
-        while let Some(c) = self.s.poll_command() {
-            cmds.push(c);
+        while let Some(p) = self.s.poll() {
+            match p {
+                Polled::Command(c) => cmds.push(c),
+                Polled::Timer(_) => self.fired_later += 1,
+            }
         }
         if let Some(order) = order {
             let refused = cmds.iter().any(|c| {
@@ -264,27 +295,18 @@ impl Driver {
     }
 
     fn command(&mut self, c: &Command, at: u64, now: Instant) {
-        let (id, call) = match c {
-            Command::Sdk { id, call } => (*id, Call::Sdk(call.kind())),
-            Command::Backend { id, call } => (
-                *id,
-                match call {
-                    BackendCall::GetAuthInfo { .. } => Call::AuthInfo,
-                    BackendCall::Submit { .. } => Call::Submit,
-                    BackendCall::Query { .. } => Call::Query,
-                    BackendCall::Reverse { .. } => Call::Reverse,
-                },
-            ),
-            Command::Notify(Notice::OrderConcluded(c)) => {
-                self.conclusion(c.out_trade_no.as_str(), c.outcome, now.0);
-                return;
+        let Some((call, id)) = Call::of(c) else {
+            match c {
+                Command::Notify(Notice::OrderConcluded(c)) => {
+                    self.conclusion(c.out_trade_no.as_str(), c.outcome, now.0);
+                }
+                Command::Diagnostic(d) if d.kind == DiagnosticKind::TimeWentBackwards => {
+                    assert!(at < now.0, "TimeWentBackwards for {at} ms with the session at {now:?}");
+                }
+                // Notices, other diagnostics, and commands this target does not know yet.
+                _ => {}
             }
-            Command::Diagnostic(d) if d.kind == DiagnosticKind::TimeWentBackwards => {
-                assert!(at < now.0, "TimeWentBackwards for {at} ms with the session at {now:?}");
-                return;
-            }
-            // Notices, other diagnostics, and commands this target does not know yet.
-            _ => return,
+            return;
         };
         assert!(self.ids.insert(id.0), "request id {id} issued twice ({c:?})");
         match c {

@@ -30,7 +30,7 @@
 //!    every order also concludes within `settle_bound_ms()` of its submit.
 
 use arbitrary::{Arbitrary, Unstructured};
-use facepay_fsm::{Duration, Outcome, Policy, PolicySettings, SdkCallKind, SdkVersion};
+use facepay_fsm::{Duration, Outcome, Policy, PolicySettings, SdkVersion};
 
 use crate::input::{CodeOp, IdOp, StrOp};
 use crate::jni_map::EntryOp;
@@ -411,20 +411,8 @@ pub struct IdentifyOp {
     pub screen_index: StrOp,
 }
 
-/// What a command asked for, by kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Call {
-    /// An SDK call.
-    Sdk(SdkCallKind),
-    /// `get_wxpayface_authinfo`.
-    AuthInfo,
-    /// micropay / facepay.
-    Submit,
-    /// orderquery / facepayquery.
-    Query,
-    /// reverse / facepayreverse.
-    Reverse,
-}
+/// What a command asked for, by kind: the shared harness's vocabulary.
+pub use facepay_fsm::testing::Call;
 
 const BACKEND: [Call; 4] = [Call::AuthInfo, Call::Submit, Call::Query, Call::Reverse];
 

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use facepay_facade::{Answer, Facade, Op, Operation, Params, Route, Token, answer_bound_ms, parse};
 use facepay_fsm::{
     AppEvent, Command, Conclusion, DiagnosticKind, Event, HandleError, Instant, Merchant, Notice, OutTradeNo, Outcome,
-    Policy, Reason, Refusal, Session, Timer, TransactionId,
+    Policy, Reason, Refusal, RequestError, Session, Timer, TransactionId,
 };
 
 use super::{AppKind, Ctx, SeedApp, params, s};
@@ -205,10 +205,10 @@ impl AppStrategy {
             }
             Route::Wait => {}
             Route::Send(app, wait) => {
-                let ev = Event::App(app);
-                session.handle(now, &ev)?;
+                let ev = Event::App(app.clone());
+                let refusal = turned_away(session.request(now, app))?;
                 if first {
-                    self.refusal = session.refusal();
+                    self.refusal = refusal;
                 }
                 self.absorb(session, now, Some((token, wait)), Some(&ev));
             }
@@ -273,6 +273,16 @@ impl AppStrategy {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+}
+
+/// What a request's result tells the cashier: the refusal, if it was turned away; an
+/// input the session did not take at all is the host's error.
+fn turned_away(result: Result<(), RequestError>) -> Result<Option<DiagnosticKind>, HandleError> {
+    match result {
+        Ok(()) => Ok(None),
+        Err(RequestError::NotTaken(e)) => Err(e),
+        Err(e) => Ok(e.diagnostic()),
     }
 }
 
@@ -349,8 +359,7 @@ impl Strategy for AppStrategy {
                     // Nor does it report the face app's version: the device layer reads it.
                     AppEvent::Cancel | AppEvent::FaceAppVersion(_) => {
                         self.first_call = false;
-                        session.handle(now, event)?;
-                        self.refusal = session.refusal();
+                        self.refusal = turned_away(session.request(now, app.clone()))?;
                         self.absorb(session, now, None, Some(event));
                     }
                 }
@@ -375,7 +384,7 @@ impl Strategy for AppStrategy {
         let own = self.app_timer();
         match (machine, own) {
             (Some(m), o) if m <= now && o.is_none_or(|o| m <= o) => {
-                session.handle_timeout(now)?;
+                session.fire_next_timer(now)?;
                 self.absorb(session, now, None, None);
             }
             _ => {

@@ -502,7 +502,7 @@ impl Strategy for PeerStrategy {
                 Ok(())
             }
             _ => {
-                session.handle_timeout(now)?;
+                session.fire_next_timer(now)?;
                 self.absorb(session, now);
                 Ok(())
             }

@@ -187,7 +187,7 @@ mod tests {
     #[test]
     fn every_day_from_2000_to_2100_matches_a_calendar_counted_by_hand() {
         const LENGTHS: [u8; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-        let leap = |y: u16| y % 400 == 0 || (y % 4 == 0 && y % 100 != 0);
+        let leap = |y: u16| y.is_multiple_of(400) || (y.is_multiple_of(4) && !y.is_multiple_of(100));
         let mut day: u64 = 0;
         let mut buf = [0u8; 14];
         for y in 2000u16..=2100 {

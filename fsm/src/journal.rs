@@ -60,7 +60,8 @@ pub struct JournalRecord {
     pub elapsed_ms: u32,
     /// Queries sent so far.
     pub queries: u8,
-    /// Reverse calls sent so far (the reverse budget continues from here).
+    /// Reverse attempts spent so far, each recorded before its call leaves, so the last may
+    /// not have left (the reverse budget continues from here).
     pub reverse_attempts: u8,
 }
 

@@ -37,7 +37,7 @@ pub(crate) enum CredentialKind {
 /// on: its presence is what "money may have moved" means, so the order is journalled.
 /// It stays after the conclusion, for the conclusion's own journal record; the next order
 /// replaces it. Only the budgets are journalled: after a power loss the order is settled
-/// from them alone, which is the conservative reading of the rest.
+/// from them alone, read conservatively (a recorded reverse attempt counts as unanswered).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Settlement {
     /// When the submit left (for a resumed order: now, less the time the record says was
@@ -135,6 +135,9 @@ impl Order {
         let mut settlement = Settlement::begun(Instant(now.0.saturating_sub(u64::from(record.elapsed_ms))));
         settlement.queries = record.queries;
         settlement.reverse_attempts = record.reverse_attempts;
+        // A recorded reverse may have left, and its answer died with the power: it may
+        // still reach WeChat and undo a payment a later query shows.
+        settlement.reverse_unanswered = record.reverse_attempts > 0;
         Order {
             request: OrderRequest::new(record.out_trade_no.clone(), record.total_fee, face_code_type),
             origin: if record.is_salvaged() {
@@ -229,6 +232,18 @@ mod tests {
         assert_eq!(o.pay_api(), PayApi::Facepay);
         let s = o.settlement.unwrap();
         assert_eq!((s.submitted_at, s.queries, s.reverse_attempts), (Instant(40_000), 4, 2));
+        // Two reverses were recorded: the last may have left unanswered.
+        assert!(s.reverse_unanswered);
+        let none_sent = JournalRecord {
+            reverse_attempts: 0,
+            ..record(100)
+        };
+        assert!(
+            !Order::resumed(&none_sent, Instant(60_000))
+                .settlement
+                .unwrap()
+                .reverse_unanswered
+        );
     }
 
     /// Salvaged is the origin the journal's damaged record gives, not an amount read on

@@ -228,6 +228,39 @@ fn a_resume_after_the_last_reverse_left_never_sends_another() {
 }
 
 #[test]
+fn a_payment_found_after_a_resume_mid_reverse_is_not_for_the_terminal_to_conclude() {
+    // The power went after reverse attempt 3 was recorded: it may have left, and its
+    // answer died with the power, so it may still reach WeChat and refund the order.
+    let record = JournalRecord {
+        version: JOURNAL_VERSION,
+        out_trade_no: ok(Text::new(Field::OutTradeNo, "T1")),
+        api: PayApi::Micropay,
+        total_fee: 100,
+        phase: JournalPhase::Reversing,
+        elapsed_ms: 60_000,
+        queries: 5,
+        reverse_attempts: 3,
+    };
+    let mut h = H {
+        s: Session::resume(Policy::default(), &record, Instant(100_000)),
+        now: 100_000,
+        ids: Default::default(),
+        all: Vec::new(),
+    };
+    while h.times(Call::Reverse).is_empty() && h.now < 200_000 {
+        h.at(h.now + 1_000);
+    }
+    assert_eq!(h.times(Call::Reverse).len(), 1, "attempt 4 after the backoff");
+    h.reverse_answer(Ok(reverse(ResultCode::Fail, None, Some(ReverseErrCode::SystemError))));
+    h.at(h.now);
+    let out = h.query_answer(Ok(query(TradeState::Success)));
+    assert_eq!(
+        concluded(&out),
+        Some((Outcome::NeedsReconciliation, Reason::PaidWhileReversing))
+    );
+}
+
+#[test]
 fn a_payment_found_after_an_unanswered_reverse_is_not_for_the_terminal_to_conclude() {
     let mut h = H::reversing();
     // The first reverse times out: it may still reach WeChat and refund the order.

@@ -236,6 +236,13 @@ struct OrderRecord {
     abandoned: bool,
     /// Reverse calls made for it.
     reverses: u32,
+    /// Reverse attempts its last journal record counts (the machine records each attempt
+    /// before the call leaves).
+    journaled_reverses: u32,
+    /// Attempts recorded in the journal whose call never left: the power went between
+    /// the record and the call. The resumed machine cannot know that and counts them
+    /// spent, so they count against the reverse budget (never as calls made).
+    unsent_reverses: u32,
     /// Time the order may take beyond the policy bound: power losses while it was open.
     extra_ms: u64,
     /// Conclusions that may come again: the order was resumed from a torn record, which
@@ -331,6 +338,8 @@ impl Checker {
             persisted: false,
             abandoned: false,
             reverses: 0,
+            journaled_reverses: 0,
+            unsent_reverses: 0,
             extra_ms: 0,
             reconclusions: 0,
         });
@@ -430,6 +439,9 @@ impl Checker {
                         budget,
                     });
                 }
+            }
+            Command::Persist(record) => {
+                self.record(&record.out_trade_no).journaled_reverses = u32::from(record.reverse_attempts);
             }
             Command::Sdk {
                 call: SdkCall::UpdateWxpayfacePayResult(r),
@@ -538,6 +550,9 @@ impl Checker {
         self.report_owed = None;
         let bound = self.order_bound_ms;
         for o in &mut self.orders {
+            // Both counts run on across boots: what the journal has beyond the calls seen
+            // was cut off by a power loss (this one or an earlier one).
+            o.unsent_reverses = o.journaled_reverses.saturating_sub(o.reverses);
             if o.conclusions > 0 && o.reconclusions == 0 {
                 continue;
             }
@@ -556,6 +571,8 @@ impl Checker {
         let rec = self.record(otn);
         // The torn record lost its count of reverses: the budget starts over.
         rec.reverses = 0;
+        rec.journaled_reverses = 0;
+        rec.unsent_reverses = 0;
         if rec.conclusions > 0 {
             rec.reconclusions += 1;
             rec.extra_ms += bound;
@@ -604,7 +621,8 @@ impl Checker {
                     .push(Violation::PaidButNotCharged { out_trade_no: otn() }),
                 _ => {}
             }
-            let spent = self.reverse_budget > 0 && o.reverses >= self.reverse_budget;
+            // An attempt the power cut off is spent as the machine counts it.
+            let spent = self.reverse_budget > 0 && o.reverses + o.unsent_reverses >= self.reverse_budget;
             if self.closed_loop
                 && o.outcome == Some(Outcome::NotPaid)
                 && o.submits > 0
@@ -647,7 +665,9 @@ impl Checker {
 mod tests {
     use super::*;
     use crate::ledger::PayingEnd;
-    use facepay_fsm::{Conclusion, Field, PayApi, Reason, TransactionId};
+    use facepay_fsm::{
+        Conclusion, Field, JOURNAL_VERSION, JournalPhase, JournalRecord, PayApi, Reason, RequestId, TransactionId,
+    };
 
     fn concluded(otn: &OutTradeNo, outcome: Outcome) -> Command {
         Command::Notify(Notice::OrderConcluded(Conclusion {
@@ -677,6 +697,79 @@ mod tests {
             c.violations.as_slice(),
             [Violation::UnpaidButCharged { at_end: true, .. }]
         ));
+    }
+
+    /// The commands of an order declined for good (PAYERROR at WeChat) whose closing
+    /// reverses are refused until its budget of 2 is spent: the submit, then per attempt
+    /// its journal record and (unless `cut` says the power went in between) its call.
+    fn declined_with_reverses_refused(cut: Option<u8>, power_loss: bool) -> Vec<Violation> {
+        let otn = OutTradeNo::new(Field::OutTradeNo, "T3").unwrap();
+        let mut ledger = Ledger::default();
+        ledger.open(&otn, PayApi::Micropay, 0, Trade::Failed);
+        let mut c = Checker::new(1_000_000);
+        c.limit_reverses(2);
+        c.expect_closed_loop(true);
+        c.order_started(0, &otn);
+        let submit = Command::Backend {
+            id: RequestId(1),
+            call: BackendCall::Submit {
+                api: PayApi::Micropay,
+                out_trade_no: otn.clone(),
+                total_fee: 1,
+                credential: PayCredential::AuthCode("131300294217000001".parse().unwrap()),
+            },
+        };
+        c.command(0, &submit, &ledger);
+        for attempt in 1..=2u8 {
+            let record = JournalRecord {
+                version: JOURNAL_VERSION,
+                out_trade_no: otn.clone(),
+                api: PayApi::Micropay,
+                total_fee: 1,
+                phase: JournalPhase::Reversing,
+                elapsed_ms: 15_000,
+                queries: 0,
+                reverse_attempts: attempt,
+            };
+            c.command(15_000, &Command::Persist(record), &ledger);
+            if cut == Some(attempt) {
+                if power_loss {
+                    c.power_lost(1_000);
+                }
+                continue;
+            }
+            let reverse = Command::Backend {
+                id: RequestId(1 + u32::from(attempt)),
+                call: BackendCall::Reverse {
+                    api: PayApi::Micropay,
+                    out_trade_no: otn.clone(),
+                    attempt,
+                },
+            };
+            c.command(15_000, &reverse, &ledger);
+        }
+        c.command(40_000, &concluded(&otn, Outcome::NotPaid), &ledger);
+        c.finish(&mut ledger);
+        c.violations
+    }
+
+    #[test]
+    fn a_declined_order_concluded_with_reverse_budget_to_spare_is_left_open() {
+        // One reverse call of two, and no power loss to explain the other.
+        assert!(matches!(
+            declined_with_reverses_refused(Some(2), false).as_slice(),
+            [Violation::LoopLeftOpen { trade_state, .. }] if trade_state == "PAYERROR"
+        ));
+        assert_eq!(declined_with_reverses_refused(None, false), []);
+    }
+
+    /// Seed 7 session 91181 with --swarm --power-loss: the power went between the record
+    /// of reverse attempt 5 and its call; the resumed machine counted it spent (it cannot
+    /// know the call never left) and concluded NotPaid, PAYERROR, after attempt 10.
+    #[test]
+    fn a_reverse_attempt_cut_off_by_a_power_loss_counts_against_the_budget() {
+        assert_eq!(declined_with_reverses_refused(Some(1), true), []);
+        assert_eq!(declined_with_reverses_refused(Some(2), true), []);
     }
 
     #[test]

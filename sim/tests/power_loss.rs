@@ -180,6 +180,52 @@ fn campaign_finds_torn_records_are_left_to_a_person() {
     }
 }
 
+/// Seed 7, session 91181 of `run --swarm --power-loss --sessions 300000`: an order whose
+/// closing reverses met USERPAYING lost power between the journal record of reverse
+/// attempt 5 and its call. The resumed machine counts attempt 5 spent (it cannot know the
+/// call never left), so it stopped after attempt 10 with nine calls made; the last met
+/// SYSTEMERROR, its query PAYERROR, and the order concluded NotPaid, left PAYERROR. The
+/// checker took the nine calls for budget to spare (`LoopLeftOpen`); an attempt the power
+/// cut off now counts against the budget. If the simulator's draws change, find a new
+/// session by reverting the checker's `unsent_reverses` and running that campaign.
+#[test]
+fn a_reverse_cut_off_by_a_power_loss_counts_against_the_budget() {
+    let s = SessionSpec::draw_with(7, 91_181, true, true);
+    let r = run(&s);
+    assert!(r.faults.power_losses > 0, "session 91181 no longer loses power");
+    assert!(r.violations.is_empty(), "{:?}", r.violations);
+    assert!(r.outcomes.contains(&facepay_fsm::Outcome::NotPaid), "{:?}", r.outcomes);
+}
+
+/// A reverse left slow (55 s, within the campaigns' minute) and the power went just after
+/// it; the resumed session's next reverse met SYSTEMERROR (nothing done) once the user had
+/// paid, and its query showed SUCCESS. The resumed machine took that for Paid, and the slow
+/// reverse then refunded the order: told paid, not charged. A recorded reverse now counts
+/// as unanswered after a resume, so the payment is left to a person (PaidWhileReversing).
+/// (seed, when the user pays, the slow request's ordinal, the kill point), found by a
+/// search over them with the fix reverted.
+#[test]
+fn a_payment_found_after_a_resume_mid_reverse_is_left_to_a_person() {
+    use facepay_sim::faults::{FaultSchedule, RequestFault, ScheduledFault};
+    for (seed, pays_after, slow, kill_at) in [(3, 90_000, 7, 18), (22, 60_000, 15, 21)] {
+        let mut s = spec(seed, Settles::PaidAfter(pays_after), None, kill_at, false);
+        s.backend.refuse_while_paying = 1.0;
+        s.backend.recall = 0.0;
+        s.backend.reverse_error = 1.0;
+        let mut schedule = FaultSchedule::EMPTY;
+        let slow = ScheduledFault::Request {
+            request: slow,
+            fault: RequestFault::Slow(55_000),
+        };
+        schedule.push(slow).unwrap();
+        s.faults.schedule = schedule;
+        let r = run(&s);
+        assert_eq!(r.faults.power_losses, 1, "seed {seed}");
+        assert!(r.violations.is_empty(), "seed {seed}: {:?}", r.violations);
+        assert_eq!(r.outcomes, [facepay_fsm::Outcome::NeedsReconciliation], "seed {seed}");
+    }
+}
+
 proptest! {
     #![proptest_config(common::config("proptest-regressions/power_loss.txt", 300))]
 

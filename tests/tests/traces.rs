@@ -382,6 +382,29 @@ fn scenarios() -> Vec<(&'static str, Vec<u8>)> {
     r.advance(20_000);
     r.at(20_400, reversed(reverse_ok("N")));
     v.push(("21-declined-then-reversed-to-close-the-loop", r.finish(30_000)));
+
+    // Power came back after reverse attempt 2 was recorded: that reverse may have left,
+    // and its answer died with the power. Attempt 3 meets SYSTEMERROR, its query finds
+    // the order paid: attempt 2 may still reach WeChat and refund it, so a person must
+    // look (PaidWhileReversing), not Paid.
+    let journal = JournalRecord {
+        version: JOURNAL_VERSION,
+        out_trade_no: Text::new(Field::OutTradeNo, "T22").unwrap(),
+        api: PayApi::Micropay,
+        total_fee: 100,
+        phase: JournalPhase::Reversing,
+        elapsed_ms: 40_000,
+        queries: 6,
+        reverse_attempts: 2,
+    };
+    let reverse_systemerror =
+        json!({"Ok": {"return_code": "SUCCESS", "result_code": "FAIL", "err_code": "SYSTEMERROR", "recall": "N"}});
+    let mut r = Rig::resumed(&journal.encode(), 100_000);
+    r.at(100_200, start())
+        .at(104_400, reversed(reverse_systemerror))
+        .at(104_600, queried(trade("SUCCESS")))
+        .at(104_800, initialised("SUCCESS"));
+    v.push(("22-resumed-mid-reverse-then-paid-left-to-a-person", r.finish(110_000)));
     v
 }
 

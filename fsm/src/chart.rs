@@ -528,6 +528,15 @@ impl Machine {
                 }
             }
             Stimulus::Timer(Timer::BackendDeadline) => Transition(State::querying()),
+            // The record written before the submit failed: a submit that a power loss
+            // could not recover must never leave. The submit is still held, so take it
+            // back; unsent, it cannot have charged, and there is nothing to journal (a
+            // conclusion record would fail the same way).
+            Stimulus::PersistFailed(JournalPhase::Submitting) if context.out.withdraw_submit() => {
+                self.backend_done(context);
+                self.order.unsubmit();
+                Transition(self.conclude(context, OrderOutcome::NotPaid, Reason::JournalUnavailable))
+            }
             _ => Super,
         }
     }

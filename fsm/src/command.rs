@@ -35,7 +35,9 @@ pub enum Command {
     Diagnostic(Diagnostic),
     /// Write this record durably (replacing the previous one) **before** executing the next
     /// command; after a power loss, resume with it (`Session::resume`). A concluded record
-    /// means the journal may be cleared.
+    /// means the journal may be cleared. With the persist handshake on
+    /// (`Session::await_persist_acks`), the commands after it are held until the host
+    /// reports the write with `Session::persisted`.
     Persist(crate::journal::JournalRecord),
 }
 
@@ -355,6 +357,11 @@ pub enum Reason {
     SdkLost,
     /// The cashier released the face service before anything was submitted.
     Released,
+    /// The journal write before the submit failed (`Session::persisted` said so): the
+    /// submit was never sent, so nothing was charged. The host must get its journal
+    /// working before the next order; a submit it could not journal would be lost in a
+    /// power loss.
+    JournalUnavailable,
 }
 
 /// One form for every reason, as logs, verdicts and diagrams print it: the wire name of
@@ -382,6 +389,7 @@ impl fmt::Display for Reason {
             Reason::CredentialReused => f.write_str("credential_reused"),
             Reason::SdkLost => f.write_str("sdk_lost"),
             Reason::Released => f.write_str("released"),
+            Reason::JournalUnavailable => f.write_str("journal_unavailable"),
         }
     }
 }
@@ -453,6 +461,11 @@ pub enum DiagnosticKind {
     NotAPaymentCode,
     /// `now` went backwards; the machine kept its later time.
     TimeWentBackwards,
+    /// A journal write after the submit failed (`Session::persisted` said so): the
+    /// order went on (money may have moved, so stopping would be worse), and the record
+    /// on storage is older than the order. A power loss now resumes from the older record;
+    /// the host must report it and repair its journal.
+    JournalStale,
 }
 
 impl DiagnosticKind {

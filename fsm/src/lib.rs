@@ -136,7 +136,7 @@ pub use journal::{
 pub use outbox::{MAX_STEP_COMMANDS, OUTBOX_CAPACITY};
 pub use policy::{Policy, PolicyError, PolicySettings, SdkVersion};
 pub use request::RequestError;
-pub use session::{BackendCallKind, HandleError, Polled, Session, WaitingOn};
+pub use session::{BackendCallKind, HandleError, PersistError, Polled, Session, WaitingOn};
 pub use state::StateId;
 pub use text::{
     AppId, AuthCode, AuthInfo, CodeText, Credential, FaceCode, FaceSid, Field, FieldError, Host, MchId, Message,

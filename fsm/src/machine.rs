@@ -112,6 +112,9 @@ pub(crate) enum Stimulus<'a> {
     Timer(Timer),
     /// Continue an order from the journal after a power loss.
     Resume(&'a JournalRecord),
+    /// The host could not write the journal record of this phase (`Session::persisted`).
+    /// The commands queued after it are still held in the outbox.
+    PersistFailed(JournalPhase),
 }
 
 /// Everything a step may touch besides the shared storage: the time, the outbox, the
@@ -473,6 +476,9 @@ impl Machine {
                 };
                 self.diagnose(fx, DiagnosticKind::StaleAnswer(id));
             }
+            // A record written after the submit (or by a resume): money may have moved,
+            // so the held commands still go out; the host hears that its journal is behind.
+            Stimulus::PersistFailed(_) => self.diagnose(fx, DiagnosticKind::JournalStale),
             Stimulus::Timer(_) | Stimulus::Resume(_) => {}
         }
     }

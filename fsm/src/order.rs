@@ -162,6 +162,12 @@ impl Order {
         self.settlement = Some(Settlement::begun(now));
     }
 
+    /// Undoes [`Order::submit`] for a submit that was never sent (its journal write
+    /// failed): nothing can have moved, so nothing is left to settle or journal.
+    pub(crate) fn unsubmit(&mut self) {
+        self.settlement = None;
+    }
+
     /// True once the order was submitted: money may have moved, so it is journalled.
     pub(crate) fn submitted(&self) -> bool {
         self.settlement.is_some()

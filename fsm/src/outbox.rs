@@ -87,6 +87,7 @@ pub(crate) enum Note {
     Unreadable(SdkCallKind),
     NotAPaymentCode,
     TimeWentBackwards,
+    JournalStale,
 }
 
 impl Note {
@@ -101,6 +102,7 @@ impl Note {
             DiagnosticKind::UnreadableAnswer(call) => Note::Unreadable(call),
             DiagnosticKind::NotAPaymentCode => Note::NotAPaymentCode,
             DiagnosticKind::TimeWentBackwards => Note::TimeWentBackwards,
+            DiagnosticKind::JournalStale => Note::JournalStale,
         }
     }
 
@@ -113,6 +115,7 @@ impl Note {
             Note::Unreadable(call) => DiagnosticKind::UnreadableAnswer(call),
             Note::NotAPaymentCode => DiagnosticKind::NotAPaymentCode,
             Note::TimeWentBackwards => DiagnosticKind::TimeWentBackwards,
+            Note::JournalStale => DiagnosticKind::JournalStale,
         };
         Diagnostic { kind, state }
     }
@@ -149,6 +152,22 @@ impl Outbox {
             None
         } else {
             Some(self.queue.remove(0))
+        }
+    }
+
+    /// Takes the queued submit back out (its journal write failed, so it must never be
+    /// sent); true if there was one.
+    pub(crate) fn withdraw_submit(&mut self) -> bool {
+        match self
+            .queue
+            .iter()
+            .position(|q| matches!(q, Queued::Backend(_, BackendKind::Submit)))
+        {
+            Some(i) => {
+                self.queue.remove(i);
+                true
+            }
+            None => false,
         }
     }
 

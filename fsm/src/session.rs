@@ -6,7 +6,7 @@ use statig::blocking::{IntoStateMachineExt, StateMachine};
 
 use crate::command::{Command, Conclusion, DiagnosticKind};
 use crate::event::{Event, RequestId, SdkCallKind};
-use crate::journal::{JournalError, JournalRecord};
+use crate::journal::{JournalError, JournalPhase, JournalRecord};
 use crate::machine::{Effects, Machine, Stimulus};
 use crate::outbox::{BackendKind, Note, NoticeKind, Outbox, Queued};
 use crate::policy::Policy;
@@ -24,6 +24,12 @@ pub enum HandleError {
         /// How many are waiting.
         pending: u8,
     },
+    /// A `Command::Persist` was handed out and the commands after it are held until the
+    /// host reports the write: call [`Session::persisted`] first.
+    AwaitingPersist,
+    /// [`Session::persisted`] was called with no journal write outstanding; nothing
+    /// changed. A host that sees this reported a write twice.
+    NoPersistOutstanding,
 }
 
 impl fmt::Display for HandleError {
@@ -35,11 +41,35 @@ impl fmt::Display for HandleError {
                     "{pending} command(s) from the previous step are not drained; poll_command first"
                 )
             }
+            HandleError::AwaitingPersist => {
+                f.write_str("a journal write is not yet acknowledged; call persisted first")
+            }
+            HandleError::NoPersistOutstanding => f.write_str("no journal write is awaiting acknowledgement"),
         }
     }
 }
 
 impl core::error::Error for HandleError {}
+
+/// Why the host could not write a journal record ([`Session::persisted`]'s `Err`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum PersistError {
+    /// The write (or its flush to durable storage) failed; the stored record is the one
+    /// before it, if any.
+    WriteFailed,
+}
+
+impl fmt::Display for PersistError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PersistError::WriteFailed => f.write_str("the journal write failed"),
+        }
+    }
+}
+
+impl core::error::Error for PersistError {}
 
 /// Which backend API a request went to (the `Command::Backend` call's kind).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -141,6 +171,11 @@ pub struct Session {
     catching_up: u8,
     /// `poll` announced the next due timer; the next `poll` fires it.
     announced: bool,
+    /// The persist handshake is on ([`Session::await_persist_acks`]).
+    persist_acks: bool,
+    /// The phase of the handed-out `Command::Persist` whose write the host has not yet
+    /// reported; the commands after it are held until [`Session::persisted`].
+    awaiting_persist: Option<JournalPhase>,
 }
 
 /// At most this many timers fire per [`Session::handle_timeout`] call; more than the
@@ -183,7 +218,50 @@ impl Session {
             now: Instant(0),
             catching_up: 0,
             announced: false,
+            persist_acks: false,
+            awaiting_persist: None,
         }
+    }
+
+    /// Turns the persist handshake on: from now on, once [`Session::poll_command`] (or
+    /// `poll`, `poll_command_with`) hands out a `Command::Persist`, the commands after it
+    /// are held — the queue looks empty, and inputs are refused with
+    /// [`HandleError::AwaitingPersist`] — until the host writes the record and reports
+    /// the result with [`Session::persisted`]. This makes "journal before the next
+    /// command" the session's rule rather than the host's: a submit whose record could
+    /// not be written is never handed out. Without it, every Persist counts as written
+    /// once handed out (the behaviour of hosts written before the handshake).
+    pub fn await_persist_acks(&mut self) {
+        self.persist_acks = true;
+    }
+
+    /// The journal phase whose write the session waits to hear about, if any: while it is
+    /// `Some`, the queue looks empty and the host must call [`Session::persisted`].
+    #[must_use]
+    pub fn awaiting_persist(&self) -> Option<JournalPhase> {
+        self.awaiting_persist
+    }
+
+    /// Reports the write of the last `Command::Persist` at `now`; then drain
+    /// [`Session::poll_command`] as after any step.
+    ///
+    /// - `Ok(())`: the held commands follow, unchanged.
+    /// - `Err` for the record written before the submit: the submit is never handed out;
+    ///   the order concludes `NotPaid` with `Reason::JournalUnavailable` (no further record
+    ///   is asked for: nothing was sent). The host must repair its journal before the next
+    ///   order.
+    /// - `Err` for a later record: money may already have moved, so the held commands
+    ///   still follow, after a `DiagnosticKind::JournalStale` the host must report.
+    ///
+    /// Fails with [`HandleError::NoPersistOutstanding`], changing nothing, when no write
+    /// is awaited.
+    pub fn persisted(&mut self, now: Instant, result: Result<(), PersistError>) -> Result<(), HandleError> {
+        let phase = self.awaiting_persist.take().ok_or(HandleError::NoPersistOutstanding)?;
+        self.advance(now);
+        if result.is_err() {
+            self.dispatch(Stimulus::PersistFailed(phase));
+        }
+        Ok(())
     }
 
     /// A session that continues the journalled order after a power loss or a kill: it
@@ -340,10 +418,13 @@ impl Session {
     /// that reads each step's commands with the state after it (a facade) reads the state
     /// there. `None` once the queue is empty and no due timer is left.
     pub fn poll(&mut self) -> Option<Polled> {
+        if self.awaiting_persist.is_some() {
+            return None;
+        }
         if core::mem::take(&mut self.announced) {
             self.fire_catching_up();
         }
-        if let Some(q) = self.outbox.pop() {
+        if let Some(q) = self.pop_queued() {
             return Some(Polled::Command(self.machine.inner().materialize(q, self.now)));
         }
         let (timer, _) = self.due_catching_up()?;
@@ -422,11 +503,26 @@ impl Session {
     /// [`Session::handle_timeout`] call fires and its commands follow.
     fn next_queued(&mut self) -> Option<Queued> {
         loop {
-            if let Some(q) = self.outbox.pop() {
+            if self.awaiting_persist.is_some() {
+                return None;
+            }
+            if let Some(q) = self.pop_queued() {
                 return Some(q);
             }
             self.fire_catching_up()?;
         }
+    }
+
+    /// Takes the next queued command; a Persist handed out under the handshake holds the
+    /// rest until [`Session::persisted`].
+    fn pop_queued(&mut self) -> Option<Queued> {
+        let q = self.outbox.pop()?;
+        if let Queued::Persist(phase) = q
+            && self.persist_acks
+        {
+            self.awaiting_persist = Some(phase);
+        }
+        Some(q)
     }
 
     /// The next timer still due from the last [`Session::handle_timeout`] call, once the
@@ -453,7 +549,9 @@ impl Session {
     }
 
     fn check_drained(&self) -> Result<(), HandleError> {
-        if self.outbox.is_empty() {
+        if self.awaiting_persist.is_some() {
+            Err(HandleError::AwaitingPersist)
+        } else if self.outbox.is_empty() {
             Ok(())
         } else {
             Err(HandleError::Undrained {

@@ -77,17 +77,36 @@ pub struct Harness {
     pub ids: HashMap<Call, RequestId>,
     /// Every command so far, with its time.
     pub all: Vec<(u64, Command)>,
+    /// While true, every journal write the harness reports fails
+    /// ([`Session::persisted`] with `Err`); otherwise each is reported written.
+    pub failing_journal: bool,
 }
 
 impl Harness {
     /// A fresh session under `policy`, at 0 ms.
     pub fn new(policy: Policy) -> Harness {
+        let mut s = Session::new(policy);
+        // Every machine-level test runs the persist handshake; a write is reported at
+        // once, written unless `failing_journal` says otherwise.
+        s.await_persist_acks();
         Harness {
-            s: Session::new(policy),
+            s,
             now: 0,
             ids: HashMap::new(),
             all: Vec::new(),
+            failing_journal: false,
         }
+    }
+
+    /// A session resumed from `record` at `now` ([`Session::resume`]), with its first
+    /// commands taken (into [`Harness::all`]).
+    pub fn resumed(policy: Policy, record: &JournalRecord, now: u64) -> Harness {
+        let mut h = Harness::new(policy);
+        h.s = Session::resume(policy, record, Instant(now));
+        h.s.await_persist_acks();
+        h.now = now;
+        h.drain();
+        h
     }
 
     /// Takes the step's commands. Lent ones (`poll_command_with`), so that every chart
@@ -99,12 +118,25 @@ impl Harness {
     fn drain(&mut self) -> Vec<Command> {
         let refusal = self.s.refusal();
         let mut v = Vec::new();
-        while let Some(c) = self.s.poll_command_with(Command::clone) {
-            if let Some((call, id)) = call_of(&c) {
-                self.ids.insert(call, id);
+        loop {
+            while let Some(c) = self.s.poll_command_with(Command::clone) {
+                if let Some((call, id)) = call_of(&c) {
+                    self.ids.insert(call, id);
+                }
+                self.all.push((self.now, c.clone()));
+                v.push(c);
             }
-            self.all.push((self.now, c.clone()));
-            v.push(c);
+            if self.s.awaiting_persist().is_none() {
+                break;
+            }
+            let written = if self.failing_journal {
+                Err(crate::PersistError::WriteFailed)
+            } else {
+                Ok(())
+            };
+            self.s
+                .persisted(Instant(self.now), written)
+                .expect("a write was awaited");
         }
         assert_eq!(self.s.lost_commands(), 0);
         assert_eq!(

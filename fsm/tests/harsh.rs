@@ -241,12 +241,7 @@ fn a_payment_found_after_a_resume_mid_reverse_is_not_for_the_terminal_to_conclud
         queries: 5,
         reverse_attempts: 3,
     };
-    let mut h = H {
-        s: Session::resume(Policy::default(), &record, Instant(100_000)),
-        now: 100_000,
-        ids: Default::default(),
-        all: Vec::new(),
-    };
+    let mut h = H::resumed(Policy::default(), &record, 100_000);
     while h.times(Call::Reverse).is_empty() && h.now < 200_000 {
         h.at(h.now + 1_000);
     }

@@ -338,6 +338,11 @@ fn inputs(h: &H) -> Vec<Input> {
 /// Feeds `input` to `h`, with the clock going backwards by 1 ms if `backwards`; returns
 /// the commands the step queued.
 fn step(h: &mut H, input: &Input, backwards: bool) -> Vec<Command> {
+    step_acking(h, input, backwards, Ok(()))
+}
+
+/// [`step`], reporting every journal write of the step as `written`.
+fn step_acking(h: &mut H, input: &Input, backwards: bool, written: Result<(), PersistError>) -> Vec<Command> {
     let mut t = h.now;
     if let Input::NextTimer = input
         && let Some((_, at)) = h.s.next_timer()
@@ -358,9 +363,42 @@ fn step(h: &mut H, input: &Input, backwards: bool) -> Vec<Command> {
             h.s.handle_timeout(Instant(t)).expect("drained");
         }
     }
-    let out: Vec<Command> = core::iter::from_fn(|| h.s.poll_command()).collect();
+    let mut out: Vec<Command> = core::iter::from_fn(|| h.s.poll_command()).collect();
+    while h.s.awaiting_persist().is_some() {
+        let at = h.s.now();
+        h.s.persisted(at, written).expect("a write was awaited");
+        out.extend(core::iter::from_fn(|| h.s.poll_command()));
+    }
     assert_eq!(h.s.lost_commands(), 0);
     out
+}
+
+/// A failed journal write adds at most its `JournalStale` diagnostic to the step it
+/// holds (a failure before the submit takes the submit back and concludes instead), so
+/// the held commands and the report's fit the queue together.
+#[test]
+fn a_failed_journal_write_adds_at_most_one_command_and_loses_none() {
+    let mut failed = 0;
+    for (name, build) in builds() {
+        let count = inputs(&build()).len();
+        for i in 0..count {
+            for backwards in [false, true] {
+                let mut h = build();
+                let input = inputs(&h)[i].clone();
+                let out = step_acking(&mut h, &input, backwards, Err(PersistError::WriteFailed));
+                let what = format!("{name}, {input:?}, backwards: {backwards} -> {out:#?}");
+                assert!(out.len() <= MAX_STEP_COMMANDS + 1, "over the bound: {what}");
+                assert!(out.len() < facepay_fsm::OUTBOX_CAPACITY, "{what}");
+                if out
+                    .iter()
+                    .any(|c| matches!(c, Command::Diagnostic(d) if d.kind == DiagnosticKind::JournalStale))
+                {
+                    failed += 1;
+                }
+            }
+        }
+    }
+    assert!(failed > 0, "no step wrote the journal");
 }
 
 #[test]

@@ -239,6 +239,8 @@ fn diagnostic(k: &DiagnosticKind) -> String {
         DiagnosticKind::Refused(r) => format!("Refused({r:?})"),
         DiagnosticKind::InvalidRequest(e) => format!("InvalidRequest({e})"),
         DiagnosticKind::UnreadableAnswer(c) => format!("UnreadableAnswer({})", c.method()),
-        DiagnosticKind::NotAPaymentCode | DiagnosticKind::TimeWentBackwards => format!("{k:?}"),
+        DiagnosticKind::NotAPaymentCode | DiagnosticKind::TimeWentBackwards | DiagnosticKind::JournalStale => {
+            format!("{k:?}")
+        }
     }
 }

@@ -14,7 +14,8 @@ use facepay_fsm::trace::{
     LineErrorKind, Mismatch, RecordingSession, Redaction, TraceHeader, Verdict, parse_trace, replay_bytes,
 };
 use facepay_fsm::{
-    Command, Event, Field, Instant, JOURNAL_VERSION, JournalPhase, JournalRecord, PayApi, Policy, PolicySettings, Text,
+    Command, Event, Field, Instant, JOURNAL_VERSION, JournalPhase, JournalRecord, PayApi, PersistError, Policy,
+    PolicySettings, Text,
 };
 use serde_json::{Value, json};
 
@@ -29,6 +30,8 @@ struct Rig {
     s: RecordingSession<Vec<u8>>,
     sdk: Vec<u32>,
     backend: Vec<u32>,
+    /// With the persist handshake on: report every journal write as failed.
+    failing_journal: bool,
 }
 
 impl Rig {
@@ -47,6 +50,7 @@ impl Rig {
             s,
             sdk: Vec::new(),
             backend: Vec::new(),
+            failing_journal: false,
         }
     }
 
@@ -61,18 +65,31 @@ impl Rig {
             s,
             sdk: Vec::new(),
             backend: Vec::new(),
+            failing_journal: false,
         };
         r.drain();
         r
     }
 
     fn drain(&mut self) {
-        while let Some(c) = self.s.poll_command() {
-            match c {
-                Command::Sdk { id, .. } => self.sdk.push(id.0),
-                Command::Backend { id, .. } => self.backend.push(id.0),
-                _ => {}
+        loop {
+            while let Some(c) = self.s.poll_command() {
+                match c {
+                    Command::Sdk { id, .. } => self.sdk.push(id.0),
+                    Command::Backend { id, .. } => self.backend.push(id.0),
+                    _ => {}
+                }
             }
+            if self.s.session().awaiting_persist().is_none() {
+                break;
+            }
+            let written = if self.failing_journal {
+                Err(PersistError::WriteFailed)
+            } else {
+                Ok(())
+            };
+            let now = self.s.session().now();
+            self.s.persisted(now, written).unwrap();
         }
     }
 
@@ -573,6 +590,36 @@ fn a_recorded_session_replays_exactly_and_a_changed_policy_diverges_at_the_right
         "{report}"
     );
     assert_eq!(d.state, facepay_fsm::StateId::Reversing, "{report}");
+}
+
+#[test]
+fn a_failed_journal_write_is_recorded_replays_exactly_and_cannot_be_dropped() {
+    let mut r = online(json!({}), Redaction::Placeholders);
+    r.s.await_persist_acks();
+    r.at(1000, order("T31", 100, "1", ""));
+    r.failing_journal = true;
+    r.at(5000, face_code(FACE_CODE));
+    r.failing_journal = false;
+    let bytes = r.finish(10_000);
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(text.contains(r#"{"t":5000,"persisted":"write_failed"}"#), "{text}");
+    assert!(!text.contains(r#""submit""#), "the submit never left: {text}");
+    assert!(text.contains("journal_unavailable"), "{text}");
+    let report = replay_bytes(&bytes, false);
+    assert_eq!(report.verdict(), Verdict::Exact, "{report}");
+    // The report is an input: without it, replay counts the write as done, the submit
+    // comes out, and the log no longer matches.
+    let dropped: String = text
+        .lines()
+        .filter(|l| !l.contains("\"persisted\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let report = replay_bytes(dropped.as_bytes(), false);
+    let d = report.divergence.clone().expect("diverges");
+    assert!(
+        matches!(&d.mismatch, Mismatch::Command { actual, .. } if matches!(**actual, Command::Backend { .. })),
+        "{report}"
+    );
 }
 
 #[test]

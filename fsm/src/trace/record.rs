@@ -1,7 +1,7 @@
 //! One line after the header: the time, and an input, a timer firing, or an output.
 //!
-//! The wire form is `{"t":<ms>,"input":<Event>}`, `{"t":<ms>,"timeout":<RecordedTimer|null>}` or
-//! `{"t":<ms>,"output":<Command>}`, with the serde forms of the machine's own types. The
+//! The wire form is `{"t":<ms>,"input":<Event>}`, `{"t":<ms>,"timeout":<RecordedTimer|null>}`,
+//! `{"t":<ms>,"output":<Command>}` or `{"t":<ms>,"persisted":"ok"|"write_failed"}`, with the serde forms of the machine's own types. The
 //! (de)serializers are written by hand so a record is read in one pass without buffering.
 
 use core::fmt;
@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::command::Command;
 use crate::event::Event;
+use crate::session::PersistError;
 use crate::time::Instant;
 use crate::timer::Timer;
 
@@ -34,6 +35,10 @@ pub enum RecordKind {
     Timeout(Option<RecordedTimer>),
     /// The machine emitted this command in the step at `t`.
     Output(Command),
+    /// The host reported the write of the last `Command::Persist` with
+    /// `Session::persisted(t, result)`. Traces written before the handshake have none:
+    /// replay counts a Persist with no such record before the next record as written.
+    Persisted(Result<(), PersistError>),
 }
 
 /// The timer a `timeout` record names.
@@ -109,6 +114,7 @@ pub(crate) enum KindRef<'a> {
     Input(&'a Event),
     Timeout(Option<RecordedTimer>),
     Output(&'a Command),
+    Persisted(Result<(), PersistError>),
 }
 
 impl Serialize for RecordRef<'_> {
@@ -119,6 +125,7 @@ impl Serialize for RecordRef<'_> {
             KindRef::Input(e) => m.serialize_entry("input", e)?,
             KindRef::Timeout(t) => m.serialize_entry("timeout", &t)?,
             KindRef::Output(c) => m.serialize_entry("output", c)?,
+            KindRef::Persisted(r) => m.serialize_entry("persisted", &PersistedWire::from(r))?,
         }
         m.end()
     }
@@ -132,6 +139,7 @@ impl Record {
                 RecordKind::Input(e) => KindRef::Input(e),
                 RecordKind::Timeout(t) => KindRef::Timeout(*t),
                 RecordKind::Output(c) => KindRef::Output(c),
+                RecordKind::Persisted(r) => KindRef::Persisted(*r),
             },
         }
     }
@@ -173,15 +181,16 @@ impl<'de> Visitor<'de> for RecordVisitor {
                 RecordKey::Input => kind.replace(RecordKind::Input(map.next_value()?)),
                 RecordKey::Timeout => kind.replace(RecordKind::Timeout(map.next_value()?)),
                 RecordKey::Output => kind.replace(RecordKind::Output(map.next_value()?)),
+                RecordKey::Persisted => kind.replace(RecordKind::Persisted(map.next_value::<PersistedWire>()?.into())),
             };
             if seen.is_some() {
                 return Err(de::Error::custom(
-                    "a record holds exactly one of input, timeout, output",
+                    "a record holds exactly one of input, timeout, output, persisted",
                 ));
             }
         }
         let t = t.ok_or_else(|| de::Error::missing_field("t"))?;
-        let kind = kind.ok_or_else(|| de::Error::custom("a record needs one of input, timeout, output"))?;
+        let kind = kind.ok_or_else(|| de::Error::custom("a record needs one of input, timeout, output, persisted"))?;
         Ok(Record { t, kind })
     }
 }
@@ -191,6 +200,33 @@ enum RecordKey {
     Input,
     Timeout,
     Output,
+    Persisted,
+}
+
+/// A `persisted` record's value: `"ok"`, or the [`PersistError`]'s name.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum PersistedWire {
+    Ok,
+    WriteFailed,
+}
+
+impl From<Result<(), PersistError>> for PersistedWire {
+    fn from(r: Result<(), PersistError>) -> Self {
+        match r {
+            Ok(()) => PersistedWire::Ok,
+            Err(PersistError::WriteFailed) => PersistedWire::WriteFailed,
+        }
+    }
+}
+
+impl From<PersistedWire> for Result<(), PersistError> {
+    fn from(w: PersistedWire) -> Self {
+        match w {
+            PersistedWire::Ok => Ok(()),
+            PersistedWire::WriteFailed => Err(PersistError::WriteFailed),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for RecordKey {
@@ -207,8 +243,9 @@ impl<'de> Deserialize<'de> for RecordKey {
                     "input" => Ok(RecordKey::Input),
                     "timeout" => Ok(RecordKey::Timeout),
                     "output" => Ok(RecordKey::Output),
+                    "persisted" => Ok(RecordKey::Persisted),
                     other => Err(E::custom(format_args!(
-                        "{UNKNOWN_KIND} `{other}`, expected one of `t`, `input`, `timeout`, `output`"
+                        "{UNKNOWN_KIND} `{other}`, expected one of `t`, `input`, `timeout`, `output`, `persisted`"
                     ))),
                 }
             }
@@ -241,6 +278,19 @@ mod tests {
             kind: RecordKind::Timeout(t),
         };
         assert_eq!(serde_json::to_string(&r).unwrap(), line);
+    }
+
+    #[test]
+    fn a_persisted_record_round_trips() {
+        for (line, result) in [
+            (r#"{"t":5,"persisted":"ok"}"#, Ok(())),
+            (r#"{"t":5,"persisted":"write_failed"}"#, Err(PersistError::WriteFailed)),
+        ] {
+            let r: Record = serde_json::from_str(line).unwrap();
+            assert_eq!(r.kind, RecordKind::Persisted(result));
+            assert_eq!(serde_json::to_string(&r).unwrap(), line);
+        }
+        assert!(serde_json::from_str::<Record>(r#"{"t":5,"persisted":"maybe"}"#).is_err());
     }
 
     #[test]

@@ -154,6 +154,9 @@ impl Replayer {
             ),
             None => (Session::new(header.policy), Instant(0)),
         };
+        // Replay runs the handshake so a recorded failed write is reproduced; a trace
+        // without `persisted` records counts each write as done (`Replayer::feed`).
+        session.await_persist_acks();
         let mut pending = VecDeque::new();
         while let Some(c) = session.poll_command() {
             pending.push_back(c);
@@ -179,6 +182,16 @@ impl Replayer {
     /// Takes the record on `line`. Stop at the first `Err`.
     pub fn feed(&mut self, line: usize, record: &Record) -> Result<(), Divergence> {
         self.last_line = line;
+        if let RecordKind::Persisted(result) = &record.kind {
+            return match self.session.persisted(record.t, *result) {
+                Ok(()) => {
+                    self.release_held();
+                    Ok(())
+                }
+                Err(e) => Err(self.diverge(line, Mismatch::Refused(e))),
+            };
+        }
+        self.assume_written();
         match &record.kind {
             RecordKind::Output(expected) => match self.pending.pop_front() {
                 Some(actual) if actual == *expected => {
@@ -235,12 +248,44 @@ impl Replayer {
                 self.step(line, record.t, || StepInput::Timeout(actual));
                 Ok(())
             }
+            RecordKind::Persisted(_) => Ok(()),
+        }
+    }
+
+    /// Takes the commands a write report released, as the rest of the last step.
+    fn release_held(&mut self) {
+        let start = self.pending.len();
+        while let Some(c) = self.session.poll_command() {
+            self.pending.push_back(c);
+        }
+        if let Some(last) = self.transcript.as_mut().and_then(|steps| steps.last_mut()) {
+            last.commands.extend(self.pending.iter().skip(start).cloned());
+            last.state = self.session.state();
+            last.next_timer = self.session.next_timer();
         }
     }
 
     /// Ends the replay: every command the machine emitted must have been recorded.
     pub fn finish(&mut self) -> Result<(), Divergence> {
+        self.end_of_log();
         self.check_drained(self.last_line + 1)
+    }
+
+    /// The log ended: a journal write it never reported counts as done (a trace from
+    /// before the handshake), and the commands it held join [`Replayer::pending`].
+    pub fn end_of_log(&mut self) {
+        self.assume_written();
+    }
+
+    /// Once the Persist is matched, a record other than its report means the write was
+    /// not recorded (a trace from before the handshake): it counts as done.
+    fn assume_written(&mut self) {
+        if self.pending.is_empty() && self.session.awaiting_persist().is_some() {
+            let at = self.session.now();
+            // Cannot fail: a write is awaited.
+            let _ = self.session.persisted(at, Ok(()));
+            self.release_held();
+        }
     }
 
     /// Commands the machine emitted that no record has matched yet. At the end of a log

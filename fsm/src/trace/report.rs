@@ -214,6 +214,9 @@ fn replay_session(bytes: &[u8], first_line: usize, transcript: bool) -> ReplayRe
     }
     // Commands the machine still owes at the end of the log: no record contradicts them,
     // so the log was cut mid-step (each line is one write; a power cut stops between two).
+    if report.divergence.is_none() && report.error.is_none() {
+        replayer.end_of_log();
+    }
     if report.divergence.is_none() && report.error.is_none() && replayer.pending() > 0 {
         report.error = Some(LineError {
             line: replayer.last_line() + 1,

@@ -11,7 +11,7 @@ use crate::command::Command;
 use crate::event::{AppEvent, Event};
 use crate::policy::Policy;
 use crate::request::RequestError;
-use crate::session::{HandleError, Polled, Session};
+use crate::session::{HandleError, PersistError, Polled, Session};
 use crate::state::StateId;
 use crate::time::Instant;
 use crate::timer::Timer;
@@ -119,6 +119,12 @@ impl<W: Write> TraceWriter<W> {
             }
             None => self.write(now, KindRef::Output(command)),
         }
+    }
+
+    /// Records `Session::persisted(now, result)`: replay reports the same result, so a
+    /// failed journal write is reproduced.
+    pub fn persisted(&mut self, now: Instant, result: Result<(), PersistError>) -> io::Result<()> {
+        self.write(now, KindRef::Persisted(result))
     }
 
     /// Flushes the underlying writer.
@@ -251,6 +257,20 @@ impl<W: Write> RecordingSession<W> {
                 }
             }
         }
+    }
+
+    /// [`Session::await_persist_acks`].
+    pub fn await_persist_acks(&mut self) {
+        self.session.await_persist_acks();
+    }
+
+    /// [`Session::persisted`], recorded; the commands it releases are recorded as
+    /// [`RecordingSession::poll_command`] drains them.
+    pub fn persisted(&mut self, now: Instant, result: Result<(), PersistError>) -> Result<(), HandleError> {
+        self.session.persisted(now, result)?;
+        self.step_at = self.step_at.max(now);
+        self.log(|w| w.persisted(now, result));
+        Ok(())
     }
 
     /// [`Session::poll_timeout`].

@@ -11,8 +11,8 @@ use std::time::Instant as WallInstant;
 
 use facepay_fsm::trace::{Redaction, TraceHeader, TraceWriter};
 use facepay_fsm::{
-    AppEvent, BackendCall, BackendEvent, Command, Diagnostic, Event, HandleError, Instant, JournalError, JournalPhase,
-    JournalRecord, Notice, Policy, Polled, RequestId, SdkCall, Session, StateId, TransportError,
+    AppEvent, BackendCall, Command, Diagnostic, Event, HandleError, Instant, JournalError, JournalPhase, JournalRecord,
+    Notice, PersistError, Policy, Polled, RequestId, SdkCall, Session, StateId,
 };
 
 use crate::call::Args;
@@ -31,10 +31,11 @@ pub trait Host: Send + Sync {
     /// Log a diagnostic.
     fn diagnostic(&self, d: &Diagnostic);
     /// Write the journal record durably (replacing the previous one) before returning:
-    /// the next command runs only after this returns. Return `Err` (why) unless the record
-    /// is durable: the session then treats the journal as failing, and if the record is
-    /// the one written before the pay submission, that submission is never sent (see
-    /// [`Device`]).
+    /// the commands after it are held until this returns, so it is called while the
+    /// session runs its step and must not call back into the session. Return `Err` (why)
+    /// unless the record is durable: the session is told (`Session::persisted`), treats
+    /// the journal as failing, and if the record is the one written before the pay
+    /// submission, that submission is never sent (see [`Device`]).
     fn persist(&self, record: &JournalRecord) -> Result<(), String>;
     /// Empty the journal durably (nothing is in flight).
     fn journal_clear(&self) -> Result<(), String>;
@@ -148,6 +149,13 @@ impl Recorder {
         }
     }
 
+    /// [`Session::persisted`], recorded.
+    fn persisted(&mut self, now: Instant, result: Result<(), PersistError>) -> Result<(), HandleError> {
+        self.session.persisted(now, result)?;
+        self.log(|w| w.persisted(now, result));
+        Ok(())
+    }
+
     fn poll_timeout(&self) -> Option<Instant> {
         self.session.poll_timeout()
     }
@@ -201,18 +209,17 @@ pub type Scheduler = fn(WallInstant, Handle);
 
 /// One face-pay session.
 ///
-/// The journal: every `Command::Persist` is written through [`Host::persist`] before the
-/// next command runs. While the journal fails, new orders are refused before the machine
-/// sees them (`JOURNAL_FAILED`) until a probe write works. If the record written just
-/// before the pay submission (phase `Submitting`) cannot be written, the submission is
-/// **withheld**: [`Host::backend_call`] is never called for it, the failure is logged and
-/// reported (`JournalFailed`, `submit` = `withheld`), and the machine is fed the submit's
-/// answer as `TransportError::Connection` through the ordinary input queue (so the trace
-/// records it and replays exactly). The machine then settles the order as a lost submit:
-/// it queries, then reverses, and concludes without money having moved. Failed writes of
-/// later records (querying, reversing, concluded) are reported and the order goes on
-/// settling: queries and reverses cannot charge the customer, and stopping them would
-/// leave an order unsettled.
+/// The journal: every `Command::Persist` is written through [`Host::persist`] as the
+/// session hands it out, and its result reported with `Session::persisted` (the persist
+/// handshake: the commands after it are held until then, and the report is a trace
+/// record). While the journal fails, new orders are refused before the machine sees them
+/// (`JOURNAL_FAILED`) until a probe write works. If the record written just before the
+/// pay submission (phase `Submitting`) cannot be written, the machine never hands the
+/// submission out and concludes the order NotPaid (`journal_unavailable`): nothing was
+/// sent, so nothing moved. The failure is logged and reported (`JournalFailed`, `submit`
+/// = `withheld`). Failed writes of later records (querying, reversing, concluded) are
+/// reported and the order goes on settling: queries and reverses cannot charge the
+/// customer, and stopping them would leave an order unsettled.
 pub struct Device {
     core: Mutex<Core>,
     queue: Mutex<Queue>,
@@ -233,6 +240,30 @@ fn phase_name(p: JournalPhase) -> String {
         JournalPhase::Reversing => "Reversing".to_owned(),
         JournalPhase::Concluded(o) => format!("Concluded({o})"),
     }
+}
+
+/// Reports a record that could not be written. Before the submit, the machine never
+/// sends it (the order concludes unpaid); later, the order goes on settling (a query or
+/// reverse cannot charge the customer), though a power loss would lose it.
+fn write_failure(r: &JournalRecord, e: &str, fx: &mut Vec<Effect>) {
+    let phase = phase_name(r.phase);
+    let otn = r.out_trade_no.to_string();
+    let mut fields = vec![
+        ("operation", "write".to_owned()),
+        ("error", e.to_owned()),
+        ("out_trade_no", otn.clone()),
+        ("phase", phase.clone()),
+    ];
+    let what = if r.phase == JournalPhase::Submitting {
+        fields.push(("submit", "withheld".to_owned()));
+        "the submit was WITHHELD (never sent, the customer cannot have been charged); the order concludes unpaid"
+    } else {
+        "the order goes on settling (queries and reverses cannot charge the customer), but a power loss now would lose it"
+    };
+    fx.push(Effect::Log(format!(
+        "JOURNAL FAILED: write of {phase} for order {otn}: {e}; {what}; new orders are refused until the journal works"
+    )));
+    fx.push(Effect::Journal("JournalFailed", fields));
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -398,7 +429,11 @@ impl Device {
         Ok(Device {
             core: Mutex::new(Core {
                 session: Recorder {
-                    session: r.session,
+                    session: {
+                        let mut session = r.session;
+                        session.await_persist_acks();
+                        session
+                    },
                     writer,
                     step_at: boot_at,
                     error: None,
@@ -486,68 +521,12 @@ impl Device {
         }
     }
 
-    /// Performs one step's effects in order, except a submit whose guarding record could
-    /// not be written: that one is withheld ([`Device::withhold_submit`]).
+    /// Performs one step's effects in order (its journal records were written during the
+    /// step, [`Device::write_journal`]).
     fn perform_all(&self, effects: Vec<Effect>) {
-        // The pre-submit record that could not be written, and why.
-        let mut unwritten: Option<(JournalRecord, String)> = None;
         for e in effects {
-            match e {
-                Effect::Command(Command::Persist(r)) if r.phase == JournalPhase::Submitting => {
-                    if let Err(why) = self.persist(&r, false) {
-                        unwritten = Some((r, why));
-                    }
-                }
-                Effect::Command(Command::Backend {
-                    id,
-                    call: BackendCall::Submit { ref out_trade_no, .. },
-                }) if unwritten.as_ref().is_some_and(|(r, _)| r.out_trade_no == *out_trade_no) => {
-                    if let Some((r, why)) = unwritten.take() {
-                        self.withhold_submit(id, &r, why);
-                    }
-                }
-                e => self.perform(e),
-            }
+            self.perform(e);
         }
-        // The machine sends the submit right after its record, in the same step; should
-        // that ever change, the failed write is still reported.
-        if let Some((r, why)) = unwritten {
-            self.report_write_failure(&r, &why);
-        }
-    }
-
-    /// The record guarding submit `id` is not durable, so a power loss after sending it
-    /// could forget an order the customer paid: do not send it. The machine hears that the
-    /// request never reached anyone (a connection failure), queued behind what is already
-    /// waiting as a real answer would be, and settles the order by query and reverse.
-    fn withhold_submit(&self, id: RequestId, r: &JournalRecord, why: String) {
-        let lost = Event::Backend(BackendEvent::Submitted {
-            id,
-            answer: Err(TransportError::Connection),
-        });
-        // This thread is running the queue (we are inside `submit`'s loop): it runs this
-        // after what is already queued. Queued before the report, so that nothing a listener
-        // does on hearing it can get ahead of the answer.
-        self.queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .items
-            .push_back(Input::Event(lost));
-        let otn = r.out_trade_no.to_string();
-        self.host.log(&format!(
-            "JOURNAL FAILED: write of {} for order {otn}: {why}; the submit was WITHHELD (never sent, the customer cannot have been charged); the order is settled as a lost submit (queried, then reversed); new orders are refused until the journal works",
-            phase_name(r.phase)
-        ));
-        self.host.journal_notice(
-            "JournalFailed",
-            &vec![
-                ("operation", "write".to_owned()),
-                ("error", why),
-                ("out_trade_no", otn),
-                ("phase", phase_name(r.phase)),
-                ("submit", "withheld".to_owned()),
-            ],
-        );
     }
 
     /// Logs `line` through the host, in order with the session's other effects.
@@ -569,10 +548,8 @@ impl Device {
             Effect::Command(Command::Backend { id, call }) => self.host.backend_call(id, &call),
             Effect::Command(Command::Notify(n)) => self.host.notice(&n),
             Effect::Command(Command::Diagnostic(d)) => self.host.diagnostic(&d),
-            Effect::Command(Command::Persist(r)) => {
-                // Reported inside; the order goes on settling (see `perform_all` for the submit).
-                let _ = self.persist(&r, true);
-            }
+            // Written (and any failure reported) as the step handed it out.
+            Effect::Command(Command::Persist(_)) => {}
             Effect::State(s) => self.host.state_changed(s),
             Effect::Answer(t, a) => self.host.facade_answer(t, &a),
             Effect::Log(l) => self.host.log(&l),
@@ -595,10 +572,11 @@ impl Device {
         Ok(())
     }
 
-    /// Executes `Command::Persist`: the next command runs only after this returns. `Err`
-    /// (why) when the record is not durable; the journal is then marked failing (new orders
-    /// are refused), and the failure is reported here when `report` is set.
-    fn persist(&self, r: &JournalRecord, report: bool) -> Result<(), String> {
+    /// Executes `Command::Persist` as the session hands it out (the commands after it wait
+    /// for the result it returns). A failure marks the journal failing (new orders are
+    /// refused) and is reported through `fx`, performed after the step: the host is not
+    /// called back while the session's step runs, except to write.
+    fn write_journal(&self, r: &JournalRecord, fx: &mut Vec<Effect>) -> Result<(), PersistError> {
         let was_failing = {
             let mut j = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
             if !j.configured {
@@ -611,38 +589,17 @@ impl Device {
             Ok(()) => {
                 if was_failing {
                     self.journal.lock().unwrap_or_else(PoisonError::into_inner).failing = None;
-                    self.host.log("journal: working again; new orders are accepted");
-                    self.host.journal_notice("JournalHealthy", &Args::new());
+                    fx.push(Effect::Log("journal: working again; new orders are accepted".into()));
+                    fx.push(Effect::Journal("JournalHealthy", Args::new()));
                 }
                 Ok(())
             }
             Err(e) => {
                 self.journal.lock().unwrap_or_else(PoisonError::into_inner).failing = Some(e.clone());
-                if report {
-                    self.report_write_failure(r, &e);
-                }
-                Err(e)
+                write_failure(r, &e, fx);
+                Err(PersistError::WriteFailed)
             }
         }
-    }
-
-    /// Reports a record that could not be written while the order goes on settling (a
-    /// query or reverse cannot charge the customer), though a power loss would lose it.
-    fn report_write_failure(&self, r: &JournalRecord, e: &str) {
-        let phase = phase_name(r.phase);
-        self.host.log(&format!(
-            "JOURNAL FAILED: write of {phase} for order {}: {e}; the order goes on settling (queries and reverses cannot charge the customer), but a power loss now would lose it; new orders are refused until the journal works",
-            r.out_trade_no
-        ));
-        self.host.journal_notice(
-            "JournalFailed",
-            &vec![
-                ("operation", "write".to_owned()),
-                ("error", e.to_owned()),
-                ("out_trade_no", r.out_trade_no.to_string()),
-                ("phase", phase),
-            ],
-        );
     }
 
     /// While the journal is failing, a new order is refused before the machine sees it
@@ -699,6 +656,9 @@ impl Device {
         let mut core = self.core.lock().unwrap_or_else(PoisonError::into_inner);
         let core = &mut *core;
         let mut fx = Vec::new();
+        // The journal's reports, performed after the step's commands like `fx`.
+        let mut jfx = Vec::new();
+        let journal = &mut |r: &JournalRecord| self.write_journal(r, &mut jfx);
         let mut commands = Vec::new();
         let mut origin = None;
         let mut seen: Option<Event> = None;
@@ -707,13 +667,13 @@ impl Device {
         match input {
             Input::Event(ev) => {
                 let now = core.clock.now();
-                feed(core, now, &ev, &mut commands, &mut fx);
+                feed(core, now, &ev, &mut commands, &mut fx, journal);
                 seen = Some(ev);
             }
             Input::App(app, o) => {
                 let now = core.clock.now();
                 let ev = Event::App(app);
-                feed(core, now, &ev, &mut commands, &mut fx);
+                feed(core, now, &ev, &mut commands, &mut fx, journal);
                 origin = o;
             }
             Input::Facade(token, call) => {
@@ -723,7 +683,7 @@ impl Device {
                     Route::Wait => {}
                     Route::Send(app, op) => {
                         let ev = Event::App(app);
-                        feed(core, now, &ev, &mut commands, &mut fx);
+                        feed(core, now, &ev, &mut commands, &mut fx, journal);
                         origin = Some((token, op));
                         seen = Some(ev);
                     }
@@ -731,20 +691,20 @@ impl Device {
             }
             Input::Timeout => {
                 let now = core.clock.now();
-                fire_due(core, now, &mut commands, &mut fx);
+                fire_due(core, now, &mut commands, &mut fx, journal);
             }
             Input::Boot => {
                 pre.append(&mut self.boot.lock().unwrap_or_else(PoisonError::into_inner));
-                drain(core, &mut commands);
+                drain(core, &mut commands, journal);
                 let now = core.clock.now();
-                fire_due(core, now, &mut commands, &mut fx);
+                fire_due(core, now, &mut commands, &mut fx, journal);
             }
             Input::Advance(ms) => {
                 if let Clock::Manual(t) = &mut core.clock {
                     *t = (*t).max(ms);
                 }
                 let now = core.clock.now();
-                fire_due(core, now, &mut commands, &mut fx);
+                fire_due(core, now, &mut commands, &mut fx, journal);
             }
         }
         let now = core.clock.now();
@@ -759,14 +719,16 @@ impl Device {
         while let Some((app, origin)) = core.facade.poll_app_event() {
             let ev = Event::App(app);
             let mut more = Vec::new();
-            feed(core, now, &ev, &mut more, &mut fx);
+            feed(core, now, &ev, &mut more, &mut fx, journal);
             state = core.session.state();
             for (t, a) in core.facade.observe(origin, Some(&ev), &more, state, now) {
                 fx.push(Effect::Answer(t, a));
             }
             commands.append(&mut more);
         }
-        // Commands first, in order, then the state change, then facade answers.
+        fx.splice(0..0, jfx);
+        // Commands first, in order, then the state change, then the journal's reports and
+        // facade answers.
         let mut out = pre;
         out.extend(commands.into_iter().map(Effect::Command));
         if state != core.state {
@@ -800,22 +762,49 @@ impl Device {
     }
 }
 
-fn drain(core: &mut Core, commands: &mut Vec<Command>) {
+/// Writes a journal record and says whether it is durable.
+type JournalWrite<'a> = &'a mut dyn FnMut(&JournalRecord) -> Result<(), PersistError>;
+
+/// Takes the step's commands; each journal record is written as it comes out, and the
+/// session told the result before it lets the commands after it out.
+fn drain(core: &mut Core, commands: &mut Vec<Command>, journal: JournalWrite<'_>) {
     while let Some(c) = core.session.poll_command() {
+        let written = match &c {
+            Command::Persist(r) => Some(journal(r)),
+            _ => None,
+        };
         commands.push(c);
+        if let Some(result) = written {
+            let now = core.session.session.now();
+            // Cannot fail: the session handed out the Persist and awaits its report.
+            let _ = core.session.persisted(now, result);
+        }
     }
 }
 
-fn feed(core: &mut Core, now: Instant, ev: &Event, commands: &mut Vec<Command>, fx: &mut Vec<Effect>) {
+fn feed(
+    core: &mut Core,
+    now: Instant,
+    ev: &Event,
+    commands: &mut Vec<Command>,
+    fx: &mut Vec<Effect>,
+    journal: JournalWrite<'_>,
+) {
     if let Err(e) = core.session.handle(now, ev) {
         fx.push(Effect::Log(format!("event not taken: {e}")));
     }
-    drain(core, commands);
+    drain(core, commands, journal);
     // An event may leave a timer due at once (e.g. the authinfo refresh on entering Idle).
-    fire_due(core, now, commands, fx);
+    fire_due(core, now, commands, fx, journal);
 }
 
-fn fire_due(core: &mut Core, now: Instant, commands: &mut Vec<Command>, fx: &mut Vec<Effect>) {
+fn fire_due(
+    core: &mut Core,
+    now: Instant,
+    commands: &mut Vec<Command>,
+    fx: &mut Vec<Effect>,
+    journal: JournalWrite<'_>,
+) {
     if core.session.poll_timeout().is_none_or(|at| at > now) {
         return;
     }
@@ -825,7 +814,7 @@ fn fire_due(core: &mut Core, now: Instant, commands: &mut Vec<Command>, fx: &mut
         fx.push(Effect::Log(format!("timeout not taken: {e}")));
         return;
     }
-    drain(core, commands);
+    drain(core, commands, journal);
 }
 
 #[cfg(test)]
@@ -1058,7 +1047,9 @@ mod tests {
             reverse_attempts: 0,
         };
         let (d, fake) = device(JournalStart::Stored(r.encode().to_vec()));
-        assert_eq!(taken(&fake), ["JournalResumed", "persist Querying", "state Querying"]);
+        // The record is written as the session hands it out (the handshake), before the
+        // step's reports are performed.
+        assert_eq!(taken(&fake), ["persist Querying", "JournalResumed", "state Querying"]);
         d.submit(Input::Advance(5_000));
         assert_eq!(taken(&fake), ["backend query"]);
     }
@@ -1097,7 +1088,8 @@ mod tests {
     fn without_a_journal_nothing_is_written() {
         let (d, fake) = device(JournalStart::Absent);
         assert!(taken(&fake).is_empty());
-        let written = d.persist(
+        let mut reports = Vec::new();
+        let written = d.write_journal(
             &JournalRecord {
                 version: JOURNAL_VERSION,
                 out_trade_no: OutTradeNo::new(Field::OutTradeNo, "T3").unwrap(),
@@ -1108,9 +1100,10 @@ mod tests {
                 queries: 0,
                 reverse_attempts: 0,
             },
-            true,
+            &mut reports,
         );
         assert_eq!(written, Ok(()));
+        assert!(reports.is_empty());
         assert!(taken(&fake).is_empty());
     }
 
@@ -1131,30 +1124,20 @@ mod tests {
         scan_an_order(&d, &fake, |f| *f.broken.lock().unwrap() = true);
         let step = taken(&fake);
         let at = |s: &str| step.iter().position(|x| x == s);
-        // The record failed, the submit never reached the host, the scan's answer still came.
+        // The record failed, the submit never reached the host, the order concluded
+        // unpaid in the same step with no further record asked for.
         assert_eq!(at("persist Submitting"), Some(0), "{step:?}");
         assert_eq!(at("backend submit"), None, "{step:?}");
         assert!(at("JournalFailed") > at("persist Submitting"), "{step:?}");
-        assert!(at("answer ok").is_some(), "getWxpayfaceCode answered: {step:?}");
-        // The machine took the lost answer in the same run: it is querying, not submitting.
-        assert!(
-            at("state Querying").is_some() && at("persist Querying").is_some(),
-            "{step:?}"
-        );
-        assert_eq!(d.state(), StateId::Querying);
+        assert!(at("notice OrderConcluded NotPaid").is_some(), "{step:?}");
+        assert_eq!(step.iter().filter(|s| s.starts_with("persist")).count(), 1, "{step:?}");
+        assert_eq!(d.state(), StateId::Idle);
         let withheld = fields(&fake, "JournalFailed");
-        assert_eq!(
-            withheld.len(),
-            2,
-            "the submit's record and the querying one: {withheld:?}"
-        );
+        assert_eq!(withheld.len(), 1, "the submit's record only: {withheld:?}");
         assert_eq!(field(&withheld[0], "submit"), Some("withheld"));
         assert_eq!(field(&withheld[0], "out_trade_no"), Some("T1"));
         assert_eq!(field(&withheld[0], "phase"), Some("Submitting"));
         assert_eq!(field(&withheld[0], "error"), Some("No space left on device"));
-        // A later record only reports: the order goes on settling.
-        assert_eq!(field(&withheld[1], "submit"), None);
-        assert_eq!(field(&withheld[1], "phase"), Some("Querying"));
         assert!(
             fake.logs
                 .lock()
@@ -1166,7 +1149,7 @@ mod tests {
         );
         assert!(d.journal_failing().is_some());
 
-        // The app waits on micropay; the order settles by query and reverse.
+        // The app asks micropay for the order: it is not paid, and nothing more is sent.
         d.submit(Input::Facade(
             2,
             Call::Micropay(facepay_facade::MicropayRequest {
@@ -1175,26 +1158,20 @@ mod tests {
             }),
         ));
         let seen = settle(&d, &fake);
-        assert!(!seen.iter().any(|s| s == "backend submit"), "{seen:?}");
-        assert!(seen.iter().any(|s| s == "backend query"), "{seen:?}");
-        let reverse = seen.iter().position(|s| s == "backend reverse").expect("reversed");
-        let concluded = seen.iter().position(|s| s == "notice OrderConcluded Reversed");
-        assert!(concluded > Some(reverse), "{seen:?}");
-        // The facade's micropay does not claim success.
-        assert!(seen.iter().any(|s| s == "answer REVERSED"), "{seen:?}");
-        assert_eq!(d.state(), StateId::Idle);
+        assert!(!seen.iter().any(|s| s.starts_with("backend ")), "{seen:?}");
+        assert!(seen.iter().any(|s| s == "answer NOT_PAID"), "{seen:?}");
 
-        // The injected answer is an ordinary input line, and the trace replays exactly.
+        // The failed write is a trace record, and the trace replays exactly.
         let bytes = trace.0.lock().unwrap().clone();
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(
-            text.lines()
-                .any(|l| l.contains("\"submitted\"") && l.contains("\"connection\"")),
+            text.lines().any(|l| l.contains(r#""persisted":"write_failed""#)),
             "{text}"
         );
         let report = facepay_fsm::trace::replay_bytes(&bytes, false);
         assert!(report.is_exact(), "{}", report.verdict_text("withheld"));
         assert_eq!(report.conclusions.len(), 1);
+        assert_eq!(report.conclusions[0].reason, facepay_fsm::Reason::JournalUnavailable);
     }
 
     #[test]

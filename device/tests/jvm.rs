@@ -371,17 +371,18 @@ fn a_trace_dir_holds_one_file_per_session_and_links_a_resumed_one() {
     assert!(headers[1].resume.is_some());
 }
 
-/// The transport failure fed in place of a withheld submit is an ordinary input line.
+/// The failed journal write before the submit is a `persisted` trace record; the trace
+/// replays exactly (the submit never comes out, the order concludes unpaid).
 #[test]
 fn a_jni_session_with_a_withheld_submit_replays_exactly() {
     replays_exactly("traced_withheld");
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("jni-traced_withheld.jsonl");
     let text = std::fs::read_to_string(path).unwrap();
     assert!(
-        text.lines()
-            .any(|l| l.contains("\"input\"") && l.contains("\"submitted\"") && l.contains("\"connection\"")),
-        "no injected transport failure in the trace:\n{text}"
+        text.lines().any(|l| l.contains(r#""persisted":"write_failed""#)),
+        "no failed write in the trace:\n{text}"
     );
+    assert!(!text.contains(r#""submit":{"#), "a submit in the trace:\n{text}");
 }
 
 /// The README's uni-app plugin is the one the JVM suite compiles (against stand-ins for

@@ -17,7 +17,7 @@ public interface FacePayListener {
      * the journal cannot be written, so an order in flight would be lost at a power loss;
      * new orders are refused until it works; with submit = withheld, the record before
      * the pay submission failed and the submission was not sent: nothing was charged, and
-     * the order concludes once queried and reversed, normally Reversed) and
+     * the order concludes NotPaid with reason JournalUnavailable at once) and
      * JournalHealthy (it works again). Show the failures to the cashier: they need a person.
      */
     void onNotice(String kind, Map<String, String> fields);

@@ -1175,8 +1175,7 @@ public final class DeviceScenarios {
 
     /**
      * (c) A journal that throws: logged loudly, the listener told, no crash; the order in
-     * hand is not submitted (its record could not be written) and closes by query and
-     * reverse; new orders are refused (JOURNAL_FAILED) until the journal works again.
+     * hand is not submitted (its record could not be written) and concludes NotPaid; new orders are refused (JOURNAL_FAILED) until the journal works again.
      */
     static void journalWriteFails() throws Exception {
         NoticeRecorder rec = new NoticeRecorder();
@@ -1193,7 +1192,7 @@ public final class DeviceScenarios {
             awaitWithheld(rec, "T-j1");
             advanceUntil(s, rec, 1000, 600_000, 1000);
             Map<String, String> c = rec.awaitConclusion();
-            check(c.get("out_trade_no").equals("T-j1") && c.get("outcome").equals("Reversed"), "the withheld order: " + c);
+            check(c.get("out_trade_no").equals("T-j1") && c.get("outcome").equals("NotPaid") && c.get("reason").equals("JournalUnavailable"), "the withheld order: " + c);
             check(rec.logs.stream().anyMatch(l -> l.startsWith("JOURNAL FAILED") && l.contains("T-j1")), "loud log " + rec.logs);
             awaitState(s, "Idle");
             int scans = count(WxPayFace.CALLS, "getWxpayfaceCode");
@@ -1238,7 +1237,7 @@ public final class DeviceScenarios {
     /**
      * (e) The journal throws on the write before the submit: no micropay reaches the
      * backend, the listener hears the submit was withheld, and the order concludes
-     * Reversed (queried: ORDERNOTEXIST; reversed: SUCCESS, recall=N), never Paid.
+     * NotPaid (JournalUnavailable) at once: never sent, so nothing to query or reverse.
      */
     static void journalSubmitWithheld() throws Exception {
         NoticeRecorder rec = new NoticeRecorder();
@@ -1262,16 +1261,19 @@ public final class DeviceScenarios {
                 "loud log " + rec.logs);
             advanceUntil(s, rec, 1000, 600_000, 1000);
             Map<String, String> c = rec.awaitConclusion();
-            check(c.get("out_trade_no").equals("T-w1") && c.get("outcome").equals("Reversed"), "outcome " + c);
+            check(c.get("out_trade_no").equals("T-w1") && c.get("outcome").equals("NotPaid") && c.get("reason").equals("JournalUnavailable"), "outcome " + c);
+            // Never sent, so nothing to query or reverse.
             check(backend.count("submit") == 0, "a submit went out: " + backend.requests);
-            check(backend.count("query") >= 1 && backend.count("reverse") >= 1, "query/reverse " + backend.requests);
-            check("T-w1".equals(backend.last("reverse").params.get("out_trade_no")), "reverse " + backend.last("reverse").params);
+            check(backend.count("query") == 0 && backend.count("reverse") == 0, "query/reverse " + backend.requests);
             check(!rec.saw("JournalFailed", "submit=withheld", "phase=Querying"), "only the submit is withheld " + rec.journal);
             awaitState(s, "Idle");
         }
     }
 
-    /** (e) through the facade: getWxpayfaceCode has its face code, micropay never says paid. */
+    /**
+     * (e) through the facade: the order concludes before getWxpayfaceCode is answered, so
+     * the app hears NOT_SUBMITTED (JournalUnavailable) and never a face code to pay with.
+     */
     static void journalSubmitWithheldFacade() throws Exception {
         WxPayFace.reset();
         NoticeRecorder rec = new NoticeRecorder();
@@ -1287,17 +1289,10 @@ public final class DeviceScenarios {
             pay.session().advanceClock(10);
             journal.broken = true;
             pay.getWxpayfaceCode(map("out_trade_no", "T-w2", "total_fee", "100", "face_code_type", "1"), a);
-            ok(a.next("getWxpayfaceCode"), "getWxpayfaceCode", "face_code");
-            Answers paid = new Answers();
-            pay.micropay(map("out_trade_no", "T-w2"), paid);
+            Map<String, Object> code = a.next("getWxpayfaceCode");
+            err(code, "getWxpayfaceCode of a withheld submit", "NOT_SUBMITTED");
+            check("JournalUnavailable".equals(code.get("msg")) && "T-w2".equals(code.get("out_trade_no")), "getWxpayfaceCode " + code);
             awaitWithheld(rec, "T-w2");
-            advanceUntil(pay.session(), rec, 1000, 600_000, 1000);
-            Map<String, Object> m = paid.next("micropay");
-            err(m, "micropay of a withheld submit", "REVERSED");
-            check("Reversed".equals(m.get("outcome")) && "T-w2".equals(m.get("out_trade_no")), "micropay " + m);
-            pay.orderquery(map("out_trade_no", "T-w2"), a);
-            Map<String, Object> q = a.next("orderquery");
-            check("REVERSED".equals(q.get("facepay_state")) && q.get("trade_state") == null, "orderquery " + q);
             check(backend.count("submit") == 0, "a submit went out: " + backend.requests);
         }
     }

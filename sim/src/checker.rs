@@ -102,6 +102,15 @@ pub enum Violation {
         /// Its trade_state at the end.
         trade_state: String,
     },
+    /// Property 1/2 (persist handshake): the journal write before this order's submit
+    /// failed, and the submit went out anyway, or the order concluded other than NotPaid
+    /// (`outcome`: what it concluded; `None`: it was submitted).
+    Unjournaled {
+        /// The order.
+        out_trade_no: String,
+        /// Its conclusion, when that was the wrong one.
+        outcome: Option<Outcome>,
+    },
     /// Property 4: the session did not reach Released within the bound after faults stopped.
     NotLive {
         /// Where it was stuck.
@@ -192,6 +201,17 @@ impl fmt::Display for Violation {
                 f,
                 "{out_trade_no}: concluded NotPaid but left {trade_state}, not closed"
             ),
+            Violation::Unjournaled {
+                out_trade_no,
+                outcome: None,
+            } => write!(f, "{out_trade_no}: submitted although its journal write failed"),
+            Violation::Unjournaled {
+                out_trade_no,
+                outcome: Some(o),
+            } => write!(
+                f,
+                "{out_trade_no}: its journal write before the submit failed, but it concluded {o}, not NotPaid"
+            ),
             Violation::NotLive { state, at_ms } => {
                 write!(f, "not released {at_ms} ms into the world: stuck in {state}")
             }
@@ -231,6 +251,9 @@ struct OrderRecord {
     outcome: Option<Outcome>,
     /// A journal record of it was written (the host's durable storage has it).
     persisted: bool,
+    /// The record written before its submit failed: it must never be submitted, and
+    /// must conclude NotPaid.
+    unjournaled: bool,
     /// Lost to a power loss before any record was written: nothing was submitted, no
     /// conclusion is owed.
     abandoned: bool,
@@ -336,6 +359,7 @@ impl Checker {
             conclusions: 0,
             outcome: None,
             persisted: false,
+            unjournaled: false,
             abandoned: false,
             reverses: 0,
             journaled_reverses: 0,
@@ -416,6 +440,12 @@ impl Checker {
                 {
                     self.face_waits = (!ignore).then(|| otn.clone());
                 }
+                if self.record(out_trade_no).unjournaled {
+                    self.violations.push(Violation::Unjournaled {
+                        out_trade_no: out_trade_no.to_string(),
+                        outcome: None,
+                    });
+                }
                 let rec = self.record(out_trade_no);
                 rec.submits += 1;
                 if rec.submits > 1 {
@@ -494,10 +524,17 @@ impl Checker {
         let rec = self.record(otn);
         rec.conclusions += 1;
         rec.outcome = Some(outcome);
+        let unjournaled = rec.unjournaled && outcome != Outcome::NotPaid;
         let twice = rec.conclusions > 1 && rec.reconclusions == 0;
         rec.reconclusions = rec.reconclusions.saturating_sub(u32::from(rec.conclusions > 1));
         let took = rec.started_at.map(|s| now.saturating_sub(s));
         let bound = bound + rec.extra_ms;
+        if unjournaled {
+            self.violations.push(Violation::Unjournaled {
+                out_trade_no: otn.to_string(),
+                outcome: Some(outcome),
+            });
+        }
         if twice {
             self.violations.push(Violation::ConcludedTwice {
                 out_trade_no: otn.to_string(),
@@ -533,6 +570,14 @@ impl Checker {
     /// A journal record of `otn` was written durably.
     pub fn persisted(&mut self, otn: &OutTradeNo) {
         self.record(otn).persisted = true;
+    }
+
+    /// The host could not write `record` (the simulator failed the write). A record
+    /// written before the submit means the submit must never leave.
+    pub fn persist_failed(&mut self, record: &facepay_fsm::JournalRecord) {
+        if record.phase == facepay_fsm::JournalPhase::Submitting {
+            self.record(&record.out_trade_no).unjournaled = true;
+        }
     }
 
     /// True if order `otn` has concluded.

@@ -165,6 +165,7 @@ fn kind_and_key(v: &Violation) -> (&'static str, String) {
         Violation::OrderTooSlow { out_trade_no, .. } => ("OrderTooSlow", out_trade_no.clone()),
         Violation::ReverseBudgetExceeded { out_trade_no, .. } => ("ReverseBudgetExceeded", out_trade_no.clone()),
         Violation::LoopLeftOpen { out_trade_no, .. } => ("LoopLeftOpen", out_trade_no.clone()),
+        Violation::Unjournaled { out_trade_no, .. } => ("Unjournaled", out_trade_no.clone()),
         Violation::NotLive { .. } => ("NotLive", String::new()),
         Violation::LostCommands { .. } => ("LostCommands", String::new()),
         Violation::Refused { .. } => ("Refused", String::new()),
@@ -304,6 +305,7 @@ impl Observer for WaitObserver {
         }
     }
     fn timer(&mut self, _: Instant, _: Option<Timer>) {}
+    fn persisted(&mut self, _: Instant, _: Result<(), facepay_fsm::PersistError>) {}
     fn output(&mut self, now: Instant, command: &Command) {
         if let Command::Notify(Notice::OrderConcluded(c)) = command
             && let Some(i) = self.started.iter().position(|(otn, _)| *otn == c.out_trade_no)

@@ -51,6 +51,10 @@ pub struct FaultPlan {
     /// At a power loss, the last journal record is torn: one byte damaged, of a field whose
     /// damage the journal salvages (`JournalDamage::Salvaged`); the resumed session must.
     pub tear_journal: f64,
+    /// A journal write fails (the host reports `Err` to `Session::persisted`). Left out
+    /// of the serde form while zero, so recorded traces do not change.
+    #[serde(skip_serializing_if = "no_chance")]
+    pub journal_write_failure: f64,
     /// The terminal's clock against the backend's.
     pub clock: TerminalClock,
     /// When the world heals ([`Faults::heal`]): no drawn fault is injected at or after
@@ -60,6 +64,11 @@ pub struct FaultPlan {
     /// say. Left out of the serde form while empty, so recorded traces do not change.
     #[serde(skip_serializing_if = "FaultSchedule::is_empty")]
     pub schedule: FaultSchedule,
+}
+
+/// For serde: a probability that is never drawn.
+fn no_chance(p: &f64) -> bool {
+    *p <= 0.0
 }
 
 impl FaultPlan {
@@ -75,6 +84,7 @@ impl FaultPlan {
         power_loss: 0.0,
         kill_at: None,
         tear_journal: 0.0,
+        journal_write_failure: 0.0,
         clock: TerminalClock::EXACT,
         until: 0,
         schedule: FaultSchedule::EMPTY,
@@ -93,6 +103,7 @@ impl FaultPlan {
             power_loss: 0.0,
             kill_at: None,
             tear_journal: 0.0,
+            journal_write_failure: 0.0,
             clock: TerminalClock {
                 skew_ms: 1_500,
                 drift_ppm: 50,
@@ -122,6 +133,8 @@ impl FaultPlan {
             power_loss: 0.0,
             kill_at: None,
             tear_journal: 0.0,
+            // Drawn by `with_journal_failures`, after everything else.
+            journal_write_failure: 0.0,
             clock: TerminalClock {
                 skew_ms,
                 drift_ppm: rng.range(0, 2_000) as i32 - 1_000,
@@ -129,6 +142,13 @@ impl FaultPlan {
             until: *rng.pick(&[0, 30_000, 120_000, 600_000, 3_600_000]),
             schedule: FaultSchedule::EMPTY,
         }
+    }
+
+    /// Turns failing journal writes on, with a probability drawn from `rng` (swarm). Drawn
+    /// after everything else, so the rest of a session's plan does not change.
+    pub fn with_journal_failures(mut self, rng: &mut SimRng) -> FaultPlan {
+        self.journal_write_failure = rng.swarm_probability() / 4.0;
+        self
     }
 
     /// Turns power losses on: the standard mix, or (swarm) a probability drawn from `rng`.
@@ -176,6 +196,8 @@ pub struct FaultCounts {
     pub power_losses: u64,
     /// Journal records torn by a power loss.
     pub torn_journals: u64,
+    /// Journal writes that failed.
+    pub failed_journal_writes: u64,
 }
 
 impl FaultCounts {
@@ -189,6 +211,7 @@ impl FaultCounts {
         self.sdk_deaths += other.sdk_deaths;
         self.power_losses += other.power_losses;
         self.torn_journals += other.torn_journals;
+        self.failed_journal_writes += other.failed_journal_writes;
     }
 }
 
@@ -417,6 +440,15 @@ impl Faults {
             salvageable().nth(k)
         });
         (down, torn.flatten())
+    }
+
+    /// A journal write: whether it fails (drawn, before the heal only).
+    pub fn journal_write_fails(&mut self, rng: &mut SimRng) -> bool {
+        let fails = !self.healed && rng.chance(self.plan.journal_write_failure);
+        if fails {
+            self.counts.failed_journal_writes += 1;
+        }
+        fails
     }
 
     /// After an SDK call: the delay after which the face service dies, if it does. Call it

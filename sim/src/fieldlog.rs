@@ -50,6 +50,9 @@ impl<W: Write> Observer for Recorder<W> {
     fn restarted(&mut self, now: Instant, journal: Option<&[u8]>) {
         Observer::restarted(&mut self.writer, now, journal);
     }
+    fn persisted(&mut self, now: Instant, result: Result<(), facepay_fsm::PersistError>) {
+        Observer::persisted(&mut self.writer, now, result);
+    }
 }
 
 /// The merchant (公众账号ID, 商户号) the simulated terminals are configured with.

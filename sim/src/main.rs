@@ -327,7 +327,7 @@ fn print_table(s: &Summary) {
         (
             "faults injected",
             format!(
-                "{} lost req, {} slow req, {} lost reply, {} late, {} dup, {} sdk deaths, {} power losses ({} torn journals)",
+                "{} lost req, {} slow req, {} lost reply, {} late, {} dup, {} sdk deaths, {} power losses ({} torn journals), {} failed journal writes",
                 s.faults.lost_requests,
                 s.faults.slow_requests,
                 s.faults.lost_replies,
@@ -335,7 +335,8 @@ fn print_table(s: &Summary) {
                 s.faults.duplicate_replies,
                 s.faults.sdk_deaths,
                 s.faults.power_losses,
-                s.faults.torn_journals
+                s.faults.torn_journals,
+                s.faults.failed_journal_writes
             ),
         ),
         ("wall time", format!("{:.2} s", s.wall_secs)),

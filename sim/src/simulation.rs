@@ -84,6 +84,12 @@ impl SessionSpec {
             cashier.reports_version = Some(installed);
             settings.sdk_version = PolicySettings::default().sdk_version;
         }
+        // Drawn last of all (issue 19), for the same reason: failing journal writes.
+        let faults = if swarm {
+            faults.with_journal_failures(&mut rng)
+        } else {
+            faults
+        };
         SessionSpec {
             campaign_seed,
             index,
@@ -280,6 +286,13 @@ struct Env<'s> {
     written: Option<JournalRecord>,
     /// Commands carried out since the first journal record (for aimed power losses).
     settling: Option<u32>,
+    /// The last journal write carried out failed (a drawn fault); the session is told so.
+    write_failed: bool,
+    /// The journal is older than the order: the last write failed.
+    journal_stale: bool,
+    /// Journal writes may fail: false while carrying out commands taken ahead of their
+    /// step, whose records the terminal already reported written.
+    writes_may_fail: bool,
     /// Power losses so far; answers to requests of an earlier boot are lost.
     boot: u32,
     /// The terminal is off.
@@ -419,6 +432,7 @@ impl<O: Observer> World<'_, '_, O> {
         }
         let mut lost_power = false;
         let mut taken = std::mem::take(&mut env.scratch.commands);
+        env.writes_may_fail = false;
         for c in &taken {
             // The power may go before any command is carried out: between a journal
             // record and the call it guards, or after a call left.
@@ -430,9 +444,9 @@ impl<O: Observer> World<'_, '_, O> {
         }
         taken.clear();
         env.scratch.commands = taken;
-        while self
-            .terminal
-            .poll_with(now, |c| {
+        env.writes_may_fail = self.terminal.reports_writes();
+        loop {
+            let polled = self.terminal.poll_with(now, |c| {
                 if lost_power {
                     return;
                 }
@@ -441,9 +455,22 @@ impl<O: Observer> World<'_, '_, O> {
                     return;
                 }
                 env.carry_out(c, now.0);
-            })
-            .is_some()
-        {}
+            });
+            // The host reports each journal write before the commands it guards come
+            // out (after a power loss nothing is carried out: the report does not matter).
+            if self.terminal.awaiting_persist() {
+                let written = if std::mem::take(&mut env.write_failed) {
+                    Err(facepay_fsm::PersistError::WriteFailed)
+                } else {
+                    Ok(())
+                };
+                self.terminal.persisted(now, written);
+                continue;
+            }
+            if polled.is_none() {
+                break;
+            }
+        }
         if !lost_power && !env.done && env.power_goes() {
             lost_power = true;
         }
@@ -460,6 +487,13 @@ impl<O: Observer> World<'_, '_, O> {
         let bytes: &[u8] = self.env.journal.as_ref().map_or(&[], |b| &b[..]);
         let (session, error) = Session::resume_from_bytes(self.env.spec.policy, bytes, now);
         let record = JournalRecord::decode(bytes).ok();
+        // A record older than its order (a later write failed) is resumed like a torn
+        // one: its counts are behind, and the order may have concluded since.
+        if self.env.journal_stale
+            && let Some(r) = record.as_ref().filter(|r| !r.is_concluded())
+        {
+            self.env.scratch.checker.resumed_from_torn(&r.out_trade_no);
+        }
         if error.is_some()
             && let Some((otn, _)) = JournalRecord::salvage(bytes)
         {
@@ -522,6 +556,9 @@ impl<'s> Env<'s> {
             steps: 0,
             done: false,
             journal: None,
+            write_failed: false,
+            journal_stale: false,
+            writes_may_fail: true,
             written: None,
             settling: None,
             boot: 0,
@@ -666,10 +703,17 @@ impl<'s> Env<'s> {
                 let reaction = self.cashier.notice(notice, &mut self.rng);
                 self.react(reaction);
             }
-            // Written durably before the next command, as a real host must.
+            // Written durably before the next command, as a real host must, unless the
+            // write fails: the journal keeps the record before it, and the session hears.
             Command::Persist(record) => {
-                self.written = Some(record.clone());
-                self.scratch.checker.persisted(&record.out_trade_no);
+                self.journal_stale = self.writes_may_fail && self.faults.journal_write_fails(&mut self.rng);
+                if self.journal_stale {
+                    self.write_failed = true;
+                    self.scratch.checker.persist_failed(record);
+                } else {
+                    self.written = Some(record.clone());
+                    self.scratch.checker.persisted(&record.out_trade_no);
+                }
                 if self.settling.is_none() {
                     self.settling = Some(0);
                 }

@@ -11,7 +11,7 @@ use std::cell::Cell;
 use std::io::Write;
 
 use facepay_fsm::trace::TraceWriter;
-use facepay_fsm::{Command, DiagnosticKind, Event, HandleError, Instant, Policy, Session, Timer};
+use facepay_fsm::{Command, DiagnosticKind, Event, HandleError, Instant, PersistError, Policy, Session, Timer};
 
 use crate::apps::{AppKind, AppStrategy};
 use crate::peers::{Note, PeerKind, PeerStrategy};
@@ -31,6 +31,9 @@ pub trait Observer {
     fn restarted(&mut self, now: Instant, journal: Option<&[u8]>) {
         let _ = (now, journal);
     }
+    /// The host reported the last journal write at `now` (`Session::persisted`). No
+    /// default: a recorder that forgot it would write traces that do not replay.
+    fn persisted(&mut self, now: Instant, result: Result<(), PersistError>);
 }
 
 /// Observes nothing: the campaign's fast path.
@@ -38,6 +41,7 @@ impl Observer for () {
     fn input(&mut self, _: Instant, _: &Event) {}
     fn timer(&mut self, _: Instant, _: Option<Timer>) {}
     fn output(&mut self, _: Instant, _: &Command) {}
+    fn persisted(&mut self, _: Instant, _: Result<(), PersistError>) {}
 }
 
 /// Records a trace (format v1) that `facepay-sim replay` can replay. Write errors are
@@ -51,6 +55,9 @@ impl<W: Write> Observer for TraceWriter<W> {
     }
     fn output(&mut self, now: Instant, command: &Command) {
         let _ = TraceWriter::output(self, now, command);
+    }
+    fn persisted(&mut self, now: Instant, result: Result<(), PersistError>) {
+        let _ = TraceWriter::persisted(self, now, result);
     }
     /// Each boot is a session of its own in the trace (a header with the journal it
     /// resumed from, linked to the boot before), as on a device: replay checks each.
@@ -218,8 +225,10 @@ pub struct Terminal<O: Observer> {
 impl<O: Observer> Terminal<O> {
     /// A terminal with a fresh session under `policy`.
     pub fn new(policy: Policy, clock: TerminalClock, observer: O) -> Self {
+        let mut session = Session::new(policy);
+        session.await_persist_acks();
         Terminal {
-            session: Session::new(policy),
+            session,
             strategy: Engine::Facepay,
             clock,
             observer,
@@ -241,8 +250,14 @@ impl<O: Observer> Terminal<O> {
                 Policy::new(settings).unwrap_or(policy)
             }
         };
+        let mut session = Session::new(policy);
+        // The machine's own host reports every journal write (the persist handshake);
+        // a peer keeps no journal, and the facade terminal takes each write as done.
+        if strategy == StrategyKind::Facepay {
+            session.await_persist_acks();
+        }
         Terminal {
-            session: Session::new(policy),
+            session,
             strategy: Engine::new(strategy, &policy),
             clock,
             observer,
@@ -378,6 +393,8 @@ impl<O: Observer> Terminal<O> {
         self.session = match &mut self.strategy {
             Engine::Facepay => {
                 self.observer.restarted(now, Some(journal));
+                let mut session = session;
+                session.await_persist_acks();
                 session
             }
             Engine::Peer(p) => {
@@ -396,6 +413,26 @@ impl<O: Observer> Terminal<O> {
         now
     }
 
+    /// True when the host must report each journal write (the persist handshake): the
+    /// machine's own strategy. The others take each write as done, so none may fail.
+    pub fn reports_writes(&self) -> bool {
+        matches!(self.strategy, Engine::Facepay)
+    }
+
+    /// The journal write the session waits to hear about, if any (after
+    /// [`Terminal::poll_with`] lent a `Command::Persist`).
+    pub fn awaiting_persist(&self) -> bool {
+        self.session.awaiting_persist().is_some()
+    }
+
+    /// Reports the last journal write at `now` (the terminal's time); the commands it
+    /// held follow through [`Terminal::poll_with`].
+    pub fn persisted(&mut self, now: Instant, result: Result<(), PersistError>) {
+        if self.session.persisted(now, result).is_ok() {
+            self.observer.persisted(now, result);
+        }
+    }
+
     /// The observer, e.g. to take a recorded trace back.
     pub fn into_observer(self) -> O {
         self.observer
@@ -408,10 +445,19 @@ impl<O: Observer> Terminal<O> {
         self.drain(now, out);
     }
 
+    /// Takes the commands ahead of their execution; a journal record taken so is
+    /// reported written (only a record carried out as it comes, [`Terminal::poll_with`],
+    /// may fail).
     fn drain(&mut self, now: Instant, out: &mut Vec<Command>) {
-        while let Some(c) = self.strategy.poll_command(&mut self.session) {
-            self.observer.output(now, &c);
-            out.push(c);
+        loop {
+            while let Some(c) = self.strategy.poll_command(&mut self.session) {
+                self.observer.output(now, &c);
+                out.push(c);
+            }
+            if !self.awaiting_persist() {
+                break;
+            }
+            self.persisted(now, Ok(()));
         }
     }
 }

@@ -170,6 +170,7 @@ proptest! {
             power_loss: 0.0,
             kill_at: None,
             tear_journal: 0.0,
+            journal_write_failure: 0.0,
             clock: TerminalClock { skew_ms, drift_ppm },
             until,
             schedule: FaultSchedule::EMPTY,
@@ -182,4 +183,32 @@ proptest! {
     fn swarm_sessions_keep_every_property(seed in any::<u64>(), index in 0u64..1_000_000) {
         check(&SessionSpec::draw(seed, index, true))?;
     }
+}
+
+/// Failing journal writes (the persist handshake): a submit whose record could not be
+/// written never leaves, and its order concludes NotPaid (the checker's `Unjournaled`);
+/// later failed writes let the order settle. Many sessions with half the writes failing,
+/// with and without power losses: no violation, and the fault is really injected.
+#[test]
+fn failing_journal_writes_never_let_an_unjournaled_submit_out() {
+    let mut failed = 0;
+    let mut unpaid = 0;
+    for index in 0..300 {
+        let mut spec = SessionSpec::draw_with(19, index, index % 2 == 0, index % 3 == 0);
+        spec.faults.journal_write_failure = 0.5;
+        let (report, ()) = run_session(&spec, &mut Scratch::default(), ());
+        assert!(
+            report.violations.is_empty(),
+            "session {index}: {:?}\nspec: {spec:?}",
+            report.violations
+        );
+        failed += report.faults.failed_journal_writes;
+        unpaid += report
+            .outcomes
+            .iter()
+            .filter(|o| **o == facepay_fsm::Outcome::NotPaid)
+            .count();
+    }
+    assert!(failed > 50, "only {failed} writes failed");
+    assert!(unpaid > 0);
 }

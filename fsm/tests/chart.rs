@@ -383,6 +383,28 @@ fn service_lost_while_scanning_ends_unpaid_and_reinitialises() {
     assert_eq!(h.state(), StateId::Initializing);
 }
 
+/// The scanner's answer says the face service is down (or still starting): the order
+/// ends unpaid as a lost service, not as a failed scan, and the service is brought up
+/// again (a failed scan would stop the scanner and leave the service as it was).
+#[test]
+fn code_scanner_reporting_the_service_down_ends_unpaid_and_reinitialises() {
+    for err in [SdkErrCode::ServiceNotInitialised, SdkErrCode::ServiceInitialising] {
+        let mut h = H::scanning(FaceCodeType::Facepay);
+        h.face(SdkStatus::code(SdkReturnCode::ScanPayment), "");
+        assert_eq!(h.state(), StateId::ScanningCode);
+        let id = h.id(Call::Sdk(SdkCallKind::StartCodeScanner));
+        let out = h.ev(Event::Sdk(SdkEvent::CodeScanned {
+            id,
+            status: SdkStatus::with_err(SdkReturnCode::Fail, err.clone()),
+            code: AuthCode::empty(),
+        }));
+        assert_eq!(concluded(&out), Some((Outcome::NotPaid, Reason::SdkLost)), "{err:?}");
+        assert!(has_sdk(&out, SdkCallKind::InitWxpayface), "{err:?}: {out:?}");
+        assert!(!has_sdk(&out, SdkCallKind::StopCodeScanner), "{err:?}: {out:?}");
+        assert_eq!(h.state(), StateId::Initializing);
+    }
+}
+
 #[test]
 fn code_scanner_keeps_scanning_past_other_codes_and_stops_on_cancel_or_deadline() {
     let mut h = H::scanning(FaceCodeType::Facepay);

@@ -182,6 +182,24 @@ fn a_reverse_systemerror_whose_query_is_not_final_reverses_again_after_the_backo
     );
 }
 
+/// The query that verifies a reverse's SYSTEMERROR never answers: its deadline sends the
+/// next reverse (after the backoff), not another ordinary query.
+#[test]
+fn a_verifying_query_that_goes_unanswered_reverses_again() {
+    let mut h = H::reversing();
+    h.reverse_answer(Ok(reverse(ResultCode::Fail, None, Some(ReverseErrCode::SystemError))));
+    h.at(35_000);
+    assert_eq!(h.times(Call::Query).last(), Some(&35_000));
+    let queries = h.times(Call::Query).len();
+    let (timer, _) = h.fire_next_by(u64::MAX).expect("the verifying query's deadline");
+    assert_eq!(timer, Timer::BackendDeadline);
+    assert_eq!(h.state(), StateId::Reversing);
+    let (timer, _) = h.fire_next_by(u64::MAX).expect("the next reverse");
+    assert_eq!(timer, Timer::NextReverse);
+    assert_eq!(h.times(Call::Reverse).len(), 2);
+    assert_eq!(h.times(Call::Query).len(), queries, "no ordinary query in between");
+}
+
 #[test]
 fn a_reverse_answering_ordernotexist_is_not_a_conclusion() {
     let mut h = H::reversing();

@@ -302,3 +302,20 @@ fn policy_errors_name_the_setting_and_the_rule() {
         assert_eq!(e.to_string(), want, "{e:?}");
     }
 }
+
+#[test]
+fn a_failed_journal_write_says_so() {
+    assert_eq!(PersistError::WriteFailed.to_string(), "the journal write failed");
+    assert_eq!(
+        HandleError::NoPersistOutstanding.to_string(),
+        "no journal write is awaiting acknowledgement"
+    );
+}
+
+/// The command queue holds one step's worst case and a margin of two, and no more: each
+/// slot is part of every `Session` (no heap), which an MCU host budgets for.
+#[test]
+fn the_command_queue_is_the_worst_step_and_a_margin_of_two() {
+    assert_eq!(MAX_STEP_COMMANDS, 4);
+    assert_eq!(OUTBOX_CAPACITY, 6);
+}

@@ -198,6 +198,18 @@ fn a_verifying_query_that_goes_unanswered_reverses_again() {
     assert_eq!(timer, Timer::NextReverse);
     assert_eq!(h.times(Call::Reverse).len(), 2);
     assert_eq!(h.times(Call::Query).len(), queries, "no ordinary query in between");
+
+    // The same when the verifying query's transport fails.
+    let mut h = H::reversing();
+    h.reverse_answer(Ok(reverse(ResultCode::Fail, None, Some(ReverseErrCode::SystemError))));
+    h.at(35_000);
+    let queries = h.times(Call::Query).len();
+    h.query_answer(Err(TransportError::Connection));
+    assert_eq!(h.state(), StateId::Reversing);
+    let (timer, _) = h.fire_next_by(u64::MAX).expect("the next reverse");
+    assert_eq!(timer, Timer::NextReverse);
+    assert_eq!(h.times(Call::Reverse).len(), 2);
+    assert_eq!(h.times(Call::Query).len(), queries, "no ordinary query in between");
 }
 
 #[test]

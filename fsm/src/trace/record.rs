@@ -301,6 +301,9 @@ mod tests {
         );
         assert_eq!(timeout(r#"{"t":1,"timeout":null}"#), None);
         assert!(serde_json::from_str::<Record>(r#"{"t":1,"timeout":"snooze"}"#).is_err());
+        // A line error says what was expected there.
+        let e = serde_json::from_str::<RecordedTimer>("5").unwrap_err().to_string();
+        assert!(e.contains("expected a timer name"), "{e}");
     }
 
     #[test]

@@ -301,6 +301,20 @@ fn cashier_cancel_while_scanning_ends_unpaid_and_the_late_face_code_is_stale() {
     );
 }
 
+/// A face app that never answers `releaseWxpayface`: its deadline ends the release all
+/// the same (the app hears Released), so the terminal is not stuck in Releasing.
+#[test]
+fn an_unanswered_release_is_released_at_its_deadline() {
+    let mut h = H::idle();
+    let out = h.app(AppEvent::Release);
+    assert!(has_sdk(&out, SdkCallKind::ReleaseWxpayface));
+    assert_eq!(h.state(), StateId::Releasing);
+    let (timer, out) = h.fire_next_by(u64::MAX).expect("the release's deadline");
+    assert_eq!(timer, Timer::SdkDeadline);
+    assert!(out.contains(&Command::Notify(Notice::Released)), "{out:?}");
+    assert_eq!(h.state(), StateId::Released);
+}
+
 #[test]
 fn release_while_scanning_concludes_then_releases() {
     let mut h = H::scanning(FaceCodeType::Micropay);

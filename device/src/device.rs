@@ -152,6 +152,9 @@ impl Recorder {
     /// [`Session::persisted`], recorded.
     fn persisted(&mut self, now: Instant, result: Result<(), PersistError>) -> Result<(), HandleError> {
         self.session.persisted(now, result)?;
+        // As `RecordingSession::persisted`: the commands the report releases are logged at
+        // its time or later, so the log's times never go backwards.
+        self.step_at = self.step_at.max(now);
         self.log(|w| w.persisted(now, result));
         Ok(())
     }

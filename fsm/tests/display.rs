@@ -319,3 +319,16 @@ fn the_command_queue_is_the_worst_step_and_a_margin_of_two() {
     assert_eq!(MAX_STEP_COMMANDS, 4);
     assert_eq!(OUTBOX_CAPACITY, 6);
 }
+
+/// A `time_end` that is not a WeChat timestamp is refused with what was expected (the
+/// backend answer reader's message names the field's form).
+#[cfg(feature = "std")]
+#[test]
+fn a_bad_wechat_timestamp_says_what_was_expected() {
+    for bad in ["\"2026\"", "5"] {
+        let e = serde_json::from_str::<WxTime>(bad).expect_err(bad).to_string();
+        assert!(e.contains("expected a yyyyMMddHHmmss timestamp"), "{bad}: {e}");
+    }
+    let t: WxTime = serde_json::from_str("\"20261201061502\"").expect("a timestamp");
+    assert_eq!(t, WxTime::parse(Field::TimeEnd, "20261201061502").unwrap());
+}

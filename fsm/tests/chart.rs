@@ -891,3 +891,69 @@ fn a_face_code_handed_back_twice_is_never_submitted_again() {
     h.face(SdkStatus::success(), "134567890123456780");
     assert_eq!(h.state(), StateId::Submitting);
 }
+
+// ── Found by the whole-crate mutation run (docs/testing.md §results) ───────────────────
+
+#[test]
+fn service_lost_while_idle_reinitialises() {
+    let mut h = H::idle();
+    let out = h.ev(Event::Sdk(SdkEvent::ServiceLost));
+    assert!(has_sdk(&out, SdkCallKind::InitWxpayface), "{out:?}");
+    assert_eq!(h.state(), StateId::Initializing);
+}
+
+/// The member lookup's answer says the face service is down (or still starting): no
+/// member, and the terminal re-initialises (no stopWxpayface: there is no service to stop).
+#[test]
+fn member_lookup_reporting_the_service_down_reinitialises() {
+    for err in [SdkErrCode::ServiceNotInitialised, SdkErrCode::ServiceInitialising] {
+        let mut h = H::idle();
+        h.app(AppEvent::IdentifyUser(UserInfoRequest {
+            face_authtype: FaceAuthType::FaceidOnce,
+            auth_mode_jump: false,
+            ask_unionid: false,
+            screen_index: ScreenIndex::empty(),
+        }));
+        assert_eq!(h.state(), StateId::Identifying);
+        let id = h.id(Call::Sdk(SdkCallKind::GetWxpayfaceUserInfo));
+        let out = h.ev(Event::Sdk(SdkEvent::UserInfo {
+            id,
+            status: SdkStatus::with_err(SdkReturnCode::Fail, err.clone()),
+            user: UserInfo::default(),
+        }));
+        assert!(
+            out.contains(&Command::Notify(Notice::UserNotIdentified)),
+            "{err:?}: {out:?}"
+        );
+        assert!(has_sdk(&out, SdkCallKind::InitWxpayface), "{err:?}: {out:?}");
+        assert!(!has_sdk(&out, SdkCallKind::StopWxpayface), "{err:?}: {out:?}");
+        assert_eq!(h.state(), StateId::Initializing, "{err:?}");
+    }
+}
+
+#[test]
+fn a_scanned_payment_code_is_never_submitted_twice() {
+    let mut h = H::scanning(FaceCodeType::Facepay);
+    h.face(SdkStatus::code(SdkReturnCode::ScanPayment), "");
+    h.scanned(PAY_CODE);
+    assert_eq!(h.state(), StateId::Submitting);
+    h.submit_answer(Ok(pay_success()));
+    assert_eq!(h.outcome(), Some((Outcome::Paid, Reason::SubmitSucceeded)));
+    h.at(10_000);
+    h.order("T2", 100, FaceCodeType::Facepay);
+    h.face(SdkStatus::code(SdkReturnCode::ScanPayment), "");
+    assert_eq!(h.state(), StateId::ScanningCode);
+    let out = h.scanned(PAY_CODE);
+    assert_eq!(concluded(&out), Some((Outcome::NotPaid, Reason::CredentialReused)));
+    assert!(has_sdk(&out, SdkCallKind::StopCodeScanner), "{out:?}");
+    let submits = h.count(|c| {
+        matches!(
+            c,
+            Command::Backend {
+                call: BackendCall::Submit { .. },
+                ..
+            }
+        )
+    });
+    assert_eq!(submits, 1, "the code went to the backend once");
+}

@@ -957,3 +957,25 @@ fn a_scanned_payment_code_is_never_submitted_twice() {
     });
     assert_eq!(submits, 1, "the code went to the backend once");
 }
+
+/// Reporting follows a concluded order: a release or a lost service there must not
+/// conclude it again (the order superstate's answers would say NotPaid for a paid order).
+#[test]
+fn release_or_service_lost_while_reporting_keeps_the_conclusion() {
+    let mut h = H::submitting_with(old_sdk());
+    h.submit_answer(Ok(pay_success()));
+    assert_eq!(h.state(), StateId::Reporting);
+    let out = h.app(AppEvent::Release);
+    assert_eq!(concluded(&out), None, "{out:?}");
+    assert!(!out.iter().any(|c| matches!(c, Command::Persist(_))), "{out:?}");
+    assert!(has_sdk(&out, SdkCallKind::ReleaseWxpayface));
+    assert_eq!(h.outcome(), Some((Outcome::Paid, Reason::SubmitSucceeded)));
+
+    let mut h = H::submitting_with(old_sdk());
+    h.submit_answer(Ok(pay_success()));
+    let out = h.ev(Event::Sdk(SdkEvent::ServiceLost));
+    assert_eq!(concluded(&out), None, "{out:?}");
+    assert!(has_sdk(&out, SdkCallKind::InitWxpayface), "{out:?}");
+    assert_eq!(h.state(), StateId::Initializing);
+    assert_eq!(h.outcome(), Some((Outcome::Paid, Reason::SubmitSucceeded)));
+}

@@ -316,3 +316,24 @@ fn a_payerror_is_reversed_to_close_the_loop_then_ends_unpaid() {
         Some((Outcome::NotPaid, Reason::TradeState(TradeState::PayError)))
     );
 }
+
+/// The policy that leaves declines open: a PAYERROR query ends the order unpaid at once,
+/// with no reverse.
+#[test]
+fn a_payerror_ends_unpaid_at_once_when_the_policy_leaves_declines_open() {
+    let settings = PolicySettings {
+        close_declined_orders: false,
+        ..PolicySettings::default()
+    };
+    let mut h = H::submitting_with(Policy::new(settings).unwrap());
+    h.at(5_100);
+    h.submit_answer(Ok(pay_error(PayErrCode::SystemError)));
+    h.at(10_100);
+    let out = h.query_answer(Ok(query(TradeState::PayError)));
+    assert_eq!(
+        concluded(&out),
+        Some((Outcome::NotPaid, Reason::TradeState(TradeState::PayError)))
+    );
+    assert_eq!(h.state(), StateId::Idle);
+    assert!(h.times(Call::Reverse).is_empty());
+}

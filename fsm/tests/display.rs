@@ -332,3 +332,51 @@ fn a_bad_wechat_timestamp_says_what_was_expected() {
     let t: WxTime = serde_json::from_str("\"20261201061502\"").expect("a timestamp");
     assert_eq!(t, WxTime::parse(Field::TimeEnd, "20261201061502").unwrap());
 }
+
+#[test]
+fn request_ids_and_answer_errors_read_as_documented() {
+    assert_eq!(RequestId(7).to_string(), "#7");
+    let shown: Vec<String> = [
+        AnswerError::NullMap,
+        AnswerError::MissingKey(Field::ReturnCode),
+        AnswerError::NotAString(Field::ReturnCode),
+        AnswerError::BadValue(FieldError::Empty { field: Field::Appid }),
+        AnswerError::ReadFailed,
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    assert_eq!(
+        shown,
+        [
+            "the callback map is null",
+            "the callback map has no `return_code`",
+            "`return_code` is not a string",
+            &FieldError::Empty { field: Field::Appid }.to_string(),
+            "reading the callback map failed",
+        ]
+    );
+}
+
+#[test]
+fn payment_mismatches_name_their_field() {
+    let all = [
+        PaymentMismatch::TotalFee,
+        PaymentMismatch::Payer,
+        PaymentMismatch::TimeEnd,
+    ];
+    let names: Vec<&str> = all.iter().map(|m| m.as_str()).collect();
+    assert_eq!(names, ["total_fee", "payer", "time_end"]);
+    for m in all {
+        let text = m.to_string();
+        assert!(
+            text.contains(m.as_str().split('_').next().unwrap_or_default()),
+            "{text}"
+        );
+        assert!(text.len() > m.as_str().len(), "{text}");
+    }
+    assert_eq!(
+        PaymentMismatch::TotalFee.to_string(),
+        "the paid total_fee is not this order's amount"
+    );
+}

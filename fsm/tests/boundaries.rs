@@ -365,3 +365,18 @@ fn a_policy_converts_from_and_to_its_settings_with_the_same_checks() {
     };
     assert_eq!(Policy::try_from(bad), Err(PolicyError::ReverseTooEarly));
 }
+
+/// A versionName's numbers have at most three digits each (so at most 255 after the
+/// parse): three digits read, a fourth is refused even when it is a leading zero.
+#[test]
+fn a_version_number_has_at_most_three_digits() {
+    let v = |major, minor| Ok(SdkVersion { major, minor });
+    assert_eq!(SdkVersion::parse("2.100"), v(2, 100));
+    assert_eq!(SdkVersion::parse("002.013.1"), v(2, 13));
+    let bad = Err(FieldError::Malformed {
+        field: Field::VersionName,
+    });
+    for name in ["2.0013", "0002.13", "2.1000"] {
+        assert_eq!(SdkVersion::parse(name), bad, "{name:?}");
+    }
+}

@@ -380,3 +380,8 @@ fn payment_mismatches_name_their_field() {
         "the paid total_fee is not this order's amount"
     );
 }
+
+#[test]
+fn an_sdk_version_prints_major_dot_minor() {
+    assert_eq!(SdkVersion { major: 2, minor: 13 }.to_string(), "2.13");
+}

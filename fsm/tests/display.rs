@@ -385,3 +385,30 @@ fn payment_mismatches_name_their_field() {
 fn an_sdk_version_prints_major_dot_minor() {
     assert_eq!(SdkVersion { major: 2, minor: 13 }.to_string(), "2.13");
 }
+
+#[test]
+fn field_errors_name_the_field_and_what_is_wrong() {
+    assert_eq!(
+        FieldError::TooLong {
+            field: Field::Appid,
+            len: 40,
+            cap: 32
+        }
+        .to_string(),
+        "`appid` is 40 bytes, over its capacity of 32"
+    );
+    assert_eq!(
+        FieldError::Empty { field: Field::Appid }.to_string(),
+        "`appid` is required but empty"
+    );
+    assert_eq!(
+        FieldError::Malformed {
+            field: Field::VersionName
+        }
+        .to_string(),
+        format!("`{}` does not have the documented form", Field::VersionName)
+    );
+    // Text's Debug is the string's, quoted, so a Debug-printed request reads plainly.
+    let appid: AppId = ok(Text::new(Field::Appid, "wx1"));
+    assert_eq!(format!("{appid:?}"), "\"wx1\"");
+}

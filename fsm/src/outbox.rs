@@ -188,3 +188,24 @@ impl Outbox {
         self.lost
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No session step fills the queue (`fsm/tests/step_bound.rs`), so only a direct push
+    /// can show the overflow is counted, not dropped silently, and the queue kept in order.
+    #[test]
+    fn an_overflowing_push_is_counted_and_the_queue_keeps_its_first_commands() {
+        let mut outbox = Outbox::default();
+        for _ in 0..OUTBOX_CAPACITY {
+            outbox.push(Queued::Notice(NoticeKind::Ready));
+        }
+        assert_eq!(outbox.lost(), 0);
+        outbox.push(Queued::Notice(NoticeKind::Released));
+        outbox.push(Queued::Notice(NoticeKind::Released));
+        assert_eq!(outbox.lost(), 2);
+        assert_eq!(outbox.len(), OUTBOX_CAPACITY);
+        assert!(outbox.iter().all(|q| matches!(q, Queued::Notice(NoticeKind::Ready))));
+    }
+}

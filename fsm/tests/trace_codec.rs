@@ -4,7 +4,9 @@
 #![cfg(feature = "std")]
 
 use facepay_fsm::Policy;
-use facepay_fsm::trace::{COMMIT, LIBRARY, LineError, LineErrorKind, TraceHeader, parse_header, parse_record};
+use facepay_fsm::trace::{
+    COMMIT, LIBRARY, LineError, LineErrorKind, TraceHeader, TraceLines, parse_header, parse_record, split_sessions,
+};
 
 fn header(library: &str, commit: Option<&str>) -> TraceHeader {
     let mut h = TraceHeader::new(Policy::default(), serde_json::Map::new());
@@ -91,4 +93,28 @@ fn a_record_of_the_wrong_shape_is_invalid_not_an_unknown_kind() {
     assert!(matches!(e.kind, LineErrorKind::Invalid(_)), "{:?}", e.kind);
     let e = parse_record(br#"{"t":5,"teleport":{}}"#, 4, false).expect_err("no such record");
     assert!(matches!(e.kind, LineErrorKind::UnknownKind(_)), "{:?}", e.kind);
+}
+
+/// Blank lines before a session's header are skipped, and every line number counts them.
+#[test]
+fn blank_lines_before_the_header_are_skipped_and_counted() {
+    let file = format!("\n  \n{}\n{{\"t\":0,\"timeout\":null}}\n", header_line("1"));
+    let slices = split_sessions(file.as_bytes());
+    assert_eq!(slices.len(), 1);
+    assert_eq!(slices[0].first_line, 3, "the header's line, not the first blank one");
+    assert!(slices[0].bytes.starts_with(b"{\"format\""));
+
+    let (_, mut lines) = TraceLines::new(file.as_bytes()).expect("the header after the blanks reads");
+    assert_eq!(lines.line(), 3, "the header's line");
+    let (line, _) = lines.next().expect("a record").expect("it reads");
+    assert_eq!((line, lines.line()), (4, 4));
+    assert!(lines.next().is_none());
+}
+
+#[test]
+fn a_file_of_blank_lines_is_empty_at_its_last_line() {
+    let e = TraceLines::new(b"\n\n\n").expect_err("no header");
+    assert_eq!((e.line, e.kind), (3, LineErrorKind::Empty));
+    let e = TraceLines::at_line(b"", 7).expect_err("nothing at all");
+    assert_eq!((e.line, e.kind), (7, LineErrorKind::Empty));
 }

@@ -27,8 +27,13 @@ fn is_submit(c: &Command) -> bool {
 
 /// Feeds lines 2..=`last` of [`PAID`] to a fresh replayer.
 fn fed_through(last: usize) -> Replayer {
+    fed_through_keeping(last, false)
+}
+
+/// As [`fed_through`], keeping the transcript if asked.
+fn fed_through_keeping(last: usize, transcript: bool) -> Replayer {
     let (header, lines) = TraceLines::new(PAID.as_bytes()).expect("the corpus header reads");
-    let mut replayer = Replayer::new(&header, false);
+    let mut replayer = Replayer::new(&header, transcript);
     for item in lines.take_while(|r| r.as_ref().map_or(true, |(line, _)| *line <= last)) {
         let (line, record) = item.expect("the corpus reads");
         replayer.feed(line, &record).expect("the corpus replays");
@@ -85,4 +90,41 @@ fn a_broken_line_after_the_journal_write_leaves_the_held_submit_unreleased() {
     assert_eq!(last.line, 13);
     assert_eq!(last.commands.len(), 1, "only the journal write: {:?}", last.commands);
     assert!(matches!(last.commands[0], Command::Persist(_)));
+}
+
+#[test]
+fn the_replayer_keeps_each_orders_amount_once_and_every_step() {
+    let whole = fed_through_keeping(18, true);
+    // Two journal writes of T01 (submitting, concluded): one amount.
+    assert_eq!(whole.amounts().len(), 1);
+    assert_eq!((whole.amounts()[0].0.as_str(), whole.amounts()[0].1), ("T01", 100));
+    assert_eq!(whole.conclusions().len(), 1);
+    // One step per input or timeout record: lines 2, 4, 6, 8, 10, 11, 13, 16.
+    let steps: Vec<usize> = whole.transcript().expect("kept").iter().map(|s| s.line).collect();
+    assert_eq!(steps, [2, 4, 6, 8, 10, 11, 13, 16]);
+    assert!(fed_through(18).transcript().is_none(), "not kept unless asked");
+
+    let mut cut = fed_through(14);
+    assert_eq!(cut.next_pending(), None, "the write is awaited: its submit is held");
+    cut.end_of_log();
+    assert_eq!(cut.pending(), 1);
+    assert!(cut.next_pending().is_some_and(is_submit));
+}
+
+#[test]
+fn a_replay_report_says_whether_the_machine_decided_as_recorded() {
+    let exact = replay_bytes(PAID.as_bytes(), false);
+    assert!(exact.is_exact(), "{exact}");
+    assert!(exact.to_string().contains("trace"), "{exact}");
+    // Without the concluding journal write the machine's next command is not the log's.
+    let diverging: String = PAID
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i != 16)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    let report = replay_bytes(diverging.as_bytes(), false);
+    assert!(report.divergence.is_some());
+    assert!(!report.is_exact(), "{report}");
+    assert_ne!(report.to_string(), exact.to_string());
 }

@@ -3,10 +3,12 @@
 //! versions and record errors are told apart.
 #![cfg(feature = "std")]
 
-use facepay_fsm::Policy;
 use facepay_fsm::trace::{
-    COMMIT, LIBRARY, LineError, LineErrorKind, TraceHeader, TraceLines, parse_header, parse_record, split_sessions,
+    COMMIT, LIBRARY, LineError, LineErrorKind, Record, RecordingSession, Redaction, TraceHeader, TraceLines,
+    TraceWriter, parse_header, parse_record, parse_trace, split_sessions,
 };
+use facepay_fsm::{AppEvent, Event, FaceCodeType, InitParams, Instant, Policy, Refusal, RequestError};
+use serde::Deserialize;
 
 fn header(library: &str, commit: Option<&str>) -> TraceHeader {
     let mut h = TraceHeader::new(Policy::default(), serde_json::Map::new());
@@ -117,4 +119,77 @@ fn a_file_of_blank_lines_is_empty_at_its_last_line() {
     assert_eq!((e.line, e.kind), (3, LineErrorKind::Empty));
     let e = TraceLines::at_line(b"", 7).expect_err("nothing at all");
     assert_eq!((e.line, e.kind), (7, LineErrorKind::Empty));
+}
+
+#[test]
+fn a_record_that_is_not_a_map_says_what_a_record_is() {
+    let e = parse_record(b"5", 2, false).expect_err("not a record");
+    assert!(e.to_string().contains("expected a trace record"), "{e}");
+    // A key that is not a string (possible in formats other than JSON).
+    let keys = serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new([(1u32, 5u32)].into_iter());
+    let e = Record::deserialize(keys).expect_err("a number is not a record key");
+    assert!(e.to_string().contains("expected a record key"), "{e}");
+}
+
+#[test]
+fn parse_trace_counts_the_lines_with_or_without_a_last_newline() {
+    let file = format!("{}\n{{\"t\":0,\"timeout\":null}}\n", header_line("1"));
+    assert_eq!(parse_trace(file.as_bytes()).lines, 2);
+    assert_eq!(parse_trace(file.trim_end().as_bytes()).lines, 2);
+}
+
+fn new_header() -> TraceHeader {
+    TraceHeader::new(Policy::default(), serde_json::Map::new())
+}
+
+#[test]
+fn the_writer_records_timeouts_and_later_sessions_and_flushes_its_output() {
+    let out = std::io::BufWriter::new(Vec::new());
+    let mut w = TraceWriter::new(out, &new_header().named("s1"), Redaction::Raw).expect("header");
+    w.timeout(Instant(5)).expect("a record");
+    w.begin_session(&new_header().named("s2")).expect("a second header");
+    w.begin_resumed(Instant(9), Some(&[0xab, 0x01]), Some("s3".to_string()))
+        .expect("a third");
+    assert!(w.get_ref().get_ref().is_empty(), "still buffered");
+    w.flush().expect("flushed");
+    let text = String::from_utf8(w.get_ref().get_ref().clone()).expect("UTF-8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines[1], r#"{"t":5,"timeout":null}"#);
+    let s2 = parse_header(lines[2].as_bytes(), false).expect("a header");
+    assert_eq!(s2.session.as_deref(), Some("s2"));
+    let s3 = parse_header(lines[3].as_bytes(), false).expect("a header");
+    assert_eq!(
+        (s3.session.as_deref(), s3.continues.as_deref()),
+        (Some("s3"), Some("s2"))
+    );
+    let resume = s3.resume.expect("resumed");
+    assert_eq!((resume.at, resume.bytes()), (Instant(9), Some(vec![0xab, 0x01])));
+}
+
+#[test]
+fn a_recorded_request_is_refused_as_the_session_refuses_it() {
+    let mut s = RecordingSession::create(Vec::new(), &new_header(), Redaction::Placeholders).expect("header");
+    let order = AppEvent::StartOrder(facepay_fsm::testing::order("T1", 100, FaceCodeType::Micropay));
+    assert_eq!(
+        s.request(Instant(0), order),
+        Err(RequestError::Refused(Refusal::NotStarted))
+    );
+}
+
+#[test]
+fn the_proxy_password_is_never_written_under_placeholders() {
+    let mut w = TraceWriter::new(Vec::new(), &new_header(), Redaction::Placeholders).expect("header");
+    let init = InitParams {
+        passwd: "hunter2".parse().expect("fits"),
+        ..InitParams::default()
+    };
+    let start = Event::App(AppEvent::Start {
+        init,
+        merchant: facepay_fsm::testing::merchant(),
+    });
+    w.input(Instant(0), &start).expect("a record");
+    let text = String::from_utf8(w.into_inner()).expect("UTF-8");
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(text.contains("[secret 1]"), "{text}");
 }

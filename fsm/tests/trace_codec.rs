@@ -193,3 +193,47 @@ fn the_proxy_password_is_never_written_under_placeholders() {
     assert!(!text.contains("hunter2"), "{text}");
     assert!(text.contains("[secret 1]"), "{text}");
 }
+
+/// A log that takes the header, then fails every write (a full or unmounted card).
+struct FailsAfterHeader {
+    header_written: bool,
+}
+
+impl std::io::Write for FailsAfterHeader {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.header_written {
+            return Err(std::io::Error::other("the card is full"));
+        }
+        self.header_written = true;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failing_log_never_stops_the_session_and_is_reported() {
+    let out = FailsAfterHeader { header_written: false };
+    let mut s = RecordingSession::create(out, &new_header(), Redaction::Placeholders).expect("the header fits");
+    assert!(s.log_error().is_none());
+    let start = AppEvent::Start {
+        init: InitParams::default(),
+        merchant: facepay_fsm::testing::merchant(),
+    };
+    assert_eq!(s.request(Instant(0), start), Ok(()), "the session goes on");
+    while s.poll_command().is_some() {}
+    let e = s.log_error().expect("the first failed write is kept");
+    assert_eq!(e.to_string(), "the card is full");
+}
+
+#[test]
+fn a_recording_session_flushes_its_log() {
+    let out = std::io::BufWriter::new(Vec::new());
+    let mut s = RecordingSession::create(out, &new_header(), Redaction::Placeholders).expect("header");
+    s.flush().expect("flushed");
+    let (_, writer, error) = s.into_parts();
+    assert!(error.is_none());
+    let text = String::from_utf8(writer.get_ref().get_ref().clone()).expect("UTF-8");
+    assert!(text.starts_with("{\"format\":\"facepay-trace\""), "{text}");
+}

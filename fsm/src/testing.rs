@@ -389,6 +389,17 @@ pub fn merchant() -> Merchant {
     }
 }
 
+/// A member lookup (getWxpayfaceUserInfo) of `face_authtype`, with the SDK's defaults
+/// for the rest.
+pub fn member_lookup(face_authtype: FaceAuthType) -> UserInfoRequest {
+    UserInfoRequest {
+        face_authtype,
+        auth_mode_jump: false,
+        ask_unionid: false,
+        screen_index: ScreenIndex::empty(),
+    }
+}
+
 /// An order for `no` of `fee` fen, paid by face.
 pub fn order(no: &str, fee: u32, ty: FaceCodeType) -> OrderRequest {
     OrderRequest::new(ok(Text::new(Field::OutTradeNo, no)), fee, ty)

@@ -312,12 +312,7 @@ fn a_sessions_debug_form_shows_state_time_next_timer_and_queue() {
 
 #[test]
 fn a_lookup_takes_only_the_membership_auth_types() {
-    let with = |face_authtype| UserInfoRequest {
-        face_authtype,
-        auth_mode_jump: false,
-        ask_unionid: false,
-        screen_index: ScreenIndex::empty(),
-    };
+    let with = member_lookup;
     for t in [FaceAuthType::FaceidOnce, FaceAuthType::FaceidLoop] {
         assert_eq!(with(t).validate(), Ok(()), "{t:?}");
     }

@@ -178,12 +178,7 @@ fn a_short_lived_authinfo_is_refreshed_at_half_its_life_not_in_a_loop() {
     // Fetched at 0.3 s, valid 120 s: refreshed after 60 s.
     assert_eq!(h.s.next_timer(), Some((Timer::AuthRefresh, Instant(60_300))));
     // Fresh until then: a member lookup is not refused as unauthorised.
-    let req = UserInfoRequest {
-        face_authtype: FaceAuthType::FaceidOnce,
-        auth_mode_jump: false,
-        ask_unionid: false,
-        screen_index: ScreenIndex::empty(),
-    };
+    let req = member_lookup(FaceAuthType::FaceidOnce);
     let out = h.app(AppEvent::IdentifyUser(req));
     assert!(has_sdk(&out, SdkCallKind::GetWxpayfaceUserInfo));
     h.app(AppEvent::Cancel);
@@ -226,12 +221,7 @@ fn identify_user_needs_an_authinfo() {
     let mut h = H::new(Policy::default());
     h.start();
     h.init_answer(SdkStatus::success());
-    let req = UserInfoRequest {
-        face_authtype: FaceAuthType::FaceidOnce,
-        auth_mode_jump: false,
-        ask_unionid: false,
-        screen_index: ScreenIndex::empty(),
-    };
+    let req = member_lookup(FaceAuthType::FaceidOnce);
     assert_eq!(
         diags(&h.app(AppEvent::IdentifyUser(req.clone()))),
         vec![refused(Refusal::NotAuthorised)]
@@ -908,12 +898,7 @@ fn service_lost_while_idle_reinitialises() {
 fn member_lookup_reporting_the_service_down_reinitialises() {
     for err in [SdkErrCode::ServiceNotInitialised, SdkErrCode::ServiceInitialising] {
         let mut h = H::idle();
-        h.app(AppEvent::IdentifyUser(UserInfoRequest {
-            face_authtype: FaceAuthType::FaceidOnce,
-            auth_mode_jump: false,
-            ask_unionid: false,
-            screen_index: ScreenIndex::empty(),
-        }));
+        h.app(AppEvent::IdentifyUser(member_lookup(FaceAuthType::FaceidOnce)));
         assert_eq!(h.state(), StateId::Identifying);
         let id = h.id(Call::Sdk(SdkCallKind::GetWxpayfaceUserInfo));
         let out = h.ev(Event::Sdk(SdkEvent::UserInfo {

@@ -171,12 +171,7 @@ fn every_sdk_call_names_its_kind_and_method() {
     });
     assert_eq!(face, Some(SdkCallKind::GetWxpayfaceCode));
     h.app(AppEvent::Cancel);
-    h.app(AppEvent::IdentifyUser(UserInfoRequest {
-        face_authtype: FaceAuthType::FaceidOnce,
-        auth_mode_jump: false,
-        ask_unionid: false,
-        screen_index: ScreenIndex::empty(),
-    }));
+    h.app(AppEvent::IdentifyUser(member_lookup(FaceAuthType::FaceidOnce)));
     assert_eq!(
         h.s.waiting_on().sdk.map(|(_, k)| k),
         Some(SdkCallKind::GetWxpayfaceUserInfo)

@@ -135,12 +135,7 @@ fn member() -> UserInfo {
 }
 
 fn identify() -> Event {
-    Event::App(AppEvent::IdentifyUser(UserInfoRequest {
-        face_authtype: FaceAuthType::FaceidOnce,
-        auth_mode_jump: false,
-        ask_unionid: false,
-        screen_index: ScreenIndex::empty(),
-    }))
+    Event::App(AppEvent::IdentifyUser(member_lookup(FaceAuthType::FaceidOnce)))
 }
 
 #[test]

@@ -9,12 +9,7 @@ use common::*;
 use facepay_fsm::*;
 
 fn lookup() -> AppEvent {
-    AppEvent::IdentifyUser(UserInfoRequest {
-        face_authtype: FaceAuthType::FaceidOnce,
-        auth_mode_jump: false,
-        ask_unionid: false,
-        screen_index: ScreenIndex::empty(),
-    })
+    AppEvent::IdentifyUser(member_lookup(FaceAuthType::FaceidOnce))
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! `release`) return the refusal their step queued, and are taken when nothing refuses
 //! them: each is driven where it is refused and where it is taken.
 
-use facepay_fsm::testing::{merchant, order};
+use facepay_fsm::testing::{member_lookup, merchant, order};
 use facepay_fsm::*;
 
 fn session() -> Session {
@@ -13,15 +13,6 @@ fn drain(s: &mut Session) -> Vec<Command> {
     std::iter::from_fn(|| s.poll_command()).collect()
 }
 
-fn lookup() -> UserInfoRequest {
-    UserInfoRequest {
-        face_authtype: FaceAuthType::FaceidOnce,
-        auth_mode_jump: false,
-        ask_unionid: false,
-        screen_index: ScreenIndex::empty(),
-    }
-}
-
 #[test]
 fn every_typed_request_returns_its_refusal_before_the_service_is_up() {
     let mut s = session();
@@ -29,7 +20,10 @@ fn every_typed_request_returns_its_refusal_before_the_service_is_up() {
     let no = order("T-REQ-1", 100, FaceCodeType::Facepay);
     assert_eq!(s.start_order(t, no), Err(RequestError::Refused(Refusal::NotStarted)));
     drain(&mut s);
-    assert_eq!(s.identify(t, lookup()), Err(RequestError::Refused(Refusal::NotStarted)));
+    assert_eq!(
+        s.identify(t, member_lookup(FaceAuthType::FaceidOnce)),
+        Err(RequestError::Refused(Refusal::NotStarted))
+    );
     drain(&mut s);
     assert_eq!(s.cancel(t), Err(RequestError::Refused(Refusal::NothingToCancel)));
     drain(&mut s);
@@ -62,7 +56,10 @@ fn every_typed_request_returns_its_refusal_before_the_service_is_up() {
         Err(RequestError::Refused(Refusal::Released))
     );
     drain(&mut s);
-    assert_eq!(s.identify(t, lookup()), Err(RequestError::Refused(Refusal::Released)));
+    assert_eq!(
+        s.identify(t, member_lookup(FaceAuthType::FaceidOnce)),
+        Err(RequestError::Refused(Refusal::Released))
+    );
     drain(&mut s);
     assert_eq!(s.release(t), Err(RequestError::Refused(Refusal::Released)));
 }
@@ -72,7 +69,7 @@ fn a_request_before_the_last_step_is_drained_is_not_taken() {
     let mut s = session();
     assert_eq!(s.start(Instant(0), InitParams::default(), merchant()), Ok(()));
     let e = s
-        .identify(Instant(0), lookup())
+        .identify(Instant(0), member_lookup(FaceAuthType::FaceidOnce))
         .expect_err("the init call is still queued");
     assert!(matches!(e, RequestError::NotTaken(_)), "{e:?}");
     assert_eq!(e.diagnostic(), None);

@@ -105,12 +105,7 @@ fn builds() -> Vec<(String, Build)> {
         Box::new(|| {
             let mut h = H::idle();
             h.at(1_000);
-            h.app(AppEvent::IdentifyUser(UserInfoRequest {
-                face_authtype: FaceAuthType::FaceidLoop,
-                auth_mode_jump: false,
-                ask_unionid: false,
-                screen_index: ScreenIndex::empty(),
-            }));
+            h.app(AppEvent::IdentifyUser(member_lookup(FaceAuthType::FaceidLoop)));
             assert_eq!(h.state(), StateId::Identifying);
             h
         }),
@@ -285,12 +280,7 @@ fn backend_answers(id: RequestId, kind: BackendCallKind) -> Vec<Event> {
 }
 
 fn app_requests() -> Vec<Event> {
-    let identify = UserInfoRequest {
-        face_authtype: FaceAuthType::FaceidOnce,
-        auth_mode_jump: false,
-        ask_unionid: false,
-        screen_index: ScreenIndex::empty(),
-    };
+    let identify = member_lookup(FaceAuthType::FaceidOnce);
     let code = ok(Text::new(Field::AuthCode, PAY_CODE));
     [
         AppEvent::Start {

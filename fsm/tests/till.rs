@@ -293,12 +293,7 @@ fn the_face_app_version_is_taken_in_every_state_and_changes_nothing_else() {
 // ── FACEID-LOOP ───────────────────────────────────────────────────────────────────────
 
 fn lookup(h: &mut H, authtype: FaceAuthType, status: SdkStatus) -> Vec<Command> {
-    h.app(AppEvent::IdentifyUser(UserInfoRequest {
-        face_authtype: authtype,
-        auth_mode_jump: false,
-        ask_unionid: false,
-        screen_index: ScreenIndex::empty(),
-    }));
+    h.app(AppEvent::IdentifyUser(member_lookup(authtype)));
     let id = h.id(Call::Sdk(SdkCallKind::GetWxpayfaceUserInfo));
     h.ev(Event::Sdk(SdkEvent::UserInfo {
         id,

@@ -49,12 +49,7 @@ pub fn positions() -> Vec<(StateId, H)> {
 
     let mut h = H::idle();
     h.at(1_000);
-    h.app(AppEvent::IdentifyUser(UserInfoRequest {
-        face_authtype: FaceAuthType::FaceidOnce,
-        auth_mode_jump: false,
-        ask_unionid: false,
-        screen_index: ScreenIndex::empty(),
-    }));
+    h.app(AppEvent::IdentifyUser(member_lookup(FaceAuthType::FaceidOnce)));
     v.push((StateId::Identifying, h));
 
     // An order during the background refresh starts its own authorisation.
